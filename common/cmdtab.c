@@ -1,0 +1,2 @@
+/* cmdtab.c: placeholder until the module lands. */
+typedef int ts_placeholder_cmdtab;

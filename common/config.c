@@ -1,0 +1,2 @@
+/* config.c: placeholder until the module lands. */
+typedef int ts_placeholder_config;

@@ -1,0 +1,2 @@
+/* keyspace.c: placeholder. */
+typedef int ts_placeholder_ks;
