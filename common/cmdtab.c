@@ -1,2 +1,170 @@
-/* cmdtab.c: placeholder until the module lands. */
-typedef int ts_placeholder_cmdtab;
+/*
+ * cmdtab.c: the command table (commands.def) and its lookups.
+ *
+ * Lookup is on the hot path of every command, so top-level names go into
+ * a small open-addressing table keyed by a case-folding FNV-1a hash; the
+ * comparison is length first, then a case-insensitive compare.  The table
+ * is built once at start-up and read-only afterwards, so threads (the
+ * proxy's workers) share it without locks.
+ */
+#include "cmdtab.h"
+
+#include <assert.h>
+#include <string.h>
+#include <strings.h>
+
+static cmd_spec_t table[CMD__COUNT] = {
+#define CMD(id_, name_, arity_, flags_, first_, last_, step_, route_,      \
+            group_, since_, summary_)                                      \
+    {.id = CMD_##id_, .name = name_, .arity = arity_, .flags = flags_,     \
+     .first_key = first_, .last_key = last_, .key_step = step_,            \
+     .route = route_, .group = group_, .since = since_,                    \
+     .summary = summary_},
+#include "commands.def"
+#undef CMD
+};
+
+#define LOOKUP_SIZE 512   /* power of two, > 2x the number of commands */
+static const cmd_spec_t *lookup[LOOKUP_SIZE];
+static int setup_done;
+
+static inline uint32_t fnv_nocase(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'A' && c <= 'Z') c += 32;
+        h = (h ^ c) * 16777619u;
+    }
+    return h;
+}
+
+void cmdtab_setup(void)
+{
+    if (setup_done) return;
+    const cmd_spec_t *parent = NULL;
+    for (size_t i = 0; i < CMD__COUNT; i++) {
+        cmd_spec_t *c = &table[i];
+        assert(c->id == (cmd_id_t)i);
+        c->namelen = strlen(c->name);
+        const char *bar = strchr(c->name, '|');
+        if (bar) {
+            assert(parent && strncmp(parent->name, c->name,
+                                     (size_t)(bar - c->name)) == 0);
+            c->parent = parent;
+            c->subname = bar + 1;
+            continue;
+        }
+        parent = c;
+        c->subname = NULL;
+        uint32_t h = fnv_nocase(c->name, c->namelen) & (LOOKUP_SIZE - 1);
+        while (lookup[h]) h = (h + 1) & (LOOKUP_SIZE - 1);
+        lookup[h] = c;
+    }
+    static_assert(CMD__COUNT * 2 < LOOKUP_SIZE, "grow LOOKUP_SIZE");
+    setup_done = 1;
+}
+
+const cmd_spec_t *cmdtab_get(cmd_id_t id)
+{
+    return (size_t)id < CMD__COUNT ? &table[id] : NULL;
+}
+
+size_t cmdtab_count(void)
+{
+    return CMD__COUNT;
+}
+
+const cmd_spec_t *cmdtab_lookup(const char *name, size_t len)
+{
+    uint32_t h = fnv_nocase(name, len) & (LOOKUP_SIZE - 1);
+    const cmd_spec_t *c;
+    while ((c = lookup[h]) != NULL) {
+        if (c->namelen == len && strncasecmp(c->name, name, len) == 0)
+            return c;
+        h = (h + 1) & (LOOKUP_SIZE - 1);
+    }
+    return NULL;
+}
+
+const cmd_spec_t *cmdtab_lookup_sub(const cmd_spec_t *parent,
+                                    const char *sub, size_t len)
+{
+    for (size_t i = (size_t)parent->id + 1; i < CMD__COUNT; i++) {
+        const cmd_spec_t *c = &table[i];
+        if (c->parent != parent) break;
+        if (strlen(c->subname) == len && strncasecmp(c->subname, sub, len) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+size_t cmdtab_subcommands(const cmd_spec_t *parent, const cmd_spec_t **out,
+                          size_t max)
+{
+    size_t n = 0;
+    for (size_t i = (size_t)parent->id + 1; i < CMD__COUNT; i++) {
+        if (table[i].parent != parent) break;
+        if (n < max) out[n] = &table[i];
+        n++;
+    }
+    return n;
+}
+
+int cmdtab_keys(const cmd_spec_t *c, int argc, const resp_arg_t *argv,
+                int *idx, int max)
+{
+    (void)argv;
+    if (c->first_key <= 0 || argc <= c->first_key) return 0;
+    int last = c->last_key >= 0 ? c->last_key : argc + c->last_key;
+    if (last >= argc) last = argc - 1;
+    int step = c->key_step > 0 ? c->key_step : 1;
+    /* MSET a 1 b: the last key has no value; Redis reports the keys that
+     * fit, the arity check catches the rest when executing. */
+    if (step > 1 && c->last_key < 0 && (argc - c->first_key) % step != 0)
+        return -1;
+    int n = 0;
+    for (int i = c->first_key; i <= last; i += step) {
+        if (n < max) idx[n] = i;
+        n++;
+    }
+    return n;
+}
+
+static const char *const flag_names[CF_FLAG_COUNT] = {
+    "write", "readonly", "denyoom", "admin", "pubsub", "noscript",
+    "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "fast",
+    "no_auth", "may_replicate", "no_multi", "movablekeys", "allow_busy",
+    "protected", "no_mandatory_keys", NULL,
+};
+
+const char *cmdtab_flag_name(unsigned bit)
+{
+    return bit < CF_FLAG_COUNT ? flag_names[bit] : NULL;
+}
+
+size_t cmdtab_acl_categories(const cmd_spec_t *c, const char **out,
+                             size_t max)
+{
+    size_t n = 0;
+#define ADD(s)                                                             \
+    do {                                                                   \
+        if (n < max) out[n] = (s);                                         \
+        n++;                                                               \
+    } while (0)
+    if (strcmp(c->group, "generic") == 0) ADD("@keyspace");
+    if (c->flags & CF_WRITE) ADD("@write");
+    if (c->flags & CF_READONLY) ADD("@read");
+    if (c->flags & CF_ADMIN) {
+        ADD("@admin");
+        ADD("@dangerous");
+    }
+    if (c->flags & CF_PUBSUB) ADD("@pubsub");
+    if (c->flags & CF_FAST) ADD("@fast");
+    else ADD("@slow");
+    if (c->flags & CF_BLOCKING) ADD("@blocking");
+    if (strcmp(c->group, "string") == 0) ADD("@string");
+    else if (strcmp(c->group, "connection") == 0) ADD("@connection");
+#undef ADD
+    return n;
+}

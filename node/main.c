@@ -1,1 +1,174 @@
-int main(void) { return 0; }
+/*
+ * main.c: tessera-node start-up and shutdown.
+ *
+ *   tessera-node [config-file] [--option value ...]
+ *
+ * as redis-server takes them.  Modules are set up in dependency order and
+ * torn down in reverse; everything else happens in the event loop
+ * (server.c, client.c).
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cmd.h"
+#include "config.h"
+#include "hash.h"
+#include "keyspace.h"
+#include "log.h"
+#include "node.h"
+#include "options.h"
+#include "server.h"
+#include "slowlog.h"
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "Usage: ./tessera-node [/path/to/tessera.conf] [options] [-]\n"
+            "       ./tessera-node - (read config from stdin)\n"
+            "       ./tessera-node -v or --version\n"
+            "       ./tessera-node -h or --help\n\n"
+            "Examples:\n"
+            "       ./tessera-node (run with the default configuration)\n"
+            "       ./tessera-node /etc/tessera/7000.conf\n"
+            "       ./tessera-node --port 7777\n"
+            "       ./tessera-node /etc/mynode.conf --loglevel verbose\n");
+}
+
+static void make_runid(char out[41])
+{
+    unsigned char raw[20];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? read(fd, raw, sizeof(raw)) : -1;
+    if (fd >= 0) close(fd);
+    if (got != (ssize_t)sizeof(raw))
+        for (size_t i = 0; i < sizeof(raw); i++)
+            raw[i] = (unsigned char)(rand() ^ getpid());
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+static int daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid > 0) _exit(0);
+    setsid();
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO) close(fd);
+    }
+    return 0;
+}
+
+static void write_pidfile(const node_t *n)
+{
+    if (!n->pidfile || !n->pidfile[0]) return;
+    FILE *f = fopen(n->pidfile, "w");
+    if (!f) {
+        log_msg(LL_WARNING, "Failed to write PID file: %s", strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+/* Resolve the config file path to an absolute one (CONFIG REWRITE). */
+static char *absolute_path(const char *p)
+{
+    if (!p) return NULL;
+    if (p[0] == '/') return ts_strdup(p);
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof(cwd))) return ts_strdup(p);
+    size_t len = strlen(cwd) + strlen(p) + 2;
+    char *s = ts_malloc(len);
+    snprintf(s, len, "%s/%s", cwd, p);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp(argv[1], "-v") == 0 ||
+                      strcmp(argv[1], "--version") == 0)) {
+        printf("Tessera server v=%s redis-compat=%s bits=64\n",
+               TESSERA_VERSION, NODE_VERSION);
+        return 0;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
+                      strcmp(argv[1], "--help") == 0)) {
+        usage();
+        return 0;
+    }
+
+    node_t *n = ts_calloc(1, sizeof(*n));
+    n->active_expire_enabled = 1;
+    n->next_client_id = 1;
+    n->start_ms = node_unix_ms();
+    n->lastsave = n->start_ms / 1000;
+    n->executable = absolute_path(argv[0]);
+    cmd_setup();
+
+    size_t nopts;
+    config_opt_t *opts = options_for_node(n, &nopts);
+    n->config = config_create(opts, nopts, n);
+    const char *derr = config_load_defaults(n->config);
+    if (derr) {
+        fprintf(stderr, "Bad default configuration: %s\n", derr);
+        return 1;
+    }
+    char *err = config_load_argv(n->config, argc - 1, argv + 1);
+    if (err) {
+        fputs(err, stderr);
+        fputc('\n', stderr);
+        ts_free(err);
+        return 1;
+    }
+    n->config_file = absolute_path(config_file_path(n->config));
+
+    if (log_setup(n->logfile, n->loglevel) != 0) {
+        fprintf(stderr, "Can't open the log file: %s\n", strerror(errno));
+        return 1;
+    }
+    if (n->daemonize && daemonize() != 0) {
+        log_msg(LL_WARNING, "fork: %s", strerror(errno));
+        return 1;
+    }
+    write_pidfile(n);
+    log_msg(LL_NOTICE, "Tessera %s (Redis %s compatible) starting, pid=%d",
+            TESSERA_VERSION, NODE_VERSION, (int)getpid());
+
+    hash_seed_random();
+    make_runid(n->runid);
+    struct event_config *ecfg = event_config_new();
+    event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
+    n->base = event_base_new_with_config(ecfg);
+    event_config_free(ecfg);
+    n->ks = ks_create(1);
+    n->slowlog = slowlog_create();
+
+    int rc = 1;
+    if (server_setup(n) == 0) rc = server_run(n);
+
+    server_teardown(n);
+    slowlog_destroy(n->slowlog);
+    ks_destroy(n->ks);
+    event_base_free(n->base);
+    if (n->pidfile && n->pidfile[0]) unlink(n->pidfile);
+    config_destroy(n->config);
+    ts_free(opts);
+    for (size_t i = 0; i < CMD__COUNT; i++) ts_free(n->renamed[i]);
+    ts_free(n->bind_str);
+    ts_free(n->executable);
+    ts_free(n->config_file);
+    log_teardown();
+    ts_free(n);
+    return rc;
+}

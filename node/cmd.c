@@ -1,0 +1,257 @@
+/*
+ * cmd.c: command dispatch.
+ *
+ * cmd_execute is the path every command takes.  The checks before the
+ * handler are small functions run in Redis's order (processCommand):
+ *
+ *   lookup (unknown command / subcommand) -> arity -> authentication ->
+ *   protected commands (DEBUG) -> CLIENT PAUSE -> maxmemory (OOM)
+ *
+ * then the handler runs, then the bookkeeping: commandstats, slowlog,
+ * the MONITOR feed, CLIENT REPLY OFF/SKIP.
+ */
+#include "cmd.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "client.h"
+#include "monitor.h"
+#include "slowlog.h"
+
+static cmd_handler_t *handlers[CMD__COUNT];
+
+static const cmd_bind_t *const all_binds[] = {
+    t_string_cmds, db_cmds, expire_cmds, conn_cmds, server_cmds,
+};
+
+void cmd_setup(void)
+{
+    cmdtab_setup();
+    for (size_t i = 0; i < sizeof(all_binds) / sizeof(all_binds[0]); i++)
+        for (const cmd_bind_t *b = all_binds[i]; b->fn; b++)
+            handlers[b->id] = b->fn;
+}
+
+cmd_handler_t *cmd_handler(cmd_id_t id)
+{
+    return (size_t)id < CMD__COUNT ? handlers[id] : NULL;
+}
+
+const cmd_spec_t *cmd_lookup(node_t *n, const resp_arg_t *name)
+{
+    const cmd_spec_t *c = cmdtab_lookup(name->ptr, name->len);
+    if (c && n->renamed[c->id]) c = NULL;    /* renamed away or disabled */
+    if (!c) {
+        /* Is it the new name of a renamed command? */
+        for (size_t i = 0; i < CMD__COUNT; i++) {
+            const char *nn = n->renamed[i];
+            if (nn && nn[0] && strlen(nn) == name->len &&
+                strncasecmp(nn, name->ptr, name->len) == 0)
+                return cmdtab_get((cmd_id_t)i);
+        }
+    }
+    return c;
+}
+
+/* "ERR unknown command 'foo', with args beginning with: 'a' 'b' " */
+static void reply_unknown_command(reply_t *r, int argc,
+                                  const resp_arg_t *argv)
+{
+    char msg[512];
+    int len = snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args "
+                   "beginning with: ", (int)(argv[0].len > 128 ? 128 : argv[0].len),
+                   argv[0].ptr);
+    for (int i = 1; i < argc && len < (int)sizeof(msg) - 140; i++)
+        len += snprintf(msg + len, sizeof(msg) - (size_t)len, "'%.*s' ",
+                        (int)(argv[i].len > 128 ? 128 : argv[i].len),
+                        argv[i].ptr);
+    reply_error(r, msg);
+}
+
+static void reply_unknown_subcommand(reply_t *r, const cmd_spec_t *parent,
+                                     const resp_arg_t *sub)
+{
+    char upper[64];
+    size_t i;
+    for (i = 0; parent->name[i] && i < sizeof(upper) - 1; i++)
+        upper[i] = (char)(parent->name[i] >= 'a' && parent->name[i] <= 'z'
+                              ? parent->name[i] - 32
+                              : parent->name[i]);
+    upper[i] = '\0';
+    reply_errorf(r, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                 (int)(sub->len > 128 ? 128 : sub->len), sub->ptr, upper);
+}
+
+/* Resolve the spec for argv, replying with the error if there is none. */
+static const cmd_spec_t *resolve(node_t *n, int argc, const resp_arg_t *argv,
+                                 reply_t *r)
+{
+    const cmd_spec_t *c = cmd_lookup(n, &argv[0]);
+    if (c && !handlers[c->id] && !(c->flags & CF_CONTAINER)) c = NULL;
+    if (!c) {
+        reply_unknown_command(r, argc, argv);
+        return NULL;
+    }
+    if (!(c->flags & CF_CONTAINER)) return c;
+    if (argc < 2) {
+        /* bare container (COMMAND alone is a real command) */
+        if (c->id == CMD_COMMAND) return c;
+        reply_err_arity(r, c->name);
+        return NULL;
+    }
+    const cmd_spec_t *sub = cmdtab_lookup_sub(c, argv[1].ptr, argv[1].len);
+    if (!sub || !handlers[sub->id]) {
+        reply_unknown_subcommand(r, c, &argv[1]);
+        return NULL;
+    }
+    return sub;
+}
+
+static int check_arity(const cmd_spec_t *c, int argc, reply_t *r)
+{
+    if (cmdtab_arity_ok(c, argc)) return 0;
+    reply_err_arity(r, c->name);
+    return -1;
+}
+
+static int check_auth(client_t *cl, const cmd_spec_t *c, reply_t *r)
+{
+    if (cl->authenticated || (c->flags & CF_NO_AUTH)) return 0;
+    reply_error(r, "NOAUTH Authentication required.");
+    return -1;
+}
+
+static int check_protected(node_t *n, client_t *cl, const cmd_spec_t *c,
+                           reply_t *r)
+{
+    if (!(c->flags & CF_PROTECTED)) return 0;
+    if (n->enable_debug_cmd == DEBUG_CMD_YES ||
+        (n->enable_debug_cmd == DEBUG_CMD_LOCAL &&
+         (cl->flags & CLF_PROTECTED_LOCAL)))
+        return 0;
+    reply_errorf(r,
+                 "ERR %s command not allowed. If the %s option is set to "
+                 "\"local\", you can run it from a local connection, "
+                 "otherwise you need to set this option in the "
+                 "configuration file, and then restart the server.",
+                 "DEBUG", "enable-debug-command");
+    return -1;
+}
+
+/* CLIENT PAUSE: 1 if this command must wait. */
+static int must_pause(node_t *n, client_t *cl, const cmd_spec_t *c,
+                      long long now_ms)
+{
+    if (!n->pause_end_ms) return 0;
+    if (now_ms >= n->pause_end_ms) {
+        n->pause_end_ms = 0;
+        return 0;
+    }
+    (void)cl;
+    if (c->id == CMD_CLIENT_UNPAUSE || c->id == CMD_CLIENT_PAUSE) return 0;
+    if (n->pause_writes_only) {
+        /* WRITE mode pauses writes and commands that may expire keys */
+        return (c->flags & (CF_WRITE | CF_MAY_REPLICATE)) != 0;
+    }
+    return 1;
+}
+
+static int check_oom(node_t *n, const cmd_spec_t *c, reply_t *r)
+{
+    if (!n->maxmemory || !(c->flags & CF_DENYOOM)) return 0;
+    if ((long long)ts_used_memory() <= n->maxmemory) return 0;
+    reply_error(r, "OOM command not allowed when used memory > 'maxmemory'.");
+    return -1;
+}
+
+int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
+                reply_t *r)
+{
+    long long now_us = node_unix_us();
+    size_t mark = r->out->wpos;
+    const cmd_spec_t *c = resolve(n, argc, argv, r);
+    int rejected = c == NULL;
+    if (c && (check_arity(c, argc, r) || check_auth(cl, c, r) ||
+              check_protected(n, cl, c, r) || check_oom(n, c, r)))
+        rejected = 1;
+    if (!rejected && must_pause(n, cl, c, now_us / 1000)) {
+        r->out->wpos = mark;
+        return -1;
+    }
+    if (n->nmonitors && !(c && (c->flags & (CF_ADMIN | CF_SKIP_MONITOR))))
+        monitor_feed(n, cl, argc, argv, now_us);
+    if (rejected) {
+        n->stats.total_error_replies++;
+        if (c) n->cmd_stats[c->id].rejected++;
+        goto reply_mode;
+    }
+
+    cmdctx_t ctx = {.node = n, .client = cl, .ks = n->ks,
+                    .now_ms = now_us / 1000};
+    req_t req = {.argc = argc, .argv = argv, .spec = c};
+    cmd_handler_t *fn = handlers[c->id];
+    fn(&ctx, &req, r);
+
+    long long dur = node_unix_us() - now_us;
+    if (dur < 0) dur = 0;
+    cmd_stats_t *st = &n->cmd_stats[c->id];
+    st->calls++;
+    st->usec += dur;
+    if (r->out->wpos > mark && r->out->data[mark] == '-') {
+        st->failed++;
+        n->stats.total_error_replies++;
+    }
+    n->stats.commands++;
+    cl->last_cmd = c->id;
+    if (n->slowlog_slower_than >= 0 && dur >= n->slowlog_slower_than &&
+        !(c->flags & CF_SKIP_SLOWLOG))
+        slowlog_push(n, cl, argc, argv, dur, now_us / 1000000);
+
+reply_mode:
+    /* CLIENT REPLY OFF|SKIP: drop what this command wrote. */
+    if (cl->flags & CLF_REPLY_SKIP) {
+        r->out->wpos = mark;
+        cl->flags &= ~CLF_REPLY_SKIP;
+    } else if (cl->flags & CLF_REPLY_OFF) {
+        r->out->wpos = mark;
+    }
+    if (cl->flags & CLF_REPLY_SKIP_NEXT) {
+        cl->flags &= ~CLF_REPLY_SKIP_NEXT;
+        cl->flags |= CLF_REPLY_SKIP;
+    }
+    return 0;
+}
+
+int arg_ll_msg(const resp_arg_t *a, long long *out, reply_t *r,
+               const char *err)
+{
+    if (resp_str2ll(a->ptr, a->len, out)) return 0;
+    reply_error(r, err);
+    return -1;
+}
+
+int arg_ll(const resp_arg_t *a, long long *out, reply_t *r)
+{
+    return arg_ll_msg(a, out, r, "ERR value is not an integer or out of range");
+}
+
+int arg_double(const resp_arg_t *a, long double *out)
+{
+    char tmp[128];
+    if (a->len == 0 || a->len >= sizeof(tmp)) return -1;
+    memcpy(tmp, a->ptr, a->len);
+    tmp[a->len] = '\0';
+    if (tmp[0] == ' ' || tmp[0] == '\t' || tmp[0] == '\n' ||
+        tmp[a->len - 1] == ' ')
+        return -1;
+    char *end;
+    long double v = strtold(tmp, &end);
+    if (*end != '\0' || isnan((double)v)) return -1;
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,94 @@
+/*
+ * cmd.h: command dispatch, and what a command handler sees.
+ *
+ * A handler is a function of (context, request, reply builder):
+ *
+ *     void cmd_get(cmdctx_t *ctx, const req_t *req, reply_t *r);
+ *
+ * It reads arguments from req, works on ctx->node (keyspace, config,
+ * stats) and ctx->client (may be a test's stand-in client), and writes
+ * exactly one reply with r.  No sockets: Check tests call handlers
+ * directly.
+ *
+ * cmd_execute runs the checks that come before a command, in Redis's
+ * order, as small named functions (unknown command, arity, auth, protected
+ * commands, pause, OOM), then the handler, then the bookkeeping (stats,
+ * slowlog, monitor feed).
+ */
+#ifndef TS_CMD_H
+#define TS_CMD_H
+
+#include "cmdtab.h"
+#include "node.h"
+#include "reply.h"
+#include "resp.h"
+
+typedef struct cmdctx {
+    node_t *node;
+    client_t *client;
+    keyspace_t *ks;
+    long long now_ms;       /* unix ms when the command started */
+} cmdctx_t;
+
+typedef struct req {
+    int argc;
+    const resp_arg_t *argv;
+    const cmd_spec_t *spec;
+} req_t;
+
+typedef void cmd_handler_t(cmdctx_t *ctx, const req_t *req, reply_t *r);
+
+/* Each command file exports a table binding ids to handlers, ending with
+ * {CMD__COUNT, NULL}. */
+typedef struct cmd_bind {
+    cmd_id_t id;
+    cmd_handler_t *fn;
+} cmd_bind_t;
+
+extern const cmd_bind_t t_string_cmds[];
+extern const cmd_bind_t db_cmds[];
+extern const cmd_bind_t expire_cmds[];
+extern const cmd_bind_t conn_cmds[];
+extern const cmd_bind_t server_cmds[];
+
+/* Bind handlers (call once). */
+void cmd_setup(void);
+/* Handler for an id, NULL if unbound. */
+cmd_handler_t *cmd_handler(cmd_id_t id);
+
+/*
+ * Execute one parsed command for client c, appending the reply to r.
+ * Returns 0, or -1 if the command was not run because the client must
+ * wait (CLIENT PAUSE): the caller keeps the command and retries later.
+ */
+int cmd_execute(node_t *n, client_t *c, int argc, const resp_arg_t *argv,
+                reply_t *r);
+
+/* Resolve a command name to its spec honouring rename-command (NULL if
+ * unknown or disabled). */
+const cmd_spec_t *cmd_lookup(node_t *n, const resp_arg_t *name);
+
+/* Helpers for handlers. */
+static inline int arg_eq(const resp_arg_t *a, const char *lit)
+{
+    size_t n = 0;
+    while (lit[n]) n++;
+    if (a->len != n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a->ptr[i];
+        if (x >= 'A' && x <= 'Z') x += 32;
+        if (x != (unsigned char)lit[i]) return 0;
+    }
+    return 1;
+}
+/* Parse an integer argument; on failure replies the Redis error and
+ * returns -1. */
+int arg_ll(const resp_arg_t *a, long long *out, reply_t *r);
+/* Same with a custom error text. */
+int arg_ll_msg(const resp_arg_t *a, long long *out, reply_t *r,
+               const char *err);
+/* Parse a double like Redis's getLongDoubleFromObject / strtod: no
+ * spaces, no trailing garbage, not nan. 0 on success. */
+int arg_double(const resp_arg_t *a, long double *out);
+
+#endif

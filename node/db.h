@@ -1,0 +1,40 @@
+/*
+ * db.h: the keyspace as commands see it: lookups with lazy expiry and
+ * hit/miss accounting, and deletions that keep statistics right.
+ *
+ * Lazy expiry lives here, not in the keyspace: a key whose TTL has passed
+ * is deleted when a command touches it and then looks absent.
+ */
+#ifndef TS_DB_H
+#define TS_DB_H
+
+#include "cmd.h"
+#include "keyspace.h"
+
+/* Lookup for reading: expires the key if due, counts a hit or a miss,
+ * touches the LRU clock.  NULL if absent. */
+kentry_t *db_lookup_read(cmdctx_t *ctx, const resp_arg_t *key);
+/* Lookup for writing: expires the key if due; no hit/miss accounting. */
+kentry_t *db_lookup_write(cmdctx_t *ctx, const resp_arg_t *key);
+/* Lookup without side effects other than expiry (TYPE-like checks, OBJECT). */
+kentry_t *db_lookup_notouch(cmdctx_t *ctx, const resp_arg_t *key);
+
+/* Delete if present (no expiry check needed); 1 if deleted. */
+int db_delete(cmdctx_t *ctx, const resp_arg_t *key);
+
+/* Is the entry expired at ctx->now_ms? */
+int db_is_expired(cmdctx_t *ctx, const kentry_t *e);
+
+/* Record a modification (dirty counter; later: WATCH, notifications). */
+void db_modified(cmdctx_t *ctx, const resp_arg_t *key);
+
+/* LRU clock value for now (24 bits, seconds resolution as Redis). */
+uint32_t db_lru_clock(long long now_ms);
+
+/* Active expiry cycle (called from the cron). */
+void db_active_expire(node_t *n, long long now_ms);
+
+/* The TYPE name of an entry ("string", "list", ...). */
+const char *db_type_name(const kentry_t *e);
+
+#endif

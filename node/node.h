@@ -1,0 +1,126 @@
+/*
+ * node.h: the storage node's context, node_t.
+ *
+ * One node_t per process, created in main.c and passed down to every
+ * module and command handler (no global server struct).  It holds the
+ * configuration values (fields written by the option table in options.c,
+ * read directly by hot code), the keyspace, the clients, the listeners and
+ * the statistics.
+ */
+#ifndef TS_NODE_H
+#define TS_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cmdtab.h"
+#include "config.h"
+#include "keyspace.h"
+#include "resp.h"
+
+struct event_base;
+struct event;
+typedef struct client client_t;
+typedef struct slowlog slowlog_t;
+
+#define NODE_MAX_BIND 16
+#define NODE_VERSION "7.0.15"       /* Redis version we are compatible with */
+#define TESSERA_VERSION "0.1.0"
+
+enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
+enum { DEBUG_CMD_NO = 0, DEBUG_CMD_YES, DEBUG_CMD_LOCAL };
+
+typedef struct obuf_limit {
+    long long hard, soft, soft_seconds;
+} obuf_limit_t;
+
+/* Per-command runtime counters (INFO commandstats), indexed by cmd id. */
+typedef struct cmd_stats {
+    long long calls, usec, rejected, failed;
+} cmd_stats_t;
+
+typedef struct node_stats {
+    long long conns_received;
+    long long commands;
+    long long rejected_conns;
+    long long expired_keys;
+    long long evicted_keys;
+    long long hits, misses;
+    long long net_input, net_output;
+    long long total_error_replies;
+    long long unexpected_error_replies;
+    long long io_reads, io_writes;
+    /* instantaneous ops: ring of samples taken by the cron */
+    long long ops_samples[16];
+    long long ops_last_count, ops_last_ms;
+    int ops_idx;
+} node_stats_t;
+
+typedef struct node {
+    /* ---- configuration (options.c table writes these) ---- */
+    long long port;
+    char *bind_str;             /* "127.0.0.1 ::1" as given */
+    int protected_mode;
+    char *requirepass;
+    long long maxclients;
+    long long timeout;          /* idle seconds before closing, 0 = never */
+    long long tcp_keepalive;
+    long long tcp_backlog;
+    int loglevel;
+    char *logfile;
+    char *dir;
+    int daemonize;
+    char *pidfile;
+    long long proto_max_bulk_len;
+    long long client_query_buffer_limit;
+    obuf_limit_t obuf_limits[OBUF_CLASSES];
+    long long hz;
+    int enable_debug_cmd;
+    long long slowlog_slower_than;
+    long long slowlog_max_len;
+    long long maxmemory;
+    int maxmemory_policy;
+    long long databases;
+    int appendonly;
+    int cluster_enabled;
+    int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
+
+    /* ---- runtime ---- */
+    config_t *config;
+    struct event_base *base;
+    keyspace_t *ks;
+    int listen_fds[NODE_MAX_BIND];
+    struct event *listen_evs[NODE_MAX_BIND];
+    int nlisten;
+    struct event *cron_ev;
+    struct event *sig_evs[3];
+    client_t *clients;          /* doubly linked list of all clients */
+    size_t nclients;
+    uint64_t next_client_id;
+    client_t *monitors;         /* clients in MONITOR mode (own list) */
+    size_t nmonitors;
+    slowlog_t *slowlog;
+    node_stats_t stats;
+    cmd_stats_t cmd_stats[CMD__COUNT];
+    /* rename-command: NULL = not renamed, "" = disabled, else new name */
+    char *renamed[CMD__COUNT];
+    long long start_ms;         /* unix ms at start */
+    long long lastsave;         /* unix seconds */
+    long long dirty;            /* changes since last save */
+    char runid[41];
+    long long pause_end_ms;     /* CLIENT PAUSE deadline (0 = none) */
+    int pause_writes_only;      /* CLIENT PAUSE WRITE */
+    int shutdown_asap;          /* set by SHUTDOWN / signal */
+    int exit_code;
+    char *executable;           /* argv[0] resolved */
+    char *config_file;          /* absolute path or NULL */
+    long long cron_loops;
+} node_t;
+
+/* Wall clock in ms / us, monotonic clock in us. */
+long long node_unix_ms(void);
+long long node_unix_us(void);
+long long node_mono_us(void);
+
+#endif

@@ -1,0 +1,317 @@
+/*
+ * options.c: every option the storage node accepts, as one table.
+ *
+ * Values live in node_t fields (hot code reads plain fields).  Options
+ * that describe features Tessera does not have yet accept only the value
+ * that means "off" (`save ""`, `appendonly no`, `cluster-enabled no`) and
+ * refuse anything else with a clear error: a configuration that asks for
+ * persistence must never be silently ignored.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cmdtab.h"
+#include "log.h"
+#include "node.h"
+#include "server.h"
+#include "slowlog.h"
+
+/* Field offsets, +1 so that the first field is not NULL; resolved against
+ * a node by options_for_node. */
+#define NODE(f) ((void *)(offsetof(node_t, f) + 1))
+
+static const char *const debug_cmd_names[] = {"no", "yes", "local", NULL};
+static const char *const policy_names[] = {
+    "noeviction",     "allkeys-lru",     "allkeys-lfu", "allkeys-random",
+    "volatile-lru",   "volatile-lfu",    "volatile-random", "volatile-ttl",
+    NULL};
+static const char *const obuf_class_names[OBUF_CLASSES] = {"normal", "slave",
+                                                           "pubsub"};
+
+/* ---- bind ---- */
+static const char *set_bind(const config_opt_t *o, void *ctx, int argc,
+                            char **argv)
+{
+    node_t *n = ctx;
+    if (argc < 1 || argc > NODE_MAX_BIND) return "Too many bind addresses specified.";
+    size_t len = 0;
+    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
+    char *s = ts_malloc(len + 1);
+    s[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        if (i) strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    char *old = n->bind_str;
+    n->bind_str = s;
+    if (n->base && n->nlisten > 0) {
+        const char *err = server_rebind(n);
+        if (err) {
+            n->bind_str = old;
+            ts_free(s);
+            return err;
+        }
+    }
+    ts_free(old);
+    return NULL;
+}
+
+static void get_bind(const config_opt_t *o, void *ctx, char *out, size_t sz)
+{
+    node_t *n = ctx;
+    snprintf(out, sz, "%s", n->bind_str ? n->bind_str : "");
+}
+
+/* ---- port: reopen listeners when changed at run time ---- */
+static const char *apply_port(const config_opt_t *o, void *ctx)
+{
+    node_t *n = ctx;
+    if (n->base && n->nlisten > 0) return server_rebind(n);
+    return NULL;
+}
+
+/* ---- dir ---- */
+static const char *set_dir(const config_opt_t *o, void *ctx, int argc,
+                           char **argv)
+{
+    if (argc != 1) return "wrong number of arguments";
+    if (chdir(argv[0]) != 0) return strerror(errno);
+    return NULL;
+}
+
+static void get_dir(const config_opt_t *o, void *ctx, char *out, size_t sz)
+{
+    if (!getcwd(out, sz)) snprintf(out, sz, ".");
+}
+
+/* ---- persistence that does not exist yet ---- */
+static const char *set_save(const config_opt_t *o, void *ctx, int argc,
+                            char **argv)
+{
+    if (argc == 1 && argv[0][0] == '\0') return NULL;
+    return "snapshots (save points) are not implemented in Tessera yet; "
+           "only save \"\" is accepted";
+}
+
+static void get_empty(const config_opt_t *o, void *ctx, char *out, size_t sz)
+{
+    snprintf(out, sz, "%s", "");
+}
+
+static const char *set_appendonly(const config_opt_t *o, void *ctx, int argc,
+                                  char **argv)
+{
+    if (argc == 1 && strcasecmp(argv[0], "yes") == 0)
+        return "the append only file is not implemented in Tessera yet; "
+               "only appendonly no is accepted";
+    return NULL;
+}
+
+static const char *set_cluster_enabled(const config_opt_t *o, void *ctx,
+                                       int argc, char **argv)
+{
+    if (argc == 1 && strcasecmp(argv[0], "yes") == 0)
+        return "cluster mode is not implemented in Tessera yet";
+    return NULL;
+}
+
+static const char *set_policy(const config_opt_t *o, void *ctx, int argc,
+                              char **argv)
+{
+    if (argc == 1 && strcasecmp(argv[0], "noeviction") != 0) {
+        for (int i = 0; policy_names[i]; i++)
+            if (strcasecmp(argv[0], policy_names[i]) == 0)
+                return "eviction policies other than noeviction are not "
+                       "implemented in Tessera yet";
+    }
+    return NULL;
+}
+
+/* ---- client-output-buffer-limit <class> <hard> <soft> <secs> ... ---- */
+static const char *set_obuf(const config_opt_t *o, void *ctx, int argc,
+                            char **argv)
+{
+    node_t *n = ctx;
+    if (argc == 0 || argc % 4 != 0)
+        return "Wrong number of arguments in buffer limit configuration.";
+    obuf_limit_t tmp[OBUF_CLASSES];
+    memcpy(tmp, n->obuf_limits, sizeof(tmp));
+    for (int i = 0; i < argc; i += 4) {
+        int cls = -1;
+        if (strcasecmp(argv[i], "normal") == 0) cls = OBUF_NORMAL;
+        else if (strcasecmp(argv[i], "slave") == 0 ||
+                 strcasecmp(argv[i], "replica") == 0)
+            cls = OBUF_REPLICA;
+        else if (strcasecmp(argv[i], "pubsub") == 0) cls = OBUF_PUBSUB;
+        if (cls < 0) return "Invalid client class specified in buffer limit configuration.";
+        long long hard, soft;
+        char *end;
+        errno = 0;
+        long long secs = strtoll(argv[i + 3], &end, 10);
+        if (config_parse_memory(argv[i + 1], &hard) != 0 ||
+            config_parse_memory(argv[i + 2], &soft) != 0 || *end ||
+            errno || secs < 0 || hard < 0 || soft < 0)
+            return "Error in hard, soft or soft_seconds setting in buffer "
+                   "limit configuration.";
+        tmp[cls].hard = hard;
+        tmp[cls].soft = soft;
+        tmp[cls].soft_seconds = secs;
+    }
+    memcpy(n->obuf_limits, tmp, sizeof(tmp));
+    return NULL;
+}
+
+static void get_obuf(const config_opt_t *o, void *ctx, char *out, size_t sz)
+{
+    node_t *n = ctx;
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < OBUF_CLASSES && len < sz; i++)
+        len += (size_t)snprintf(out + len, sz - len, "%s%s %lld %lld %lld",
+                                i ? " " : "", obuf_class_names[i],
+                                n->obuf_limits[i].hard, n->obuf_limits[i].soft,
+                                n->obuf_limits[i].soft_seconds);
+}
+
+/* ---- rename-command <name> <newname> ---- */
+static const char *set_rename(const config_opt_t *o, void *ctx, int argc,
+                              char **argv)
+{
+    node_t *n = ctx;
+    if (argc != 2) return "wrong number of arguments";
+    cmdtab_setup();
+    const cmd_spec_t *c = cmdtab_lookup(argv[0], strlen(argv[0]));
+    if (!c) return "No such command in rename-command";
+    if (argv[1][0] && cmdtab_lookup(argv[1], strlen(argv[1])) &&
+        strcasecmp(argv[0], argv[1]) != 0)
+        return "Target command name already exists";
+    ts_free(n->renamed[c->id]);
+    n->renamed[c->id] = strcasecmp(argv[0], argv[1]) == 0
+                            ? NULL
+                            : ts_strdup(argv[1]);
+    return NULL;
+}
+
+/* ---- hooks that act on change ---- */
+static const char *apply_loglevel(const config_opt_t *o, void *ctx)
+{
+    log_set_level(((node_t *)ctx)->loglevel);
+    return NULL;
+}
+
+static const char *apply_slowlog_len(const config_opt_t *o, void *ctx)
+{
+    node_t *n = ctx;
+    if (n->slowlog) slowlog_trim(n);
+    return NULL;
+}
+
+#define MB (1024LL * 1024)
+#define LMAX 0x7fffffffffffffffLL
+
+static const config_opt_t node_options[] = {
+    {.name = "port", .type = CONFIG_INT, .ptr = NODE(port), .def = "7000",
+     .min = 0, .max = 65535, .apply = apply_port,
+     .doc = "TCP port for clients (0: no TCP listener)."},
+    {.name = "bind", .type = CONFIG_SPECIAL, .flags = CONFIG_MULTI_ARG,
+     .def = "* -::*", .set = set_bind, .get = get_bind,
+     .doc = "Addresses to listen on; a leading '-' makes one optional."},
+    {.name = "protected-mode", .type = CONFIG_BOOL,
+     .ptr = NODE(protected_mode), .def = "yes",
+     .doc = "Without a password, refuse clients that are not on loopback."},
+    {.name = "requirepass", .type = CONFIG_STRING, .flags = CONFIG_SENSITIVE,
+     .ptr = NODE(requirepass), .def = "",
+     .doc = "Password of the default user (AUTH)."},
+    {.name = "maxclients", .type = CONFIG_INT, .ptr = NODE(maxclients),
+     .def = "10000", .min = 1, .max = 1000000,
+     .doc = "Maximum number of connected clients."},
+    {.name = "timeout", .type = CONFIG_INT, .ptr = NODE(timeout), .def = "0",
+     .min = 0, .max = 0x7fffffff,
+     .doc = "Close clients idle for this many seconds (0: never)."},
+    {.name = "tcp-keepalive", .type = CONFIG_INT, .ptr = NODE(tcp_keepalive),
+     .def = "300", .min = 0, .max = 0x7fffffff,
+     .doc = "TCP keepalive period in seconds (0: off)."},
+    {.name = "tcp-backlog", .type = CONFIG_INT, .flags = CONFIG_IMMUTABLE,
+     .ptr = NODE(tcp_backlog), .def = "511", .min = 0, .max = 65535,
+     .doc = "listen() backlog."},
+    {.name = "loglevel", .type = CONFIG_ENUM, .ptr = NODE(loglevel),
+     .def = "notice", .enum_names = log_level_names, .apply = apply_loglevel,
+     .doc = "debug, verbose, notice or warning."},
+    {.name = "logfile", .type = CONFIG_STRING, .flags = CONFIG_IMMUTABLE,
+     .ptr = NODE(logfile), .def = "",
+     .doc = "Log file path; empty logs to standard output."},
+    {.name = "dir", .type = CONFIG_SPECIAL, .def = NULL, .set = set_dir,
+     .get = get_dir, .doc = "Working directory (files are written here)."},
+    {.name = "daemonize", .type = CONFIG_BOOL, .flags = CONFIG_IMMUTABLE,
+     .ptr = NODE(daemonize), .def = "no",
+     .doc = "Run in the background."},
+    {.name = "pidfile", .type = CONFIG_STRING, .flags = CONFIG_IMMUTABLE,
+     .ptr = NODE(pidfile), .def = "",
+     .doc = "Write the process id to this file."},
+    {.name = "proto-max-bulk-len", .type = CONFIG_MEMORY,
+     .ptr = NODE(proto_max_bulk_len), .def = "512mb", .min = 1 * MB,
+     .max = LMAX, .doc = "Largest bulk string a client may send."},
+    {.name = "client-query-buffer-limit", .type = CONFIG_MEMORY,
+     .ptr = NODE(client_query_buffer_limit), .def = "1gb", .min = 1 * MB,
+     .max = LMAX, .doc = "Largest query buffer of one client."},
+    {.name = "client-output-buffer-limit", .type = CONFIG_SPECIAL,
+     .flags = CONFIG_MULTI_ARG,
+     .def = "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60",
+     .set = set_obuf, .get = get_obuf,
+     .doc = "Output buffer limits per client class: hard soft seconds."},
+    {.name = "hz", .type = CONFIG_INT, .ptr = NODE(hz), .def = "10", .min = 1,
+     .max = 500, .doc = "Background task frequency (expiry, timeouts)."},
+    {.name = "enable-debug-command", .type = CONFIG_ENUM,
+     .flags = CONFIG_IMMUTABLE, .ptr = NODE(enable_debug_cmd), .def = "no",
+     .enum_names = debug_cmd_names,
+     .doc = "Allow DEBUG: no, yes, or local (loopback clients only)."},
+    {.name = "rename-command", .type = CONFIG_SPECIAL,
+     .flags = CONFIG_IMMUTABLE | CONFIG_MULTI_ARG, .set = set_rename,
+     .get = get_empty,
+     .doc = "rename-command NAME NEWNAME; an empty NEWNAME disables NAME."},
+    {.name = "slowlog-log-slower-than", .type = CONFIG_INT,
+     .ptr = NODE(slowlog_slower_than), .def = "10000", .min = -1,
+     .max = LMAX, .doc = "Log commands slower than this many microseconds."},
+    {.name = "slowlog-max-len", .type = CONFIG_INT,
+     .ptr = NODE(slowlog_max_len), .def = "128", .min = 0, .max = LMAX,
+     .apply = apply_slowlog_len, .doc = "Entries kept in the slow log."},
+    {.name = "maxmemory", .type = CONFIG_MEMORY, .ptr = NODE(maxmemory),
+     .def = "0", .min = 0, .max = LMAX,
+     .doc = "Memory limit; writes get -OOM above it (0: none)."},
+    {.name = "maxmemory-policy", .type = CONFIG_ENUM,
+     .ptr = NODE(maxmemory_policy), .def = "noeviction",
+     .enum_names = policy_names, .set = set_policy,
+     .doc = "What to do at maxmemory (only noeviction for now)."},
+    {.name = "databases", .type = CONFIG_INT, .flags = CONFIG_IMMUTABLE,
+     .ptr = NODE(databases), .def = "1", .min = 1, .max = 1,
+     .doc = "Tessera has database 0 only."},
+    {.name = "save", .type = CONFIG_SPECIAL, .flags = CONFIG_MULTI_ARG,
+     .def = "", .set = set_save, .get = get_empty,
+     .doc = "Snapshot points; only \"\" until persistence lands."},
+    {.name = "appendonly", .type = CONFIG_BOOL, .ptr = NODE(appendonly),
+     .def = "no", .set = set_appendonly,
+     .doc = "Append only file; only no until persistence lands."},
+    {.name = "cluster-enabled", .type = CONFIG_BOOL,
+     .flags = CONFIG_IMMUTABLE, .ptr = NODE(cluster_enabled), .def = "no",
+     .set = set_cluster_enabled,
+     .doc = "Cluster mode; only no until the cluster lands."},
+};
+
+config_opt_t *options_for_node(node_t *n, size_t *count)
+{
+    size_t cnt = sizeof(node_options) / sizeof(node_options[0]);
+    config_opt_t *t = ts_malloc(sizeof(node_options));
+    memcpy(t, node_options, sizeof(node_options));
+    for (size_t i = 0; i < cnt; i++)
+        if (t[i].ptr) t[i].ptr = (char *)n + ((uintptr_t)t[i].ptr - 1);
+    *count = cnt;
+    return t;
+}
