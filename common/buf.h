@@ -39,6 +39,7 @@ int buf_try_reserve(buf_t *b, size_t n);
 /* Append bytes; reserve first. */
 static inline void buf_append(buf_t *b, const void *p, size_t n)
 {
+    if (n == 0) return;
     if (buf_avail(b) < n) buf_reserve(b, n);
     memcpy(b->data + b->wpos, p, n);
     b->wpos += n;

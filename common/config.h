@@ -36,6 +36,10 @@ typedef enum config_type {
 #define CONFIG_SENSITIVE  (1u << 1)  /* value hidden in logs (requirepass) */
 #define CONFIG_MULTI_ARG  (1u << 2)  /* takes several arguments (save, rename-command) */
 #define CONFIG_HIDDEN     (1u << 3)  /* not in docs */
+/* With MULTI_ARG: repeated lines in one file/argv load add up, and `set`
+ * gets the whole list so far (Redis's `save 900 1` + `save 300 10`); a
+ * line whose only argument is "" empties the list (`save ""`). */
+#define CONFIG_ACCUMULATE (1u << 4)
 
 typedef struct config_opt config_opt_t;
 
@@ -59,7 +63,7 @@ struct config_opt {
     unsigned flags;
     void *ptr;                  /* where the value lives */
     const char *def;            /* default, as text (parsed at init) */
-    long long min, max;         /* INT/MEMORY bounds */
+    long long min, max;         /* INT/MEMORY bounds; 0, 0 = unbounded */
     const char *const *enum_names; /* ENUM: NULL-terminated */
     config_set_fn *set;
     config_get_fn *get;
@@ -78,27 +82,34 @@ const char *config_load_defaults(config_t *c);
 
 /*
  * Load a whole file's text ("include" is resolved relative to the cwd).
- * On error returns a message like Redis's:
- *   "*** FATAL CONFIG FILE ERROR (Redis 7.0) ***\nReading the configuration
- *   file, at line 3\n>>> 'foo bar'\nBad directive or wrong number of arguments"
- * (ts_malloc'd; caller frees with ts_free).  NULL on success.
+ * On error returns Redis 7.0.15's text, newlines included:
+ *   "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the
+ *   configuration file, at line 3\n>>> 'foo bar'\nBad directive or wrong
+ *   number of arguments\n"
+ * or "Fatal error, can't open config file 'x': <strerror>" (ts_malloc'd;
+ * caller frees with ts_free).  NULL on success.
  */
 char *config_load_file(config_t *c, const char *path);
 char *config_load_string(config_t *c, const char *text);
 /*
- * Parse main()'s argv after the program name: optional config file first
- * (if argv[1] does not start with "--"), then --name value... overrides,
- * with "-" meaning read the config from stdin.  Same error convention.
+ * Parse main()'s argv after the program name (pass argc - 1, argv + 1):
+ * optional config file first (if argv[0] does not start with '-'), then
+ * --name value... overrides, with "-" meaning read the config from stdin.
+ * Same error convention.
  */
 char *config_load_argv(config_t *c, int argc, char **argv);
 
-/* Set by name at run time (CONFIG SET); NULL or Redis's error text:
- * "Unknown option or number of arguments for CONFIG SET - 'foo'"
- * "Invalid argument '...' for CONFIG SET '...' - <reason>" */
+/* Set by name at run time (CONFIG SET, runtime=1); NULL or Redis 7's
+ * error text, "ERR " included, valid until the next call on c:
+ * "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
+ * "ERR CONFIG SET failed (possibly related to argument 'foo') - <reason>"
+ * A multi-arg value passed as one string is split on spaces.  runtime=0
+ * (start-up): immutables allowed, no apply hook, bare reason returned. */
 const char *config_set(config_t *c, const char *name, int argc, char **argv,
                        int runtime);
 
-/* Find options matching a glob (CONFIG GET); calls fn(name, value). */
+/* Find options matching a glob (CONFIG GET), names and aliases, nocase,
+ * hidden ones only by exact name; calls fn(name, value). */
 void config_get_matching(config_t *c, const char *pattern,
                          void (*fn)(void *arg, const char *name,
                                     const char *value),
@@ -108,9 +119,11 @@ void config_get_matching(config_t *c, const char *pattern,
 const char *config_get_value(config_t *c, const char *name, char *out,
                              size_t outsz);
 
-/* Write the current configuration back to path (CONFIG REWRITE): keeps the
- * file's comments and unknown lines, updates changed options, appends new
- * ones; written to a temp file, fsynced and renamed.  NULL or error. */
+/* Write the current configuration back to path (CONFIG REWRITE; NULL path:
+ * the loaded file): keeps the file's comments and unknown lines, updates
+ * changed options, appends new ones; written to a temp file, fsynced and
+ * renamed.  NULL or "ERR ..." (e.g. "ERR The server is running without a
+ * config file"). */
 const char *config_rewrite(config_t *c, const char *path);
 
 /* Path of the loaded config file, or NULL. */

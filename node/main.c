@@ -127,7 +127,6 @@ int main(int argc, char **argv)
     char *err = config_load_argv(n->config, argc - 1, argv + 1);
     if (err) {
         fputs(err, stderr);
-        fputc('\n', stderr);
         ts_free(err);
         return 1;
     }
