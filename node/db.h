@@ -37,4 +37,21 @@ void db_active_expire(node_t *n, long long now_ms);
 /* The TYPE name of an entry ("string", "list", ...). */
 const char *db_type_name(const kentry_t *e);
 
+/*
+ * What the generic commands need from a non-string type (strings are
+ * handled in db.c).  Each type file registers its ops once at setup
+ * (t_list.c: db_register_type(KT_LIST, &list_db_ops)); ops must outlive
+ * the process.  Unregistered types answer OBJECT ENCODING "unknown" and
+ * COPY "ERR unknown type object", as Redis does for a type it cannot
+ * handle.
+ */
+typedef struct db_type_ops {
+    /* OBJECT ENCODING name ("listpack", "quicklist", "hashtable", ...). */
+    const char *(*encoding_name)(const kentry_t *e);
+    /* COPY: a deep copy of e's value, owned by the caller, stored with
+     * ks_set_obj(ks, key, klen, ke_type(e), *enc_out, copy, 0). */
+    void *(*dup)(const kentry_t *e, int *enc_out);
+} db_type_ops_t;
+void db_register_type(int type, const db_type_ops_t *ops);
+
 #endif
