@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""Side-by-side throughput: tessera-node (candidate) vs redis-server (reference).
+
+Both servers are started once, each on a free loopback port and pinned to the
+same CPU (--server-cpu, default 0); redis-benchmark is pinned to another CPU
+(--client-cpu, default 1). Only one server is measured at a time; the idle
+one sleeps in its event loop and costs nothing.
+
+For every test (SET, GET, INCR, MSET) and pipeline depth (-P 1, -P 16) the
+two servers are measured in interleaved rounds, with the order alternating
+(ref,cand / cand,ref / ...) so that drift on a noisy machine hits both sides
+alike. Each run is one `redis-benchmark -c 50 -r 1000000 -P p -t test -n N
+--csv`. N is either --requests or, by default, sized so a run of the
+reference takes about --seconds (measured by a calibration run on each
+server, which doubles as warm-up). The same N is used for both servers.
+
+Before measuring, both keyspaces are pre-filled with the 1M keys that
+redis-benchmark's -r draws from (key:000000000000 ...), so GET hits and SET
+overwrites, and neither server is growing its hash table during a timed run.
+
+Reported per test/pipeline: median and min-max requests/s for each server,
+and the median of the per-round ratios cand/ref (paired within a round).
+A Markdown table goes to stdout, JSON to tests/bench/results/.
+Exit status: 0 ok, 1 bad usage/tooling, 2 a server failed to start or died.
+"""
+
+import argparse
+import csv
+import io
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as bl  # noqa: E402
+
+REDIS_BENCHMARK = shutil.which("redis-benchmark") or "/usr/bin/redis-benchmark"
+
+
+class BenchError(Exception):
+    """redis-benchmark failed while the server still looked healthy."""
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    bl.add_common_args(p)
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds per test (quick: 2)")
+    p.add_argument("--requests", type=int, default=None,
+                   help="fixed -n per run; default: calibrated so a run takes --seconds")
+    p.add_argument("--seconds", type=float, default=2.0,
+                   help="target duration of one run when -n is calibrated (quick: 0.3)")
+    p.add_argument("--tests", default="set,get,incr,mset",
+                   help="comma-separated redis-benchmark test names")
+    p.add_argument("--pipelines", default="1,16", help="comma-separated -P values")
+    p.add_argument("--clients", type=int, default=50, help="redis-benchmark -c")
+    p.add_argument("--keyspace", type=int, default=1000000, help="redis-benchmark -r")
+    p.add_argument("--no-prefill", action="store_true",
+                   help="do not pre-load the keyspace before measuring")
+    p.add_argument("--server-cpu", default="0", help="CPU for the servers ('' = unpinned)")
+    p.add_argument("--client-cpu", default="1", help="CPU for redis-benchmark ('' = unpinned)")
+    p.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
+    a = p.parse_args()
+    if a.quick:
+        if a.rounds == p.get_default("rounds"):
+            a.rounds = 2
+        if a.seconds == p.get_default("seconds"):
+            a.seconds = 0.3
+    a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
+    a.pipelines = [int(x) for x in a.pipelines.split(",") if x.strip()]
+    if a.rounds < 1 or not a.tests or not a.pipelines:
+        p.error("need at least one round, one test and one pipeline depth")
+    return a
+
+
+def run_benchmark(args, server, test, pipeline, n):
+    """One redis-benchmark run against `server`; returns the CSV row as a dict
+    with 'rps' as float. Raises ServerDied if the server went away, BenchError
+    on any other failure."""
+    argv = bl.taskset_prefix(args.client_cpu) + [
+        REDIS_BENCHMARK, "-h", "127.0.0.1", "-p", str(server.port),
+        "-c", str(args.clients), "-r", str(args.keyspace), "-n", str(n),
+        "-P", str(pipeline), "-t", test, "--csv"]
+    # Generous timeout: a run is meant to take seconds; a hang means trouble.
+    timeout = max(60.0, 30 * args.seconds)
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.check()
+        raise BenchError(f"redis-benchmark {test} -P {pipeline} on {server.name} "
+                         f"did not finish in {timeout:.0f}s")
+    rows = [r for r in csv.DictReader(io.StringIO(out.stdout)) if r.get("test")]
+    if out.returncode != 0 or len(rows) != 1:
+        server.check()
+        raise BenchError(f"redis-benchmark {test} -P {pipeline} on {server.name} failed "
+                         f"(rc={out.returncode}):\n{out.stdout}{out.stderr}")
+    row = rows[0]
+    try:
+        row["rps"] = float(row["rps"])
+    except (KeyError, ValueError):
+        raise BenchError(f"unparsable redis-benchmark CSV: {out.stdout!r}")
+    if not row["rps"] > 0:
+        server.check()
+        raise BenchError(f"redis-benchmark reported {row['rps']} rps for {test} on {server.name}")
+    # A server may die right at the end of a run; do not record a number for it.
+    server.check()
+    return row
+
+
+def prefill(server, keyspace, cmds):
+    t0 = time.monotonic()
+    try:
+        bl.load_keys(server.port, cmds)
+    except (OSError, RuntimeError) as e:
+        server.check()
+        raise BenchError(f"{server.name}: prefill failed: {e}")
+    bl.log(f"  prefilled {server.name} with {keyspace:,} keys in {time.monotonic() - t0:.1f}s")
+
+
+def calibrate(args, servers, test, pipeline):
+    """Warm both servers up with a short run each; return -n for this test."""
+    n_cal = min(20000 * pipeline, 200000)
+    rps = {}
+    for s in servers:
+        rps[s.name] = run_benchmark(args, s, test, pipeline, n_cal)["rps"]
+    if args.requests:
+        return args.requests
+    n = int(rps["ref"] * args.seconds)
+    step = 1000 * pipeline
+    return max(step, int(round(n / step)) * step)
+
+
+def summarize(runs_ref, runs_cand):
+    ref = [r["rps"] for r in runs_ref]
+    cand = [r["rps"] for r in runs_cand]
+    ratios = [c / r for c, r in zip(cand, ref)]
+    return {
+        "ref_rps": ref, "cand_rps": cand, "ratios": ratios,
+        "ref_median": bl.median(ref), "ref_min": min(ref), "ref_max": max(ref),
+        "cand_median": bl.median(cand), "cand_min": min(cand), "cand_max": max(cand),
+        "ratio_median": bl.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
+        "ratio_of_medians": bl.median(cand) / bl.median(ref),
+    }
+
+
+def table(results):
+    def rng(lo, hi):
+        return f"{bl.fmt_num(lo)}–{bl.fmt_num(hi)}"
+    rows = []
+    for r in results:
+        s = r["summary"]
+        rows.append([r["test_name"], str(r["pipeline"]), bl.fmt_num(r["requests"]),
+                     bl.fmt_num(s["ref_median"]), rng(s["ref_min"], s["ref_max"]),
+                     bl.fmt_num(s["cand_median"]), rng(s["cand_min"], s["cand_max"]),
+                     bl.fmt_ratio(s["ratio_median"]),
+                     f"{bl.fmt_ratio(s['ratio_min'])}–{bl.fmt_ratio(s['ratio_max'])}"])
+    header = ["test", "P", "-n", "ref rps (median)", "ref min–max", "cand rps (median)",
+              "cand min–max", "cand/ref", "ratio min–max"]
+    return bl.markdown_table(header, rows)
+
+
+def main():
+    args = parse_args()
+    if not os.path.exists(REDIS_BENCHMARK):
+        bl.log("redis-benchmark not found")
+        return 1
+    workdir = tempfile.mkdtemp(prefix="tessera-bench-node-")
+    ref = bl.Server("ref", args.ref_bin, cpu=args.server_cpu, workdir=workdir, extra=args.ref_args)
+    cand = bl.Server("cand", args.cand_bin, cpu=args.server_cpu, workdir=workdir,
+                     extra=args.cand_args)
+    servers = [ref, cand]
+    payload = {"benchmark": "bench_node", "meta": bl.common_meta(args),
+               "config": {"rounds": args.rounds, "requests": args.requests,
+                          "seconds": args.seconds, "tests": args.tests,
+                          "pipelines": args.pipelines, "clients": args.clients,
+                          "keyspace": args.keyspace, "prefill": not args.no_prefill,
+                          "server_cpu": args.server_cpu, "client_cpu": args.client_cpu},
+               "results": [], "error": None}
+    status = 0
+    t_start = time.monotonic()
+    try:
+        for s in servers:
+            s.start()
+            bl.log(f"started {s.name}: {s.binary} on port {s.port} (pid {s.proc.pid})")
+        if not args.no_prefill:
+            cmds = [bl.resp_command("SET", b"key:%012d" % i, b"xxx") for i in range(args.keyspace)]
+            for s in servers:
+                prefill(s, args.keyspace, cmds)
+            del cmds
+        for test in args.tests:
+            for pipeline in args.pipelines:
+                n = calibrate(args, servers, test, pipeline)
+                runs = {"ref": [], "cand": []}
+                test_name = None
+                for rnd in range(args.rounds):
+                    order = servers if rnd % 2 == 0 else servers[::-1]
+                    for s in order:
+                        row = run_benchmark(args, s, test, pipeline, n)
+                        row["round"] = rnd
+                        test_name = row["test"]
+                        runs[s.name].append(row)
+                summ = summarize(runs["ref"], runs["cand"])
+                payload["results"].append({"test": test, "test_name": test_name,
+                                           "pipeline": pipeline, "requests": n,
+                                           "runs": runs, "summary": summ})
+                bl.log(f"  {test_name:<15} P={pipeline:<3} n={n:<9} "
+                       f"ref={summ['ref_median']:,.0f} cand={summ['cand_median']:,.0f} "
+                       f"ratio={summ['ratio_median']:.3f}")
+    except bl.ServerDied as e:
+        payload["error"] = str(e)
+        bl.log(f"ERROR: {e}")
+        status = 2
+    except BenchError as e:
+        payload["error"] = str(e)
+        bl.log(f"ERROR: {e}")
+        status = 1
+    except KeyboardInterrupt:
+        payload["error"] = "interrupted"
+        status = 130
+    finally:
+        for s in servers:
+            s.stop()
+        if not args.keep and status == 0:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif status != 0 or args.keep:
+            bl.log(f"server logs kept in {workdir}")
+
+    payload["elapsed_s"] = round(time.monotonic() - t_start, 1)
+    if payload["results"]:
+        print(f"\n### bench_node: requests/s, {args.clients} clients, -r {args.keyspace}, "
+              f"{args.rounds} interleaved rounds\n")
+        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']})")
+        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']})\n")
+        print(table(payload["results"]))
+        ratios = [r["summary"]["ratio_median"] for r in payload["results"]]
+        gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+        payload["geomean_ratio"] = gm
+        print(f"\ngeometric mean of cand/ref median ratios: {gm:.3f}")
+    if payload["error"]:
+        print(f"\nbench_node FAILED: {payload['error'].splitlines()[0]}")
+    path = bl.write_results("bench_node", payload, args.out_dir)
+    print(f"results: {path}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

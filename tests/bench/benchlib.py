@@ -1,0 +1,344 @@
+"""Shared plumbing for the side-by-side benchmarks in tests/bench/.
+
+Each benchmark runs a *candidate* (tessera-node) and a *reference*
+(Debian's redis-server) in the same run and reports ratios, because absolute
+numbers on the 2-core CI/dev machines are noise (DESIGN.md, "Tests and
+measurements"). This module holds what the scripts share:
+
+  - Server: start a redis-server-compatible binary on a free loopback port
+    (optionally under `taskset` and/or a wrapper such as valgrind), wait
+    until it answers PING, notice when it dies, stop it with SIGTERM.
+  - load_keys(): push SET commands through the protocol, pipelined, over one
+    raw socket, checking every reply (no dependency on ECHO or redis-cli
+    --pipe, so a young candidate only needs SET).
+  - small helpers: free ports, medians, Markdown tables, results files.
+
+Only the standard library is used here; scripts that need INFO parsing use
+redis-py from Debian's /usr/bin/python3.
+"""
+
+import datetime
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(BENCH_DIR))
+RESULTS_DIR = os.path.join(BENCH_DIR, "results")
+DEFAULT_CAND_BIN = os.path.join(REPO, "build", "node", "tessera-node")
+DEFAULT_REF_BIN = "/usr/bin/redis-server"
+
+
+class ServerDied(Exception):
+    """A server exited (or stopped answering) while it was needed."""
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    """Return a loopback TCP port that was free a moment ago.
+
+    The port is also checked with +10000 free, so a node started in cluster
+    mode later would find its bus port free too.
+    """
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port found")
+
+
+def taskset_prefix(cpu):
+    """['taskset', '-c', cpu] when pinning is possible, else []."""
+    if cpu is None or cpu == "":
+        return []
+    if shutil.which("taskset") is None:
+        log("warning: taskset not found, running unpinned")
+        return []
+    if int(cpu) >= os.cpu_count():
+        log(f"warning: cpu {cpu} does not exist, running unpinned")
+        return []
+    return ["taskset", "-c", str(cpu)]
+
+
+def resp_command(*args):
+    """Encode one command as a RESP array of bulk strings (bytes)."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, int):
+            a = b"%d" % a
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def raw_command(port, *args, timeout=2.0):
+    """Send one command on a fresh connection; return the first reply line.
+
+    Enough for PING / simple-string replies; used for readiness checks so
+    they do not depend on a client library's handshake.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(resp_command(*args))
+        buf = b""
+        while b"\r\n" not in buf:
+            chunk = s.recv(4096)
+            if not chunk:
+                raise ConnectionError("connection closed")
+            buf += chunk
+        return buf.split(b"\r\n", 1)[0]
+
+
+class Server:
+    """One redis-server-compatible process on 127.0.0.1:<free port>.
+
+    name:    label used in reports ("ref", "cand").
+    binary:  path to the server executable.
+    cpu:     CPU to pin to with taskset (None = unpinned).
+    workdir: directory for the server's cwd and its log file.
+    extra:   extra command-line arguments appended to the standard ones.
+    wrapper: argv prefix placed between taskset and the binary (valgrind).
+
+    The process is started directly (taskset and valgrind exec), so
+    self.proc.pid is the server's pid and signals reach it.
+    """
+
+    def __init__(self, name, binary, cpu=None, workdir=".", extra=(), wrapper=()):
+        self.name = name
+        self.binary = binary
+        self.cpu = cpu
+        self.workdir = workdir
+        self.extra = list(extra)
+        self.wrapper = list(wrapper)
+        self.port = None
+        self.proc = None
+        self.logpath = os.path.join(workdir, f"{name}.log")
+
+    def argv(self):
+        return (taskset_prefix(self.cpu) + self.wrapper + [
+            self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no"] + self.extra)
+
+    def start(self, timeout=10.0):
+        """Start the server and wait until it answers PING with +PONG.
+
+        Raises ServerDied (with the log tail) when the binary is missing, exits
+        or does not answer within `timeout` seconds.
+        """
+        if not (os.path.isfile(self.binary) and os.access(self.binary, os.X_OK)):
+            raise ServerDied(f"{self.name}: binary not found or not executable: {self.binary}")
+        self.port = free_port()
+        os.makedirs(self.workdir, exist_ok=True)
+        logf = open(self.logpath, "wb")
+        self.proc = subprocess.Popen(self.argv(), cwd=self.workdir, stdin=subprocess.DEVNULL,
+                                     stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        deadline = time.monotonic() + timeout
+        last_err = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerDied(f"{self.name}: exited during startup (rc={self.proc.returncode})\n"
+                                 + self.log_tail())
+            try:
+                if raw_command(self.port, "PING") == b"+PONG":
+                    return self
+                last_err = "unexpected PING reply"
+            except OSError as e:
+                last_err = str(e)
+            time.sleep(0.05)
+        self.kill()
+        raise ServerDied(f"{self.name}: no PONG within {timeout:.0f}s ({last_err})\n" + self.log_tail())
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def check(self):
+        """Raise ServerDied unless the process runs and answers PING."""
+        if not self.alive():
+            rc = self.proc.returncode if self.proc else None
+            raise ServerDied(f"{self.name}: server died (rc={rc})\n" + self.log_tail())
+        try:
+            reply = raw_command(self.port, "PING", timeout=10.0)
+        except OSError as e:
+            raise ServerDied(f"{self.name}: server does not answer PING ({e})\n" + self.log_tail())
+        if reply != b"+PONG":
+            raise ServerDied(f"{self.name}: PING answered {reply!r}")
+
+    def stop(self, timeout=30.0):
+        """SIGTERM, wait up to `timeout`, then SIGKILL. Returns the exit code.
+
+        SIGTERM (not SHUTDOWN) so that a server that does not implement
+        SHUTDOWN yet still exits, and so that valgrind runs its end-of-run
+        dump (it does so for a clean exit and for death by SIGTERM alike).
+        """
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log(f"{self.name}: no exit {timeout:.0f}s after SIGTERM, sending SIGKILL")
+                self.kill()
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def rss_bytes(self):
+        """Resident set size from /proc/<pid>/status (independent of INFO)."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise ServerDied(f"{self.name}: no VmRSS for pid {self.proc.pid}")
+
+    def log_tail(self, lines=15):
+        try:
+            with open(self.logpath, "rb") as f:
+                data = f.read().decode(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        tail = data[-lines:]
+        return "\n".join(f"  | {l}" for l in tail) if tail else "  | (log empty)"
+
+
+def binary_version(binary):
+    """First line of `<binary> --version`, or a short error note."""
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=5)
+        line = (out.stdout or out.stderr).strip().splitlines()
+        return line[0] if line else f"(rc={out.returncode}, no output)"
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"(unavailable: {e})"
+
+
+def git_rev():
+    try:
+        out = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def load_keys(port, keys, batch=10000, timeout=60.0):
+    """Send every command in `keys` (an iterable of RESP-encoded bytes
+    commands whose replies are one line each, e.g. SET) over one connection,
+    `batch` at a time, and check that every reply is +OK.
+
+    Returns the number of commands sent. Raises RuntimeError on an error reply
+    and OSError/ConnectionError when the server goes away.
+    """
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        chunk = []
+        for cmd in keys:
+            chunk.append(cmd)
+            if len(chunk) == batch:
+                sent += _send_batch(s, chunk)
+                chunk = []
+        if chunk:
+            sent += _send_batch(s, chunk)
+    return sent
+
+
+def _send_batch(s, chunk):
+    s.sendall(b"".join(chunk))
+    want = len(chunk)
+    buf = bytearray()
+    while buf.count(b"\r\n") < want:
+        data = s.recv(1 << 20)
+        if not data:
+            raise ConnectionError("server closed the connection during load")
+        buf += data
+    if buf != b"+OK\r\n" * want:
+        bad = [l for l in bytes(buf).split(b"\r\n") if l and l != b"+OK"]
+        raise RuntimeError(f"unexpected reply during load: {bad[:3]!r}")
+    return want
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def fmt_num(x, digits=0):
+    if x is None:
+        return "n/a"
+    return f"{x:,.{digits}f}"
+
+
+def fmt_ratio(x):
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def markdown_table(header, rows):
+    """Render rows (lists of str) as a GitHub Markdown table."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+    out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def write_results(prefix, payload, out_dir=RESULTS_DIR):
+    """Write payload as JSON to <out_dir>/<prefix>-<UTC timestamp>-<pid>.json; return the path."""
+    os.makedirs(out_dir, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = os.path.join(out_dir, f"{prefix}-{stamp}-{os.getpid()}.json")
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=False)
+        f.write("\n")
+    return path
+
+
+def common_meta(args):
+    """Metadata recorded in every results file."""
+    return {
+        "utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+        "cpus": os.cpu_count(),
+        "git": git_rev(),
+        "argv": sys.argv,
+        "cand_bin": args.cand_bin,
+        "cand_version": binary_version(args.cand_bin),
+        "ref_bin": args.ref_bin,
+        "ref_version": binary_version(args.ref_bin),
+    }
+
+
+def add_common_args(p):
+    """Flags every script in tests/bench/ accepts (run_all.sh passes them on)."""
+    import shlex
+    p.add_argument("--cand-bin", default=DEFAULT_CAND_BIN,
+                   help="candidate server binary (default: %(default)s)")
+    p.add_argument("--ref-bin", default=DEFAULT_REF_BIN,
+                   help="reference server binary (default: %(default)s)")
+    p.add_argument("--cand-args", default="", type=shlex.split,
+                   help="extra arguments for the candidate, one shell-quoted string")
+    p.add_argument("--ref-args", default="", type=shlex.split,
+                   help="extra arguments for the reference, one shell-quoted string")
+    p.add_argument("--out-dir", default=RESULTS_DIR,
+                   help="where the JSON results go (default: %(default)s)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: small counts, finishes in well under a minute")
