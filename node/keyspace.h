@@ -139,6 +139,9 @@ size_t ke_mem(const kentry_t *e);
 /* LRU/LFU field (24 bits, policy-defined). */
 uint32_t ke_lru(const kentry_t *e);
 void ke_set_lru(kentry_t *e, uint32_t v);
+/* The LRU value stamped on entries when they are created or get a new
+ * value (the node refreshes it from its cron, as Redis's lruclock). */
+void ks_set_lru_clock(keyspace_t *ks, uint32_t clock);
 
 /*
  * Make a string value writable with `newlen` bytes, keeping the first
@@ -163,6 +166,7 @@ int ks_persist(keyspace_t *ks, kentry_t **e);
  * now_ms, calling cb(arg, e) just before each deletion.  Works in rounds
  * of `samples` keys; keeps going while more than a quarter of a round was
  * expired, until `max_rounds` rounds were done.  Returns keys expired.
+ * cb must not modify the keyspace (it may read e, propagate a DEL, ...).
  */
 typedef void ks_expire_cb(void *arg, kentry_t *e);
 size_t ks_expire_cycle(keyspace_t *ks, long long now_ms, unsigned samples,
@@ -176,6 +180,8 @@ size_t ks_expire_cycle(keyspace_t *ks, long long now_ms, unsigned samples,
  * returned at least once, even across rehashing.  In cluster mode the low
  * 14 bits of the cursor are the slot.  `slot_only` >= 0 restricts the
  * scan to one slot (for GETKEYSINSLOT and migration); -1 for all.
+ * fn may delete the entry it is given (ks_delete_entry, e.g. lazy expiry)
+ * but must make no other change to the keyspace.
  */
 typedef void ks_scan_fn(void *arg, kentry_t *e);
 uint64_t ks_scan(keyspace_t *ks, uint64_t cursor, int slot_only,
@@ -186,6 +192,11 @@ kentry_t *ks_random(keyspace_t *ks, uint64_t (*rnd)(void));
 
 /* Do up to `steps` buckets of pending rehash work; 1 if work remains. */
 int ks_rehash_step(keyspace_t *ks, unsigned steps);
+
+/* 0 while a fork child shares the memory (BGSAVE): tables then start no
+ * resize (except growing past 4 keys per bucket, or shrinking below 1/32)
+ * so fewer pages are copied.  1 (the default) restores normal resizing. */
+void ks_set_resize_allowed(keyspace_t *ks, int allowed);
 
 /* Memory held by the tables themselves (buckets, slot headers, index). */
 size_t ks_overhead(const keyspace_t *ks);
