@@ -153,12 +153,22 @@ static int must_pause(node_t *n, client_t *cl, const cmd_spec_t *c,
         return 0;
     }
     (void)cl;
-    if (c->id == CMD_CLIENT_UNPAUSE || c->id == CMD_CLIENT_PAUSE) return 0;
+    /* ALL holds every command, CLIENT UNPAUSE included (as Redis 7.0). */
     if (n->pause_writes_only) {
         /* WRITE mode pauses writes and commands that may expire keys */
         return (c->flags & (CF_WRITE | CF_MAY_REPLICATE)) != 0;
     }
     return 1;
+}
+
+/* A MONITOR client is a replica for Redis: no keyspace commands. */
+static int check_monitor(client_t *cl, const cmd_spec_t *c, reply_t *r)
+{
+    if (!(cl->flags & CLF_MONITOR) ||
+        !(c->flags & (CF_WRITE | CF_READONLY | CF_MAY_REPLICATE)))
+        return 0;
+    reply_error(r, "ERR Replica can't interact with the keyspace");
+    return -1;
 }
 
 static int check_oom(node_t *n, const cmd_spec_t *c, reply_t *r)
@@ -177,7 +187,8 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     const cmd_spec_t *c = resolve(n, argc, argv, r);
     int rejected = c == NULL;
     if (c && (check_arity(c, argc, r) || check_auth(cl, c, r) ||
-              check_protected(n, cl, c, r) || check_oom(n, c, r)))
+              check_protected(n, cl, c, r) || check_monitor(cl, c, r) ||
+              check_oom(n, c, r)))
         rejected = 1;
     if (!rejected && must_pause(n, cl, c, now_us / 1000)) {
         r->out->wpos = mark;
@@ -195,6 +206,7 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
                     .now_ms = now_us / 1000};
     req_t req = {.argc = argc, .argv = argv, .spec = c};
     cmd_handler_t *fn = handlers[c->id];
+    cl->last_cmd = c->id;   /* CLIENT LIST shows the running command */
     fn(&ctx, &req, r);
 
     long long dur = node_unix_us() - now_us;
@@ -207,7 +219,6 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
         n->stats.total_error_replies++;
     }
     n->stats.commands++;
-    cl->last_cmd = c->id;
     if (n->slowlog_slower_than >= 0 && dur >= n->slowlog_slower_than &&
         !(c->flags & CF_SKIP_SLOWLOG))
         slowlog_push(n, cl, argc, argv, dur, now_us / 1000000);

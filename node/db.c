@@ -558,6 +558,7 @@ static long long flush_keyspace(cmdctx_t *ctx, int async)
     long long removed = (long long)ks_size(old);
     if (async) {
         keyspace_t *fresh = ks_create(ks_nslots(old));
+        ks_set_lru_clock(fresh, db_lru_clock(ctx->now_ms));
         ctx->node->ks = fresh;
         ctx->ks = fresh;
         lazyfree_keyspace(old);

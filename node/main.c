@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "cmd.h"
 #include "config.h"
+#include "db.h"
 #include "hash.h"
 #include "keyspace.h"
 #include "log.h"
@@ -151,6 +152,7 @@ int main(int argc, char **argv)
     n->base = event_base_new_with_config(ecfg);
     event_config_free(ecfg);
     n->ks = ks_create(1);
+    ks_set_lru_clock(n->ks, db_lru_clock(node_unix_ms()));
     n->slowlog = slowlog_create();
 
     int rc = 1;

@@ -29,9 +29,10 @@
 #define NODE(f) ((void *)(offsetof(node_t, f) + 1))
 
 static const char *const debug_cmd_names[] = {"no", "yes", "local", NULL};
+/* Redis's order (its error lists them in this order). */
 static const char *const policy_names[] = {
-    "noeviction",     "allkeys-lru",     "allkeys-lfu", "allkeys-random",
-    "volatile-lru",   "volatile-lfu",    "volatile-random", "volatile-ttl",
+    "volatile-lru", "volatile-lfu",   "volatile-random", "volatile-ttl",
+    "allkeys-lru",  "allkeys-lfu",    "allkeys-random",  "noeviction",
     NULL};
 static const char *const obuf_class_names[OBUF_CLASSES] = {"normal", "slave",
                                                            "pubsub"};

@@ -304,6 +304,7 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     node_t *n = arg;
     long long now_ms = node_unix_ms();
     n->cron_loops++;
+    ks_set_lru_clock(n->ks, db_lru_clock(now_ms));
     if (n->active_expire_enabled) db_active_expire(n, now_ms);
     ks_rehash_step(n->ks, 100);
     sample_ops(n, now_ms);
