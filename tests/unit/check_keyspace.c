@@ -383,12 +383,12 @@ static mkey_t *pick(model_t *md, int want_present, size_t *idx)
 /* The model side of a write: new key or replaced value. */
 static void model_set_common(model_t *md, mkey_t *m, int keep_ttl)
 {
+    m->lru = 0;     /* every write stamps the keyspace's LRU clock (0 here) */
     if (!m->present) {
         m->present = 1;
         md->count++;
         md->slot_count[m->slot]++;
         m->expire = -1;
-        m->lru = 0;
     } else {
         if (m->kind == MK_OBJ) md->nobj--;
         if (!keep_ttl && m->expire != -1) {

@@ -63,13 +63,22 @@ static void emit(buf_t *out, FILE *list)
         } else {
             c = cmdtab_lookup(name, strlen(name));
         }
+        /* "client|kill" would split a Markdown table cell */
+        char shown[160];
+        char *bar2 = strchr(name, '|');
+        if (bar2)
+            snprintf(shown, sizeof(shown), "%.*s \\| %s",
+                     (int)(bar2 - name), name, bar2 + 1);
+        else
+            snprintf(shown, sizeof(shown), "%s", name);
         if (!c) {
-            buf_printf(out, "| %s | %s | %s | | |\n", name, group,
+            buf_printf(out, "| %s | %s | %s | | |\n", shown, group,
                        planned(name, group));
             continue;
         }
         yes++;
-        buf_printf(out, "| %s | %s | **yes** | %d | ", name, group, c->arity);
+        buf_printf(out, "| %s | %s | **yes** | %d | ", shown, group,
+                   c->arity);
         int first = 1;
         for (unsigned b = 0; b < CF_FLAG_COUNT; b++) {
             if (!(c->flags & (1u << b)) || !cmdtab_flag_name(b)) continue;
