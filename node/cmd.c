@@ -58,19 +58,30 @@ const cmd_spec_t *cmd_lookup(node_t *n, const resp_arg_t *name)
     return c;
 }
 
-/* "ERR unknown command 'foo', with args beginning with: 'a' 'b' " */
+/*
+ * "ERR unknown command 'foo', with args beginning with: 'a' 'b' " exactly
+ * as Redis builds it: arguments are added while the list is shorter than
+ * 128 bytes, each cut to what is left of those 128, C-string semantics.
+ */
 static void reply_unknown_command(reply_t *r, int argc,
                                   const resp_arg_t *argv)
 {
-    char msg[512];
-    int len = snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args "
-                   "beginning with: ", (int)(argv[0].len > 128 ? 128 : argv[0].len),
-                   argv[0].ptr);
-    for (int i = 1; i < argc && len < (int)sizeof(msg) - 140; i++)
-        len += snprintf(msg + len, sizeof(msg) - (size_t)len, "'%.*s' ",
-                        (int)(argv[i].len > 128 ? 128 : argv[i].len),
-                        argv[i].ptr);
-    reply_error(r, msg);
+    char args[256];
+    size_t alen = 0;
+    for (int i = 1; i < argc && alen < 128; i++) {
+        size_t room = 128 - alen;
+        size_t n = strnlen(argv[i].ptr, argv[i].len);
+        if (n > room) n = room;
+        args[alen++] = '\'';
+        memcpy(args + alen, argv[i].ptr, n);
+        alen += n;
+        args[alen++] = '\'';
+        args[alen++] = ' ';
+    }
+    args[alen] = '\0';
+    size_t nlen = strnlen(argv[0].ptr, argv[0].len);
+    reply_errorf(r, "ERR unknown command '%.*s', with args beginning with: %s",
+                 (int)(nlen > 128 ? 128 : nlen), argv[0].ptr, args);
 }
 
 static void reply_unknown_subcommand(reply_t *r, const cmd_spec_t *parent,
