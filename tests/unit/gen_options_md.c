@@ -1,0 +1,95 @@
+/*
+ * gen_options_md.c: writes docs/options.md from the node's option table
+ * (node/options.c), as gen_commands_md does for commands.
+ *
+ *   gen_options_md             print the Markdown
+ *   gen_options_md --check F   exit 1 if F differs
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "node.h"
+#include "options.h"
+
+static const char *type_name(config_type_t t)
+{
+    switch (t) {
+    case CONFIG_BOOL: return "yes/no";
+    case CONFIG_INT: return "integer";
+    case CONFIG_MEMORY: return "memory";
+    case CONFIG_STRING: return "string";
+    case CONFIG_ENUM: return "enum";
+    case CONFIG_SPECIAL: return "special";
+    }
+    return "?";
+}
+
+static void emit(buf_t *out)
+{
+    node_t n;
+    memset(&n, 0, sizeof(n));
+    size_t count;
+    config_opt_t *opts = options_for_node(&n, &count);
+    buf_append_str(out,
+        "# tessera-node options\n\n"
+        "Generated from `node/options.c` by `tests/unit/gen_options_md.c` "
+        "(`ninja -C build options-md`);\nthe unit test `options_doc` fails "
+        "when they differ.  Options are given as in redis.conf\n"
+        "(`name value`), as `--name value` on the command line, and "
+        "read/changed with CONFIG GET/SET\nunless marked start-up only.\n\n"
+        "| option | type | default | CONFIG SET | description |\n"
+        "|---|---|---|---|---|\n");
+    for (size_t i = 0; i < count; i++) {
+        const config_opt_t *o = &opts[i];
+        if (o->flags & CONFIG_HIDDEN) continue;
+        char vals[256] = "";
+        if (o->type == CONFIG_ENUM && o->enum_names) {
+            size_t len = 0;
+            for (int k = 0; o->enum_names[k] && len < sizeof(vals) - 1; k++)
+                len += (size_t)snprintf(vals + len, sizeof(vals) - len,
+                                        "%s%s", k ? ", " : " (", o->enum_names[k]);
+            snprintf(vals + len, sizeof(vals) - len, ")");
+        }
+        buf_printf(out, "| `%s` | %s%s | `%s` | %s | %s |\n", o->name,
+                   type_name(o->type), vals,
+                   o->def ? (o->def[0] ? o->def : "\"\"") : "(cwd)",
+                   (o->flags & CONFIG_IMMUTABLE) ? "start-up only" : "yes",
+                   o->doc ? o->doc : "");
+    }
+    ts_free(opts);
+}
+
+int main(int argc, char **argv)
+{
+    buf_t out;
+    buf_init(&out);
+    emit(&out);
+    int rc = 0;
+    if (argc == 1) {
+        fwrite(buf_rptr(&out), 1, buf_len(&out), stdout);
+    } else if (argc == 3 && strcmp(argv[1], "--check") == 0) {
+        FILE *f = fopen(argv[2], "r");
+        buf_t cur;
+        buf_init(&cur);
+        char chunk[4096];
+        size_t n;
+        while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            buf_append(&cur, chunk, n);
+        if (f) fclose(f);
+        if (buf_len(&cur) != buf_len(&out) ||
+            memcmp(buf_rptr(&cur), buf_rptr(&out), buf_len(&out)) != 0) {
+            fprintf(stderr, "%s is out of date with node/options.c: run "
+                    "`ninja -C <build> options-md`\n", argv[2]);
+            rc = 1;
+        }
+        buf_deinit(&cur);
+    } else {
+        fprintf(stderr, "usage: %s [--check FILE]\n", argv[0]);
+        rc = 2;
+    }
+    buf_deinit(&out);
+    return rc;
+}
