@@ -111,10 +111,53 @@ size_t cmdtab_subcommands(const cmd_spec_t *parent, const cmd_spec_t **out,
     return n;
 }
 
+/*
+ * Commands whose keys follow a numkeys argument (Redis's movablekeys):
+ * argv[numkeys_at] is the count, the keys follow it; `dest` is a first
+ * key before it (ZUNIONSTORE dest numkeys k1 k2).
+ */
+static const struct {
+    cmd_id_t id;
+    int numkeys_at;
+    int dest;
+} numkeys_cmds[] = {
+    {CMD_LMPOP, 1, 0},        {CMD_BLMPOP, 2, 0},
+    {CMD_ZMPOP, 1, 0},        {CMD_BZMPOP, 2, 0},
+    {CMD_SINTERCARD, 1, 0},   {CMD_ZINTERCARD, 1, 0},
+    {CMD_ZUNION, 1, 0},       {CMD_ZINTER, 1, 0},
+    {CMD_ZDIFF, 1, 0},        {CMD_ZUNIONSTORE, 2, 1},
+    {CMD_ZINTERSTORE, 2, 1},  {CMD_ZDIFFSTORE, 2, 1},
+};
+
+static int numkeys_keys(int at, int dest, int argc, const resp_arg_t *argv,
+                        int *idx, int max)
+{
+    long long nk;
+    if (argc <= at || !resp_str2ll(argv[at].ptr, argv[at].len, &nk) ||
+        nk <= 0 || nk > argc - at - 1)
+        return -1;
+    int n = 0;
+    if (dest) {
+        if (n < max) idx[n] = 1;
+        n++;
+    }
+    for (int i = 0; i < (int)nk; i++, n++)
+        if (n < max) idx[n] = at + 1 + i;
+    return n;
+}
+
 int cmdtab_keys(const cmd_spec_t *c, int argc, const resp_arg_t *argv,
                 int *idx, int max)
 {
-    (void)argv;
+    if (c->flags & CF_MOVABLEKEYS) {
+        for (size_t i = 0; i < sizeof(numkeys_cmds) / sizeof(numkeys_cmds[0]);
+             i++)
+            if (numkeys_cmds[i].id == c->id)
+                return numkeys_keys(numkeys_cmds[i].numkeys_at,
+                                    numkeys_cmds[i].dest, argc, argv, idx,
+                                    max);
+        return -1;
+    }
     if (c->first_key <= 0 || argc <= c->first_key) return 0;
     int last = c->last_key >= 0 ? c->last_key : argc + c->last_key;
     if (last >= argc) last = argc - 1;

@@ -20,6 +20,7 @@
 
 #include "alloc.h"
 #include "client.h"
+#include "evict.h"
 #include "monitor.h"
 #include "slowlog.h"
 
@@ -40,6 +41,18 @@ void cmd_setup(void)
 cmd_handler_t *cmd_handler(cmd_id_t id)
 {
     return (size_t)id < CMD__COUNT ? handlers[id] : NULL;
+}
+
+int cmd_implemented(const cmd_spec_t *c)
+{
+    if (!c) return 0;
+    if (handlers[c->id]) return 1;
+    if (!(c->flags & CF_CONTAINER)) return 0;
+    const cmd_spec_t *subs[64];
+    size_t n = cmdtab_subcommands(c, subs, 64);
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (handlers[subs[i]->id]) return 1;
+    return 0;
 }
 
 const cmd_spec_t *cmd_lookup(node_t *n, const resp_arg_t *name)
@@ -182,10 +195,13 @@ static int check_monitor(client_t *cl, const cmd_spec_t *c, reply_t *r)
     return -1;
 }
 
+/* maxmemory: as Redis, evict before any command when over the limit, and
+ * refuse commands that may grow memory only if that could not help. */
 static int check_oom(node_t *n, const cmd_spec_t *c, reply_t *r)
 {
-    if (!n->maxmemory || !(c->flags & CF_DENYOOM)) return 0;
-    if ((long long)ts_used_memory() <= n->maxmemory) return 0;
+    if (!n->maxmemory) return 0;
+    if (evict_perform(n, node_unix_ms()) == 0 || !(c->flags & CF_DENYOOM))
+        return 0;
     reply_error(r, "OOM command not allowed when used memory > 'maxmemory'.");
     return -1;
 }

@@ -55,6 +55,11 @@ extern const cmd_bind_t server_cmds[];
 void cmd_setup(void);
 /* Handler for an id, NULL if unbound. */
 cmd_handler_t *cmd_handler(cmd_id_t id);
+/* Does the node implement this command?  The table also lists commands
+ * whose handlers are not written yet; those answer "unknown command" and
+ * are left out of COMMAND and docs.  A container counts if any of its
+ * subcommands is implemented. */
+int cmd_implemented(const cmd_spec_t *c);
 
 /*
  * Execute one parsed command for client c, appending the reply to r.

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cmd.h"
 #include "cmdtab.h"
 
 static const char *planned(const char *name, const char *group)
@@ -71,7 +72,7 @@ static void emit(buf_t *out, FILE *list)
                      (int)(bar2 - name), name, bar2 + 1);
         else
             snprintf(shown, sizeof(shown), "%s", name);
-        if (!c) {
+        if (!cmd_implemented(c)) {
             buf_printf(out, "| %s | %s | %s | | |\n", shown, group,
                        planned(name, group));
             continue;
@@ -97,7 +98,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s REDIS7_LIST [--check FILE]\n", argv[0]);
         return 2;
     }
-    cmdtab_setup();
+    cmd_setup();
     FILE *list = fopen(argv[1], "r");
     if (!list) {
         perror(argv[1]);
