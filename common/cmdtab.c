@@ -15,11 +15,11 @@
 
 static cmd_spec_t table[CMD__COUNT] = {
 #define CMD(id_, name_, arity_, flags_, first_, last_, step_, route_,      \
-            group_, since_, summary_)                                      \
+            group_, since_, summary_, acl_, complexity_)                   \
     {.id = CMD_##id_, .name = name_, .arity = arity_, .flags = flags_,     \
      .first_key = first_, .last_key = last_, .key_step = step_,            \
      .route = route_, .group = group_, .since = since_,                    \
-     .summary = summary_},
+     .summary = summary_, .acl = acl_, .complexity = complexity_},
 #include "commands.def"
 #undef CMD
 };
@@ -27,6 +27,30 @@ static cmd_spec_t table[CMD__COUNT] = {
 #define LOOKUP_SIZE 512   /* power of two, > 2x the number of commands */
 static const cmd_spec_t *lookup[LOOKUP_SIZE];
 static int setup_done;
+
+/* Redis's ACL categories; the table's strings are split into these. */
+static const char *const acl_names[] = {
+    "@keyspace", "@read", "@write", "@set", "@sortedset", "@list",
+    "@hash", "@string", "@bitmap", "@hyperloglog", "@geo", "@stream",
+    "@pubsub", "@admin", "@fast", "@slow", "@blocking", "@dangerous",
+    "@connection", "@transaction", "@scripting", NULL};
+
+static void split_acl(cmd_spec_t *c)
+{
+    const char *p = c->acl;
+    c->nacl = 0;
+    while (*p) {
+        while (*p == ' ') p++;
+        size_t len = strcspn(p, " ");
+        if (!len) break;
+        for (int i = 0; acl_names[i]; i++)
+            if (strlen(acl_names[i]) == len &&
+                strncmp(acl_names[i], p, len) == 0 &&
+                c->nacl < sizeof(c->acl_cats) / sizeof(c->acl_cats[0]))
+                c->acl_cats[c->nacl++] = acl_names[i];
+        p += len;
+    }
+}
 
 static inline uint32_t fnv_nocase(const char *s, size_t n)
 {
@@ -47,6 +71,7 @@ void cmdtab_setup(void)
         cmd_spec_t *c = &table[i];
         assert(c->id == (cmd_id_t)i);
         c->namelen = strlen(c->name);
+        split_acl(c);
         const char *bar = strchr(c->name, '|');
         if (bar) {
             assert(parent && strncmp(parent->name, c->name,
@@ -162,10 +187,8 @@ int cmdtab_keys(const cmd_spec_t *c, int argc, const resp_arg_t *argv,
     int last = c->last_key >= 0 ? c->last_key : argc + c->last_key;
     if (last >= argc) last = argc - 1;
     int step = c->key_step > 0 ? c->key_step : 1;
-    /* MSET a 1 b: the last key has no value; Redis reports the keys that
-     * fit, the arity check catches the rest when executing. */
-    if (step > 1 && c->last_key < 0 && (argc - c->first_key) % step != 0)
-        return -1;
+    /* MSET a 1 b: Redis reports a and b (the handler rejects the
+     * missing value when it runs). */
     int n = 0;
     for (int i = c->first_key; i <= last; i += step) {
         if (n < max) idx[n] = i;
@@ -189,25 +212,7 @@ const char *cmdtab_flag_name(unsigned bit)
 size_t cmdtab_acl_categories(const cmd_spec_t *c, const char **out,
                              size_t max)
 {
-    size_t n = 0;
-#define ADD(s)                                                             \
-    do {                                                                   \
-        if (n < max) out[n] = (s);                                         \
-        n++;                                                               \
-    } while (0)
-    if (strcmp(c->group, "generic") == 0) ADD("@keyspace");
-    if (c->flags & CF_WRITE) ADD("@write");
-    if (c->flags & CF_READONLY) ADD("@read");
-    if (c->flags & CF_ADMIN) {
-        ADD("@admin");
-        ADD("@dangerous");
-    }
-    if (c->flags & CF_PUBSUB) ADD("@pubsub");
-    if (c->flags & CF_FAST) ADD("@fast");
-    else ADD("@slow");
-    if (c->flags & CF_BLOCKING) ADD("@blocking");
-    if (strcmp(c->group, "string") == 0) ADD("@string");
-    else if (strcmp(c->group, "connection") == 0) ADD("@connection");
-#undef ADD
-    return n;
+    size_t n = c->nacl < max ? c->nacl : max;
+    for (size_t i = 0; i < n; i++) out[i] = c->acl_cats[i];
+    return c->nacl;
 }

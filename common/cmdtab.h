@@ -54,7 +54,7 @@ enum cmd_route {
 /* Command ids: CMD_GET, CMD_CLIENT_KILL, ... */
 typedef enum cmd_id {
 #define CMD(id, name, arity, flags, first, last, step, route, group, since, \
-            summary)                                                      \
+            summary, acl, complexity)                                     \
     CMD_##id,
 #include "commands.def"
 #undef CMD
@@ -73,10 +73,14 @@ typedef struct cmd_spec {
     const char *group;      /* "string", "generic", "server", "connection" */
     const char *since;      /* Redis version that introduced it */
     const char *summary;
+    const char *acl;        /* "@read @string @fast" */
+    const char *complexity; /* "O(1)" */
     /* derived at setup */
     const struct cmd_spec *parent;  /* for subcommands */
     const char *subname;            /* "kill" for "client|kill" */
     size_t namelen;
+    const char *acl_cats[12];
+    size_t nacl;
 } cmd_spec_t;
 
 /* Build the lookup tables.  Call once at start-up (idempotent). */
@@ -111,7 +115,7 @@ int cmdtab_keys(const cmd_spec_t *c, int argc, const resp_arg_t *argv,
 
 /* Redis's flag names, bit i -> name ("write", "readonly", ...). */
 const char *cmdtab_flag_name(unsigned bit);
-/* ACL categories derived like Redis does ("@write", "@string", ...):
+/* ACL categories, Redis's ("@write", "@string", ...) in its order:
  * fills out with up to max static strings, returns count. */
 size_t cmdtab_acl_categories(const cmd_spec_t *c, const char **out,
                              size_t max);

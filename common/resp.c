@@ -956,7 +956,7 @@ void resp_w_simple(buf_t *b, const char *s, size_t n)
     room(b, n + 3);
     p = buf_wptr(b);
     p[0] = '+';
-    memcpy(p + 1, s, n);
+    if (n) memcpy(p + 1, s, n);
     put_crlf(p + 1 + n);
     b->wpos += n + 3;
 }
@@ -970,7 +970,7 @@ void resp_w_error(buf_t *b, const char *s, size_t n)
     room(b, n + 3);
     p = buf_wptr(b);
     p[0] = '-';
-    memcpy(p + dash, s, n);
+    if (n) memcpy(p + dash, s, n);
     for (size_t i = 1; i < n + dash; i++)
         if (p[i] == '\r' || p[i] == '\n') p[i] = ' ';
     put_crlf(p + dash + n);
@@ -989,7 +989,7 @@ void resp_w_bulk(buf_t *b, const char *p, size_t n)
 
     room(b, n + HDR_MAX);
     w = put_header(buf_wptr(b), '$', (long long)n);
-    memcpy(w, p, n);
+    if (n) memcpy(w, p, n);
     put_crlf(w + n);
     b->wpos = (size_t)(w + n + 2 - b->data);
 }
@@ -1083,7 +1083,7 @@ void resp_w_verbatim(buf_t *b, const char *p, size_t n, const char *ext,
     w = put_header(buf_wptr(b), '=', (long long)n + 4);
     memcpy(w, ext, 3);
     w[3] = ':';
-    memcpy(w + 4, p, n);
+    if (n) memcpy(w + 4, p, n);
     put_crlf(w + 4 + n);
     b->wpos = (size_t)(w + 4 + n + 2 - b->data);
 }

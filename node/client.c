@@ -195,8 +195,7 @@ void client_flush(client_t *c)
 int client_obuf_over_limit(client_t *c)
 {
     node_t *n = c->node;
-    const obuf_limit_t *lim =
-        &n->obuf_limits[(c->flags & CLF_MONITOR) ? OBUF_REPLICA : OBUF_NORMAL];
+    const obuf_limit_t *lim = &n->obuf_limits[OBUF_NORMAL];
     long long used = (long long)buf_len(&c->obuf);
     if (lim->hard && used >= lim->hard) return 1;
     if (lim->soft && used >= lim->soft) {

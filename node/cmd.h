@@ -50,6 +50,16 @@ extern const cmd_bind_t db_cmds[];
 extern const cmd_bind_t expire_cmds[];
 extern const cmd_bind_t conn_cmds[];
 extern const cmd_bind_t server_cmds[];
+extern const cmd_bind_t t_list_cmds[];
+extern const cmd_bind_t t_hash_cmds[];
+extern const cmd_bind_t t_set_cmds[];
+extern const cmd_bind_t t_zset_cmds[];
+
+/* Type setup: each registers its db_type_ops (node/types/t_*.c). */
+void t_list_setup(void);
+void t_hash_setup(void);
+void t_set_setup(void);
+void t_zset_setup(void);
 
 /* Bind handlers (call once). */
 void cmd_setup(void);

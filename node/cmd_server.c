@@ -725,17 +725,23 @@ static void reply_command_info(node_t *n, reply_t *r, const cmd_spec_t *c)
     for (size_t i = 0; i < k; i++) reply_command_info(n, r, subs[i]);
 }
 
-/* COMMAND DOCS's map for c: summary, since, group [, subcommands]. */
+/* COMMAND DOCS's map for c: summary, since, group, complexity
+ * [, subcommands]. */
 static void reply_command_docs(node_t *n, reply_t *r, const cmd_spec_t *c)
 {
     int container = (c->flags & CF_CONTAINER) != 0;
-    reply_map(r, 3 + container);
+    int cx = c->complexity && c->complexity[0];
+    reply_map(r, 3 + cx + container);
     reply_bulk_str(r, "summary");
     reply_bulk_str(r, c->summary);
     reply_bulk_str(r, "since");
     reply_bulk_str(r, c->since);
     reply_bulk_str(r, "group");
     reply_bulk_str(r, c->group);
+    if (cx) {
+        reply_bulk_str(r, "complexity");
+        reply_bulk_str(r, c->complexity);
+    }
     if (!container) return;
     const cmd_spec_t *subs[MAX_SUBCOMMANDS];
     size_t k = available_subs(n, c, subs);

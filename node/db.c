@@ -6,7 +6,7 @@
  * n->stats.expired_keys counts it), keyspace hit/miss statistics and the
  * LRU clock, following Redis's lookupKey():
  *
- *                      expiry  hits/misses  LRU touch
+ *                      expiry  hits/misses  LRU/LFU touch (evict_touch)
  *   db_lookup_read       yes       yes         yes     GET-like reads
  *   db_lookup_write      yes       no          yes     writes
  *   db_lookup_notouch    yes       no          no      internal checks
@@ -29,6 +29,8 @@
  */
 #include "db.h"
 
+#include <assert.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -36,6 +38,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "evict.h"
 #include "glob.h"
 #include "lazyfree.h"
 
@@ -49,10 +52,22 @@
  * handler table), read-only afterwards. */
 static const db_type_ops_t *type_ops[16];
 
+/* The keyspace's single free callback, dispatching on the type. */
+static void free_obj(int type, int enc, void *obj)
+{
+    const db_type_ops_t *ops =
+        (type >= 0 && (size_t)type < sizeof(type_ops) / sizeof(type_ops[0]))
+            ? type_ops[type]
+            : NULL;
+    assert(ops && ops->free);
+    ops->free(enc, obj);
+}
+
 void db_register_type(int type, const db_type_ops_t *ops)
 {
     if (type >= 0 && (size_t)type < sizeof(type_ops) / sizeof(type_ops[0]))
         type_ops[type] = ops;
+    ks_set_obj_free(free_obj);
 }
 
 static const db_type_ops_t *ops_of(const kentry_t *e)
@@ -96,7 +111,7 @@ kentry_t *db_lookup_notouch(cmdctx_t *ctx, const resp_arg_t *key)
 kentry_t *db_lookup_write(cmdctx_t *ctx, const resp_arg_t *key)
 {
     kentry_t *e = db_lookup_notouch(ctx, key);
-    if (e) ke_set_lru(e, db_lru_clock(ctx->now_ms));
+    if (e) evict_touch(ctx->node, e, ctx->now_ms);
     return e;
 }
 
@@ -104,7 +119,7 @@ kentry_t *db_lookup_read(cmdctx_t *ctx, const resp_arg_t *key)
 {
     kentry_t *e = db_lookup_notouch(ctx, key);
     if (e) {
-        ke_set_lru(e, db_lru_clock(ctx->now_ms));
+        evict_touch(ctx->node, e, ctx->now_ms);
         ctx->node->stats.hits++;
     } else {
         ctx->node->stats.misses++;
@@ -351,7 +366,7 @@ static void cmd_copy(cmdctx_t *ctx, const req_t *req, reply_t *r)
         void *obj = ops->dup(e, &enc);
         ne = ks_set_obj(ctx->ks, dst->ptr, dst->len, type, enc, obj, 0);
     }
-    ke_set_lru(ne, db_lru_clock(ctx->now_ms));
+    ke_set_lru(ne, evict_new_clock(ctx->node, ctx->now_ms)); /* a new object */
     if (when != -1) ks_set_expire(ctx->ks, ne, when);
     db_modified(ctx, dst);
     reply_int(r, 1);
@@ -558,7 +573,7 @@ static long long flush_keyspace(cmdctx_t *ctx, int async)
     long long removed = (long long)ks_size(old);
     if (async) {
         keyspace_t *fresh = ks_create(ks_nslots(old));
-        ks_set_lru_clock(fresh, db_lru_clock(ctx->now_ms));
+        ks_set_lru_clock(fresh, evict_new_clock(ctx->node, ctx->now_ms));
         ctx->node->ks = fresh;
         ctx->ks = fresh;
         lazyfree_keyspace(old);
@@ -632,10 +647,14 @@ static void cmd_object_refcount(cmdctx_t *ctx, const req_t *req, reply_t *r)
         return;
     }
     /* Redis stores integers 0..9999 as shared objects (refcount INT_MAX)
-     * unless an LRU/LFU eviction policy is set; Tessera only has
-     * noeviction so far. */
-    if (ke_type(e) == KT_STRING && ke_enc(e) == KE_INT && ke_int(e) >= 0 &&
-        ke_int(e) < DB_SHARED_INTEGERS)
+     * unless maxmemory is set with an LRU/LFU policy, where every key
+     * needs its own LRU field (Redis decides when the value is stored,
+     * Tessera when asked). */
+    const node_t *n = ctx->node;
+    int shared = !n->maxmemory ||
+                 !(evict_policy_lru(n) || evict_policy_lfu(n));
+    if (shared && ke_type(e) == KT_STRING && ke_enc(e) == KE_INT &&
+        ke_int(e) >= 0 && ke_int(e) < DB_SHARED_INTEGERS)
         reply_int(r, DB_SHARED_REFCOUNT);
     else
         reply_int(r, 1);
@@ -649,8 +668,14 @@ static void cmd_object_idletime(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_null(r);
         return;
     }
-    /* No LFU policy exists yet, so the LRU clock is always kept.  The
-     * 24-bit clock wraps every ~194 days, handled as Redis does. */
+    if (evict_policy_lfu(ctx->node)) {
+        reply_error(r, "ERR An LFU maxmemory policy is selected, idle time "
+                       "not tracked. Please note that when switching "
+                       "between policies at runtime LRU and LFU data will "
+                       "take some time to adjust.");
+        return;
+    }
+    /* The 24-bit clock wraps every ~194 days, handled as Redis does. */
     uint32_t now = db_lru_clock(ctx->now_ms), lru = ke_lru(e);
     long long idle = now >= lru ? (long long)(now - lru)
                                 : (long long)now + (DB_LRU_CLOCK_MAX - lru);
@@ -660,8 +685,14 @@ static void cmd_object_idletime(cmdctx_t *ctx, const req_t *req, reply_t *r)
 /* OBJECT FREQ key */
 static void cmd_object_freq(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
-    if (!lookup_stat(ctx, &req->argv[2])) {
+    kentry_t *e = lookup_stat(ctx, &req->argv[2]);
+    if (!e) {
         reply_null(r);
+        return;
+    }
+    /* The counter with decay applied, not stored (OBJECT does not touch). */
+    if (evict_policy_lfu(ctx->node)) {
+        reply_int(r, (long long)evict_lfu_freq(ctx->node, e, ctx->now_ms));
         return;
     }
     reply_error(r, "ERR An LFU maxmemory policy is not selected, access "

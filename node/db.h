@@ -51,6 +51,9 @@ typedef struct db_type_ops {
     /* COPY: a deep copy of e's value, owned by the caller, stored with
      * ks_set_obj(ks, key, klen, ke_type(e), *enc_out, copy, 0). */
     void *(*dup)(const kentry_t *e, int *enc_out);
+    /* Free a value of this type (keyspace deletes/overwrites, FLUSHALL
+     * ASYNC on the lazyfree thread: must not touch anything shared). */
+    void (*free)(int enc, void *obj);
 } db_type_ops_t;
 void db_register_type(int type, const db_type_ops_t *ops);
 

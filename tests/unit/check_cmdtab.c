@@ -62,6 +62,16 @@ START_TEST(every_entry_is_consistent)
 }
 END_TEST
 
+static int keys_of_args(const char *name, int argc, const char **args,
+                        int *idx)
+{
+    resp_arg_t argv[16];
+    for (int i = 0; i < argc; i++)
+        argv[i] = (resp_arg_t){args[i], strlen(args[i])};
+    const cmd_spec_t *c = cmdtab_lookup(name, strlen(name));
+    return cmdtab_keys(c, argc, argv, idx, 16);
+}
+
 static int keys_of(const char *name, int argc, int *idx)
 {
     resp_arg_t argv[16];
@@ -79,13 +89,26 @@ START_TEST(key_positions)
     ck_assert_int_eq(keys_of("mset", 5, idx), 2);
     ck_assert_int_eq(idx[0], 1);
     ck_assert_int_eq(idx[1], 3);
-    /* MSET a 1 b: malformed */
-    ck_assert_int_eq(keys_of("mset", 4, idx), -1);
+    /* MSET a 1 b: both keys, as Redis's COMMAND GETKEYS says */
+    ck_assert_int_eq(keys_of("mset", 4, idx), 2);
+    ck_assert_int_eq(idx[1], 3);
+    /* ZUNIONSTORE dst 2 a b: dst, a, b; bad numkeys: -1 */
+    ck_assert_int_eq(keys_of("zunionstore", 5, idx), -1); /* "x" numkeys */
     /* DEL a b c */
     ck_assert_int_eq(keys_of("del", 4, idx), 3);
     ck_assert_int_eq(idx[2], 3);
     /* RENAME a b: both */
     ck_assert_int_eq(keys_of("rename", 3, idx), 2);
+    const char *zu[] = {"zunionstore", "dst", "2", "a", "b"};
+    ck_assert_int_eq(keys_of_args("zunionstore", 5, zu, idx), 3);
+    ck_assert_int_eq(idx[0], 1);
+    ck_assert_int_eq(idx[1], 3);
+    ck_assert_int_eq(idx[2], 4);
+    const char *lm[] = {"lmpop", "2", "a", "b", "LEFT"};
+    ck_assert_int_eq(keys_of_args("lmpop", 5, lm, idx), 2);
+    ck_assert_int_eq(idx[0], 2);
+    const char *lm_bad[] = {"lmpop", "5", "a", "LEFT"};
+    ck_assert_int_eq(keys_of_args("lmpop", 4, lm_bad, idx), -1);
     /* PING: none */
     ck_assert_int_eq(keys_of("ping", 1, idx), 0);
 }
@@ -98,10 +121,10 @@ START_TEST(flag_names_and_categories)
     const char *cats[16];
     const cmd_spec_t *get = cmdtab_lookup("get", 3);
     size_t n = cmdtab_acl_categories(get, cats, 16);
-    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(n, 3);   /* Redis 7.0: @read @string @fast */
     ck_assert_str_eq(cats[0], "@read");
-    ck_assert_str_eq(cats[1], "@fast");
-    ck_assert_str_eq(cats[2], "@string");
+    ck_assert_str_eq(cats[1], "@string");
+    ck_assert_str_eq(cats[2], "@fast");
 }
 END_TEST
 
