@@ -24,6 +24,16 @@ static cmd_spec_t table[CMD__COUNT] = {
 #undef CMD
 };
 
+static const struct {
+    cmd_id_t id;
+    const char *resp3;
+    size_t len;
+} arg_docs[] = {
+#define DOC(id_, s_) {CMD_##id_, s_, sizeof(s_) - 1},
+#include "command_docs.def"
+#undef DOC
+};
+
 #define LOOKUP_SIZE 512   /* power of two, > 2x the number of commands */
 static const cmd_spec_t *lookup[LOOKUP_SIZE];
 static int setup_done;
@@ -85,6 +95,10 @@ void cmdtab_setup(void)
         uint32_t h = fnv_nocase(c->name, c->namelen) & (LOOKUP_SIZE - 1);
         while (lookup[h]) h = (h + 1) & (LOOKUP_SIZE - 1);
         lookup[h] = c;
+    }
+    for (size_t i = 0; i < sizeof(arg_docs) / sizeof(arg_docs[0]); i++) {
+        table[arg_docs[i].id].args_resp3 = arg_docs[i].resp3;
+        table[arg_docs[i].id].args_len = arg_docs[i].len;
     }
     static_assert(CMD__COUNT * 2 < LOOKUP_SIZE, "grow LOOKUP_SIZE");
     setup_done = 1;

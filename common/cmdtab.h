@@ -81,6 +81,9 @@ typedef struct cmd_spec {
     size_t namelen;
     const char *acl_cats[12];
     size_t nacl;
+    /* COMMAND DOCS "arguments" as RESP3 bytes (command_docs.def), or NULL */
+    const char *args_resp3;
+    size_t args_len;
 } cmd_spec_t;
 
 /* Build the lookup tables.  Call once at start-up (idempotent). */

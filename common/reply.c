@@ -195,3 +195,25 @@ void reply_set_deferred(reply_t *r, size_t handle, char type, long long n)
     memcpy(at, hdr, hlen);
     b->wpos -= DEFER_ROOM - hlen;
 }
+
+void reply_value(reply_t *r, const resp_value_t *v)
+{
+    switch (v->type) {
+    case RESP_SIMPLE: resp_w_simple(r->out, v->str, v->len); return;
+    case RESP_ERROR: resp_w_error(r->out, v->str, v->len); return;
+    case RESP_BLOBERR: resp_w_error(r->out, v->str, v->len); return;
+    case RESP_INT: reply_int(r, v->integer); return;
+    case RESP_BULK: reply_bulk(r, v->str, v->len); return;
+    case RESP_BIGNUM: reply_bulk(r, v->str, v->len); return;
+    case RESP_VERBATIM: reply_verbatim(r, v->str, v->len, "txt"); return;
+    case RESP_NULL: reply_null(r); return;
+    case RESP_DOUBLE: reply_double(r, v->dbl); return;
+    case RESP_BOOL: reply_bool(r, (int)v->integer); return;
+    case RESP_MAP: reply_map(r, (long long)(v->nelem / 2)); break;
+    case RESP_SET: reply_set(r, (long long)v->nelem); break;
+    case RESP_PUSH: reply_push(r, (long long)v->nelem); break;
+    case RESP_ARRAY: reply_array(r, (long long)v->nelem); break;
+    case RESP_ATTR: return;
+    }
+    for (size_t i = 0; i < v->nelem; i++) reply_value(r, &v->elem[i]);
+}

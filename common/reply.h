@@ -45,6 +45,11 @@ void reply_double(reply_t *r, double d);                    /* ,d or bulk */
 void reply_bool(reply_t *r, int v);                         /* #t or :1 */
 void reply_verbatim(reply_t *r, const char *p, size_t n, const char *ext);
 
+/* Write a parsed value (resp_parse_value) in this client's protocol:
+ * RESP3 types fall back as the other reply_* functions do. */
+struct resp_value;
+void reply_value(reply_t *r, const struct resp_value *v);
+
 /* Common errors, Redis's texts. */
 void reply_err_wrongtype(reply_t *r);
 void reply_err_syntax(reply_t *r);       /* ERR syntax error */

@@ -725,13 +725,33 @@ static void reply_command_info(node_t *n, reply_t *r, const cmd_spec_t *c)
     for (size_t i = 0; i < k; i++) reply_command_info(n, r, subs[i]);
 }
 
+/* The "arguments" of COMMAND DOCS: Redis's own, kept as RESP3 bytes. */
+static void reply_command_args(reply_t *r, const cmd_spec_t *c)
+{
+    if (r->proto >= 3) {
+        buf_append(r->out, c->args_resp3, c->args_len);
+        return;
+    }
+    resp_value_t *v = NULL;
+    size_t used;
+    const char *err;
+    if (resp_parse_value(c->args_resp3, c->args_len, &v, &used, &err) !=
+        TS_OK) {
+        reply_array(r, 0);
+        return;
+    }
+    reply_value(r, v);
+    resp_value_free(v);
+}
+
 /* COMMAND DOCS's map for c: summary, since, group, complexity
  * [, subcommands]. */
 static void reply_command_docs(node_t *n, reply_t *r, const cmd_spec_t *c)
 {
     int container = (c->flags & CF_CONTAINER) != 0;
     int cx = c->complexity && c->complexity[0];
-    reply_map(r, 3 + cx + container);
+    int args = c->args_resp3 != NULL;
+    reply_map(r, 3 + cx + args + container);
     reply_bulk_str(r, "summary");
     reply_bulk_str(r, c->summary);
     reply_bulk_str(r, "since");
@@ -741,6 +761,10 @@ static void reply_command_docs(node_t *n, reply_t *r, const cmd_spec_t *c)
     if (cx) {
         reply_bulk_str(r, "complexity");
         reply_bulk_str(r, c->complexity);
+    }
+    if (args) {
+        reply_bulk_str(r, "arguments");
+        reply_command_args(r, c);
     }
     if (!container) return;
     const cmd_spec_t *subs[MAX_SUBCOMMANDS];

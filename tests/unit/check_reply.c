@@ -341,6 +341,35 @@ START_TEST(test_deferred_survives_move)
 }
 END_TEST
 
+/* reply_value: a RESP3 tree re-emitted for RESP2 and RESP3 clients. */
+START_TEST(test_reply_value_converts)
+{
+    static const char in[] = "%2\r\n$1\r\na\r\n,1.5\r\n$1\r\nb\r\n"
+                             "~2\r\n#t\r\n_\r\n";
+    resp_value_t *v = NULL;
+    size_t used;
+    const char *err;
+    ck_assert_int_eq(resp_parse_value(in, sizeof(in) - 1, &v, &used, &err),
+                     TS_OK);
+    buf_t ob;
+    buf_init(&ob);
+    reply_t r;
+    reply_init(&r, &ob, 3);
+    reply_value(&r, v);             /* RESP3: the same bytes back */
+    ck_assert_uint_eq(buf_len(&ob), sizeof(in) - 1);
+    ck_assert(memcmp(buf_rptr(&ob), in, sizeof(in) - 1) == 0);
+    buf_clear(&ob);
+    reply_init(&r, &ob, 2);
+    reply_value(&r, v);             /* RESP2: flat array, fallbacks */
+    static const char want[] = "*4\r\n$1\r\na\r\n$3\r\n1.5\r\n$1\r\nb\r\n"
+                               "*2\r\n:1\r\n$-1\r\n";
+    ck_assert_uint_eq(buf_len(&ob), sizeof(want) - 1);
+    ck_assert(memcmp(buf_rptr(&ob), want, sizeof(want) - 1) == 0);
+    buf_deinit(&ob);
+    resp_value_free(v);
+}
+END_TEST
+
 static Suite *reply_suite(void)
 {
     Suite *s = suite_create("reply");
@@ -355,6 +384,7 @@ static Suite *reply_suite(void)
     tcase_add_test(tc, test_deferred_types);
     tcase_add_test(tc, test_deferred_nested);
     tcase_add_test(tc, test_deferred_survives_move);
+    tcase_add_test(tc, test_reply_value_converts);
     suite_add_tcase(s, tc);
     return s;
 }
