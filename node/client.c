@@ -9,8 +9,10 @@
  *     -> client_process_input: parse every complete command in qbuf
  *        (zero-copy argv into qbuf), cmd_execute each one, replies
  *        appended to obuf
- *     -> client_flush: one write() of obuf; EV_WRITE armed only when the
- *        socket would block
+ *     -> client_flush: scheduled; once per loop iteration
+ *        client_write_pending does one write() of obuf per client (as
+ *        Redis's beforeSleep); EV_WRITE armed only when the socket would
+ *        block
  *
  * A client is never freed while one of its commands runs (CLIENT KILL of
  * itself, QUIT, protocol errors): those set flags and the batch loop
@@ -111,6 +113,16 @@ static void unlink_monitor(node_t *n, client_t *c)
     c->flags &= ~CLF_MONITOR;
 }
 
+static void unlink_pending(node_t *n, client_t *c)
+{
+    if (!(c->flags & CLF_PENDING_WRITE)) return;
+    if (c->pwprev) c->pwprev->pwnext = c->pwnext;
+    else n->pending_writes = c->pwnext;
+    if (c->pwnext) c->pwnext->pwprev = c->pwprev;
+    c->pwprev = c->pwnext = NULL;
+    c->flags &= ~CLF_PENDING_WRITE;
+}
+
 void client_free(client_t *c)
 {
     if (c->flags & CLF_IN_COMMAND) {
@@ -118,6 +130,7 @@ void client_free(client_t *c)
         return;
     }
     node_t *n = c->node;
+    unlink_pending(n, c);
     unlink_monitor(n, c);
     unlink_client(n, c);
     event_free(c->ev);
@@ -185,11 +198,31 @@ static int write_obuf(client_t *c)
 
 void client_flush(client_t *c)
 {
-    if (c->flags & CLF_CLOSE_ASAP) {
-        client_free(c);
+    if (c->flags & CLF_PENDING_WRITE) return;
+    if (!buf_len(&c->obuf) &&
+        !(c->flags & (CLF_CLOSE_ASAP | CLF_CLOSE_AFTER_REPLY)))
         return;
+    node_t *n = c->node;
+    c->flags |= CLF_PENDING_WRITE;
+    c->pwprev = NULL;
+    c->pwnext = n->pending_writes;
+    if (n->pending_writes) n->pending_writes->pwprev = c;
+    n->pending_writes = c;
+}
+
+void client_write_pending(node_t *n)
+{
+    client_t *c;
+    while ((c = n->pending_writes) != NULL) {
+        unlink_pending(n, c);
+        if (c->flags & CLF_CLOSE_ASAP) {
+            client_free(c);
+            continue;
+        }
+        /* already waiting for EV_WRITE: that event will write it */
+        if (c->flags & CLF_WRITE_ARMED) continue;
+        write_obuf(c);
     }
-    write_obuf(c);
 }
 
 int client_obuf_over_limit(client_t *c)

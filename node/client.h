@@ -34,6 +34,7 @@
 #define CLF_IN_COMMAND        (1u << 9)  /* processing; free later */
 #define CLF_PROTECTED_LOCAL   (1u << 10) /* connected from loopback */
 #define CLF_UNIX              (1u << 11)
+#define CLF_PENDING_WRITE     (1u << 12) /* on node->pending_writes */
 
 struct client {
     uint64_t id;
@@ -56,6 +57,7 @@ struct client {
     long long qbuf_peak;
     client_t *prev, *next;      /* node->clients */
     client_t *mprev, *mnext;    /* node->monitors */
+    client_t *pwprev, *pwnext;  /* node->pending_writes */
 };
 
 /* Accept path: wrap a connected socket.  Takes ownership of fd. */
@@ -71,8 +73,16 @@ void client_on_event(evutil_socket_t fd, short what, void *arg);
 
 /* Process whatever is in qbuf (used after unpause). */
 void client_process_input(client_t *c);
-/* Flush obuf to the socket, arming a write event if needed. */
+/*
+ * Schedule c's replies to be written: every client with pending replies
+ * is written once, after the loop iteration that produced them
+ * (client_write_pending), as Redis does in beforeSleep.  A burst of
+ * requests from many clients thus gets its replies in one burst too,
+ * which wakes the peers less often than a write per request would.
+ */
 void client_flush(client_t *c);
+/* Write every scheduled client (called once per event-loop iteration). */
+void client_write_pending(node_t *n);
 
 /* One CLIENT LIST line for c (no trailing newline). */
 void client_info_line(client_t *c, buf_t *out);

@@ -23,6 +23,7 @@ struct event_base;
 struct event;
 typedef struct client client_t;
 typedef struct slowlog slowlog_t;
+typedef struct evict evict_t;
 
 #define NODE_MAX_BIND 16
 #define NODE_VERSION "7.0.15"       /* Redis version we are compatible with */
@@ -80,7 +81,11 @@ typedef struct node {
     long long slowlog_slower_than;
     long long slowlog_max_len;
     long long maxmemory;
-    int maxmemory_policy;
+    int maxmemory_policy;       /* enum evict_policy (evict.h) */
+    long long maxmemory_samples;
+    long long maxmemory_eviction_tenacity;
+    long long lfu_log_factor;
+    long long lfu_decay_time;
     long long databases;
     int appendonly;
     int cluster_enabled;
@@ -99,8 +104,10 @@ typedef struct node {
     size_t nclients;
     uint64_t next_client_id;
     client_t *monitors;         /* clients in MONITOR mode (own list) */
+    client_t *pending_writes;   /* clients with replies to write this loop */
     size_t nmonitors;
     slowlog_t *slowlog;
+    evict_t *evict;             /* eviction pool and timer (evict.c) */
     node_stats_t stats;
     cmd_stats_t cmd_stats[CMD__COUNT];
     /* rename-command: NULL = not renamed, "" = disabled, else new name */

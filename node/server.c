@@ -30,6 +30,8 @@
 #include "client.h"
 #include "cmd_conn.h"
 #include "db.h"
+#include "info.h"
+#include "evict.h"
 #include "log.h"
 
 #define MAX_ACCEPTS_PER_CALL 1000
@@ -304,7 +306,7 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     node_t *n = arg;
     long long now_ms = node_unix_ms();
     n->cron_loops++;
-    ks_set_lru_clock(n->ks, db_lru_clock(now_ms));
+    ks_set_lru_clock(n->ks, evict_new_clock(n, now_ms));
     if (n->active_expire_enabled) db_active_expire(n, now_ms);
     ks_rehash_step(n->ks, 100);
     sample_ops(n, now_ms);
@@ -363,6 +365,7 @@ int server_setup(node_t *n)
     event_add(n->sig_evs[1], NULL);
     signal(SIGPIPE, SIG_IGN);
     n->stats.ops_last_ms = node_unix_ms();
+    info_sample_memory(n);
     log_msg(LL_NOTICE, "Ready to accept connections tcp");
     return 0;
 }
@@ -386,8 +389,9 @@ int server_run(node_t *n)
         /* EVLOOP_ONCE: the loop returns after each round of events, so a
          * shutdown requested by a command takes effect right away. */
         if (event_base_loop(n->base, EVLOOP_ONCE) < 0) break;
-        /* keep the cron period right after CONFIG SET hz */
+        client_write_pending(n);
     }
+    client_write_pending(n);
     /* Let the last replies (SHUTDOWN's error paths, QUIT) go out. */
     for (client_t *c = n->clients; c; c = c->next)
         if (buf_len(&c->obuf)) {

@@ -87,6 +87,7 @@ def run_benchmark(args, server, test, pipeline, n):
         "-P", str(pipeline), "-t", test, "--csv"]
     # Generous timeout: a run is meant to take seconds; a hang means trouble.
     timeout = max(60.0, 30 * args.seconds)
+    cpu0 = server_cpu_seconds(server)
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -106,9 +107,23 @@ def run_benchmark(args, server, test, pipeline, n):
     if not row["rps"] > 0:
         server.check()
         raise BenchError(f"redis-benchmark reported {row['rps']} rps for {test} on {server.name}")
+    # Server CPU (user+sys) per request: on 2 cores, -P 1 throughput is
+    # bound by the round trip and the single-threaded client, so what the
+    # server spends per request is the figure that tells them apart.
+    row["cpu_us"] = (server_cpu_seconds(server) - cpu0) * 1e6 / n
     # A server may die right at the end of a run; do not record a number for it.
     server.check()
     return row
+
+
+def server_cpu_seconds(server):
+    """utime + stime of the server process, in seconds (from /proc)."""
+    try:
+        with open(f"/proc/{server.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def prefill(server, keyspace, cmds):
@@ -138,7 +153,11 @@ def summarize(runs_ref, runs_cand):
     ref = [r["rps"] for r in runs_ref]
     cand = [r["rps"] for r in runs_cand]
     ratios = [c / r for c, r in zip(cand, ref)]
+    ref_cpu = [r.get("cpu_us", 0.0) for r in runs_ref]
+    cand_cpu = [r.get("cpu_us", 0.0) for r in runs_cand]
     return {
+        "ref_cpu_us": bl.median(ref_cpu), "cand_cpu_us": bl.median(cand_cpu),
+        "cpu_ratio": (bl.median(cand_cpu) / bl.median(ref_cpu)) if bl.median(ref_cpu) else 0.0,
         "ref_rps": ref, "cand_rps": cand, "ratios": ratios,
         "ref_median": bl.median(ref), "ref_min": min(ref), "ref_max": max(ref),
         "cand_median": bl.median(cand), "cand_min": min(cand), "cand_max": max(cand),
@@ -157,9 +176,12 @@ def table(results):
                      bl.fmt_num(s["ref_median"]), rng(s["ref_min"], s["ref_max"]),
                      bl.fmt_num(s["cand_median"]), rng(s["cand_min"], s["cand_max"]),
                      bl.fmt_ratio(s["ratio_median"]),
-                     f"{bl.fmt_ratio(s['ratio_min'])}–{bl.fmt_ratio(s['ratio_max'])}"])
+                     f"{bl.fmt_ratio(s['ratio_min'])}–{bl.fmt_ratio(s['ratio_max'])}",
+                     f"{s['ref_cpu_us']:.2f} / {s['cand_cpu_us']:.2f}",
+                     bl.fmt_ratio(s["cpu_ratio"])])
     header = ["test", "P", "-n", "ref rps (median)", "ref min–max", "cand rps (median)",
-              "cand min–max", "cand/ref", "ratio min–max"]
+              "cand min–max", "cand/ref", "ratio min–max",
+              "server CPU µs/req ref / cand", "CPU cand/ref"]
     return bl.markdown_table(header, rows)
 
 
