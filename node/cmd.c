@@ -28,11 +28,16 @@ static cmd_handler_t *handlers[CMD__COUNT];
 
 static const cmd_bind_t *const all_binds[] = {
     t_string_cmds, db_cmds, expire_cmds, conn_cmds, server_cmds,
+    t_list_cmds, t_hash_cmds, t_set_cmds, t_zset_cmds,
 };
 
 void cmd_setup(void)
 {
     cmdtab_setup();
+    t_list_setup();
+    t_hash_setup();
+    t_set_setup();
+    t_zset_setup();
     for (size_t i = 0; i < sizeof(all_binds) / sizeof(all_binds[0]); i++)
         for (const cmd_bind_t *b = all_binds[i]; b->fn; b++)
             handlers[b->id] = b->fn;
@@ -171,11 +176,9 @@ static int check_protected(node_t *n, client_t *cl, const cmd_spec_t *c,
 static int must_pause(node_t *n, client_t *cl, const cmd_spec_t *c,
                       long long now_ms)
 {
-    if (!n->pause_end_ms) return 0;
-    if (now_ms >= n->pause_end_ms) {
-        n->pause_end_ms = 0;
-        return 0;
-    }
+    /* An expired pause is cleared by the cron, which also resumes the
+     * clients it held; clearing it here would leave them waiting. */
+    if (!n->pause_end_ms || now_ms >= n->pause_end_ms) return 0;
     (void)cl;
     /* ALL holds every command, CLIENT UNPAUSE included (as Redis 7.0). */
     if (n->pause_writes_only) {
@@ -221,8 +224,6 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
         r->out->wpos = mark;
         return -1;
     }
-    if (n->nmonitors && !(c && (c->flags & (CF_ADMIN | CF_SKIP_MONITOR))))
-        monitor_feed(n, cl, argc, argv, now_us);
     if (rejected) {
         n->stats.total_error_replies++;
         if (c) n->cmd_stats[c->id].rejected++;
@@ -235,6 +236,11 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     cmd_handler_t *fn = handlers[c->id];
     cl->last_cmd = c->id;   /* CLIENT LIST shows the running command */
     fn(&ctx, &req, r);
+    /* Redis 7.0 feeds monitors after the command ran, never for rejected
+     * commands, admin commands or QUIT. */
+    if (n->nmonitors && !(c->flags & (CF_ADMIN | CF_SKIP_MONITOR)) &&
+        c->id != CMD_QUIT)
+        monitor_feed(n, cl, argc, argv, now_us);
 
     long long dur = node_unix_us() - now_us;
     if (dur < 0) dur = 0;

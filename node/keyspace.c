@@ -41,7 +41,8 @@
  *  - a Fenwick tree of per-slot key counts, so ks_random picks a slot with
  *    probability proportional to its keys in O(log nslots);
  *  - bitmaps of slots with keys and of slots with TTL keys, so SCAN and the
- *    expiry cycle skip empty slots 64 at a time;
+ *    expiry cycle skip empty slots 64 at a time (and ks_random_volatile
+ *    finds the r-th slot with TTL keys by popcount);
  *  - the list of rehashing tables.
  */
 #include "keyspace.h"
@@ -1255,6 +1256,35 @@ kentry_t *ks_random(keyspace_t *ks, uint64_t (*rnd)(void))
         while (pick--) e = e->next;
         return e;
     }
+}
+
+/* Position of the r-th (0-based) set bit; r < number of set bits. */
+static unsigned bit_select(const uint64_t *bm, unsigned nwords, uint64_t r)
+{
+    for (unsigned w = 0; w < nwords; w++) {
+        uint64_t word = bm[w];
+        unsigned pc = (unsigned)__builtin_popcountll(word);
+        if (r >= pc) {
+            r -= pc;
+            continue;
+        }
+        while (r--) word &= word - 1;     /* drop the lowest set bits */
+        return w * 64 + (unsigned)__builtin_ctzll(word);
+    }
+    assert(!"bit_select: r out of range");
+    return 0;
+}
+
+kentry_t *ks_random_volatile(keyspace_t *ks, uint64_t (*rnd)(void))
+{
+    if (!ks->nexpires) return NULL;
+    unsigned slot = ks->nslots > 1
+                        ? bit_select(ks->ttlmap, ks->nwords,
+                                     rnd() % ks->nttlslots)
+                        : 0;
+    const ktable_t *t = ks->slots[slot];
+    assert(t && t->xn);
+    return t->xv[rnd() % t->xn];
 }
 
 int ks_rehash_step(keyspace_t *ks, unsigned steps)

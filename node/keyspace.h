@@ -189,6 +189,14 @@ uint64_t ks_scan(keyspace_t *ks, uint64_t cursor, int slot_only,
 
 /* A uniformly random key, or NULL if empty.  rnd: caller's random source. */
 kentry_t *ks_random(keyspace_t *ks, uint64_t (*rnd)(void));
+/*
+ * A random key with a TTL (from the expiry index), or NULL if none has
+ * one: a random slot among those with TTL keys, then a random position in
+ * its index.  Uniform in standalone mode; in cluster mode a key's chance
+ * is 1 / (slots with TTL keys * TTL keys in its slot), close to uniform
+ * when slots hold similar numbers.  For volatile-* eviction sampling.
+ */
+kentry_t *ks_random_volatile(keyspace_t *ks, uint64_t (*rnd)(void));
 
 /* Do up to `steps` buckets of pending rehash work; 1 if work remains. */
 int ks_rehash_step(keyspace_t *ks, unsigned steps);

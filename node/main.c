@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "db.h"
+#include "evict.h"
 #include "hash.h"
 #include "keyspace.h"
 #include "log.h"
@@ -152,7 +153,7 @@ int main(int argc, char **argv)
     n->base = event_base_new_with_config(ecfg);
     event_config_free(ecfg);
     n->ks = ks_create(1);
-    ks_set_lru_clock(n->ks, db_lru_clock(node_unix_ms()));
+    evict_setup(n);     /* also stamps the keyspace's LRU/LFU clock */
     n->slowlog = slowlog_create();
 
     int rc = 1;
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
 
     server_teardown(n);
     slowlog_destroy(n->slowlog);
+    evict_teardown(n);
     ks_destroy(n->ks);
     event_base_free(n->base);
     if (n->pidfile && n->pidfile[0]) unlink(n->pidfile);

@@ -90,6 +90,12 @@ typedef struct node {
     int appendonly;
     int cluster_enabled;
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
+    long long hash_max_listpack_entries; /* t_hash.c conversion thresholds */
+    long long hash_max_listpack_value;
+    long long zset_max_listpack_entries; /* t_zset.c conversion thresholds */
+    long long zset_max_listpack_value;
+    long long list_max_listpack_size;    /* t_list.c: quicklist node fill */
+    long long list_compress_depth;       /* only 0 (no compression) */
 
     /* ---- runtime ---- */
     config_t *config;

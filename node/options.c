@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "cmdtab.h"
+#include "evict.h"
 #include "log.h"
 #include "node.h"
 #include "server.h"
@@ -29,7 +30,8 @@
 #define NODE(f) ((void *)(offsetof(node_t, f) + 1))
 
 static const char *const debug_cmd_names[] = {"no", "yes", "local", NULL};
-/* Redis's order (its error lists them in this order). */
+/* Redis's order (its error lists them in this order); enum evict_policy
+ * (evict.h) is the index. */
 static const char *const policy_names[] = {
     "volatile-lru", "volatile-lfu",   "volatile-random", "volatile-ttl",
     "allkeys-lru",  "allkeys-lfu",    "allkeys-random",  "noeviction",
@@ -116,23 +118,24 @@ static const char *set_appendonly(const config_opt_t *o, void *ctx, int argc,
     return NULL;
 }
 
+/* Lists are never LZF-compressed: refuse a depth that asks for it. */
+static const char *set_list_compress_depth(const config_opt_t *o, void *ctx,
+                                           int argc, char **argv)
+{
+    char *end;
+    if (argc != 1 || !argv[0][0]) return NULL; /* the typed parse errs */
+    long long v = strtoll(argv[0], &end, 10);
+    if (*end == '\0' && v != 0)
+        return "list compression is not implemented in Tessera; only "
+               "list-compress-depth 0 is accepted";
+    return NULL;
+}
+
 static const char *set_cluster_enabled(const config_opt_t *o, void *ctx,
                                        int argc, char **argv)
 {
     if (argc == 1 && strcasecmp(argv[0], "yes") == 0)
         return "cluster mode is not implemented in Tessera yet";
-    return NULL;
-}
-
-static const char *set_policy(const config_opt_t *o, void *ctx, int argc,
-                              char **argv)
-{
-    if (argc == 1 && strcasecmp(argv[0], "noeviction") != 0) {
-        for (int i = 0; policy_names[i]; i++)
-            if (strcasecmp(argv[0], policy_names[i]) == 0)
-                return "eviction policies other than noeviction are not "
-                       "implemented in Tessera yet";
-    }
     return NULL;
 }
 
@@ -208,10 +211,35 @@ static const char *apply_loglevel(const config_opt_t *o, void *ctx)
     return NULL;
 }
 
+/* As Redis: any value is accepted and clamped to 1..500. */
+static const char *apply_hz(const config_opt_t *o, void *ctx)
+{
+    node_t *n = ctx;
+    if (n->hz < 1) n->hz = 1;
+    if (n->hz > 500) n->hz = 500;
+    if (n->base && n->cron_ev) server_rearm_cron(n);
+    return NULL;
+}
+
 static const char *apply_slowlog_len(const config_opt_t *o, void *ctx)
 {
     node_t *n = ctx;
     if (n->slowlog) slowlog_trim(n);
+    return NULL;
+}
+
+/* CONFIG SET maxmemory below the memory in use evicts right away. */
+static const char *apply_maxmemory(const config_opt_t *o, void *ctx)
+{
+    node_t *n = ctx;
+    if (n->ks) evict_maxmemory_changed(n);
+    return NULL;
+}
+
+/* New keys get the policy's initial LRU/LFU value from now on. */
+static const char *apply_policy(const config_opt_t *o, void *ctx)
+{
+    evict_policy_changed(ctx);
     return NULL;
 }
 
@@ -268,8 +296,9 @@ static const config_opt_t node_options[] = {
      .def = "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60",
      .set = set_obuf, .get = get_obuf,
      .doc = "Output buffer limits per client class: hard soft seconds."},
-    {.name = "hz", .type = CONFIG_INT, .ptr = NODE(hz), .def = "10", .min = 1,
-     .max = 500, .doc = "Background task frequency (expiry, timeouts)."},
+    {.name = "hz", .type = CONFIG_INT, .ptr = NODE(hz), .def = "10", .min = 0,
+     .max = 0x7fffffff, .apply = apply_hz,
+     .doc = "Background task frequency (expiry, timeouts); clamped to 1..500."},
     {.name = "enable-debug-command", .type = CONFIG_ENUM,
      .flags = CONFIG_IMMUTABLE, .ptr = NODE(enable_debug_cmd), .def = "no",
      .enum_names = debug_cmd_names,
@@ -284,13 +313,59 @@ static const config_opt_t node_options[] = {
     {.name = "slowlog-max-len", .type = CONFIG_INT,
      .ptr = NODE(slowlog_max_len), .def = "128", .min = 0, .max = LMAX,
      .apply = apply_slowlog_len, .doc = "Entries kept in the slow log."},
+    {.name = "list-max-listpack-size", .alias = "list-max-ziplist-size",
+     .type = CONFIG_INT, .ptr = NODE(list_max_listpack_size), .def = "-2",
+     .min = -2147483648LL, .max = 2147483647LL,
+     .doc = "List node size: > 0 entries per node, -1..-5 node bytes "
+            "4/8/16/32/64 KB (beyond -5 counts as -5)."},
+    {.name = "list-compress-depth", .type = CONFIG_INT,
+     .ptr = NODE(list_compress_depth), .def = "0", .min = 0,
+     .max = 2147483647LL, .set = set_list_compress_depth,
+     .doc = "List node compression; only 0 (Tessera does not compress "
+            "lists yet)."},
     {.name = "maxmemory", .type = CONFIG_MEMORY, .ptr = NODE(maxmemory),
-     .def = "0", .min = 0, .max = LMAX,
-     .doc = "Memory limit; writes get -OOM above it (0: none)."},
+     .def = "0", .min = 0, .max = LMAX, .apply = apply_maxmemory,
+     .doc = "Memory limit: keys are evicted by maxmemory-policy above it, "
+            "and writes get -OOM when none can be (0: none)."},
     {.name = "maxmemory-policy", .type = CONFIG_ENUM,
      .ptr = NODE(maxmemory_policy), .def = "noeviction",
-     .enum_names = policy_names, .set = set_policy,
-     .doc = "What to do at maxmemory (only noeviction for now)."},
+     .enum_names = policy_names, .apply = apply_policy,
+     .doc = "Which keys to evict at maxmemory: allkeys-* or volatile-* (keys "
+            "with a TTL) by lru, lfu or random, volatile-ttl, or "
+            "noeviction."},
+    {.name = "maxmemory-samples", .type = CONFIG_INT,
+     .ptr = NODE(maxmemory_samples), .def = "5", .min = 1,
+     .max = 0x7fffffff,
+     .doc = "Keys sampled per eviction by the LRU, LFU and TTL policies "
+            "(more: closer to exact, slower)."},
+    {.name = "maxmemory-eviction-tenacity", .type = CONFIG_INT,
+     .ptr = NODE(maxmemory_eviction_tenacity), .def = "10", .min = 0,
+     .max = 100,
+     .doc = "Time spent evicting per command (10: 500 us; 100: no limit); "
+            "the rest is done from the event loop."},
+    {.name = "lfu-log-factor", .type = CONFIG_INT,
+     .ptr = NODE(lfu_log_factor), .def = "10", .min = 0, .max = 0x7fffffff,
+     .doc = "How slowly the LFU counter grows with hits."},
+    {.name = "lfu-decay-time", .type = CONFIG_INT,
+     .ptr = NODE(lfu_decay_time), .def = "1", .min = 0, .max = 0x7fffffff,
+     .doc = "Minutes per decrement of an idle key's LFU counter (0: never)."},
+    {.name = "hash-max-listpack-entries", .alias = "hash-max-ziplist-entries",
+     .type = CONFIG_INT, .ptr = NODE(hash_max_listpack_entries), .def = "128",
+     .min = 0, .max = LMAX,
+     .doc = "Hashes with more fields than this use a hash table."},
+    {.name = "hash-max-listpack-value", .alias = "hash-max-ziplist-value",
+     .type = CONFIG_INT, .ptr = NODE(hash_max_listpack_value), .def = "64",
+     .min = 0, .max = LMAX,
+     .doc = "Hashes with a field or value longer than this use a hash "
+            "table."},
+    {.name = "zset-max-listpack-entries", .alias = "zset-max-ziplist-entries",
+     .type = CONFIG_INT, .ptr = NODE(zset_max_listpack_entries), .def = "128",
+     .min = 0, .max = LMAX,
+     .doc = "Sorted sets with more members than this use a skiplist."},
+    {.name = "zset-max-listpack-value", .alias = "zset-max-ziplist-value",
+     .type = CONFIG_INT, .ptr = NODE(zset_max_listpack_value), .def = "64",
+     .min = 0, .max = LMAX,
+     .doc = "Sorted sets with a member longer than this use a skiplist."},
     {.name = "databases", .type = CONFIG_INT, .flags = CONFIG_IMMUTABLE,
      .ptr = NODE(databases), .def = "1", .min = 1, .max = 1,
      .doc = "Tessera has database 0 only."},

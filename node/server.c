@@ -318,7 +318,7 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     if (n->shutdown_asap) event_base_loopbreak(n->base);
 }
 
-static void arm_cron(node_t *n)
+void server_rearm_cron(node_t *n)
 {
     long long hz = n->hz < 1 ? 1 : (n->hz > 500 ? 500 : n->hz);
     struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)(1000000 / hz)};
@@ -358,7 +358,7 @@ int server_setup(node_t *n)
 {
     if (open_listeners(n) != 0) return -1;
     n->cron_ev = event_new(n->base, -1, EV_PERSIST, on_cron, n);
-    arm_cron(n);
+    server_rearm_cron(n);
     n->sig_evs[0] = evsignal_new(n->base, SIGINT, on_signal, n);
     n->sig_evs[1] = evsignal_new(n->base, SIGTERM, on_signal, n);
     event_add(n->sig_evs[0], NULL);

@@ -18,6 +18,9 @@ int server_run(node_t *n);
 /* Stop the loop after the current batch (SHUTDOWN, SIGTERM). */
 void server_request_shutdown(node_t *n, int exit_code);
 
+/* Re-arm the cron after `hz` changed. */
+void server_rearm_cron(node_t *n);
+
 /* CONFIG RESETSTAT. */
 void server_reset_stats(node_t *n);
 

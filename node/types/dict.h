@@ -28,6 +28,10 @@ dict_t *dict_create(void);
  * pointer first. */
 void dict_destroy(dict_t *d, void (*free_aux)(void *));
 size_t dict_size(const dict_t *d);
+/* Size the table for n entries now (conversions from a compact encoding
+ * know the count: no incremental rehash afterwards).  No-op while
+ * rehashing or if the table is already big enough. */
+void dict_expand(dict_t *d, size_t n);
 
 dict_entry_t *dict_find(dict_t *d, const char *k, size_t klen);
 /*
@@ -69,7 +73,7 @@ uint64_t dict_scan(dict_t *d, uint64_t cursor,
 /* A uniformly random entry, NULL if empty. */
 dict_entry_t *dict_random(dict_t *d, uint64_t (*rnd)(void));
 
-/* Bytes held by the table and its entries. */
+/* Bytes held by the table and its entries (O(n): walks every entry). */
 size_t dict_mem(const dict_t *d);
 
 #endif

@@ -1,11 +1,907 @@
-/* t_hash.c: the hash type (issue 3) -- being written; no commands bound yet. */
+/*
+ * t_hash.c: the hash type (HSET, HGET and family, HINCRBY[FLOAT],
+ * HRANDFIELD, HSCAN) with Redis 7.0's replies and error texts.
+ *
+ * Two encodings, as in Redis, and OBJECT ENCODING names them the same:
+ *
+ *   listpack   field, value, field, value ... in one listpack (listpack.h,
+ *              Redis's byte format): small hashes cost one allocation.
+ *   hashtable  a dict (dict.h) whose entries embed the field and the
+ *              value: one allocation per field, no sds or robj.
+ *
+ * A hash starts as a listpack and becomes a hashtable for good when it
+ * gets more than hash-max-listpack-entries fields, or a field or value
+ * longer than hash-max-listpack-value bytes (checked before a write, for
+ * every argument of the command, like hashTypeTryConversion, and for the
+ * computed values of HINCRBY*, like hashTypeSet).  Redis 7.0.15's defaults
+ * are 512 entries and 64 bytes.
+ *
+ * The value stored in the keyspace entry is the listpack or dict pointer
+ * itself (encodings HE_LISTPACK and HE_HT).  Handlers work on an hobj_t
+ * copy {enc, pointer} and write it back with ke_set_obj (the listpack may
+ * have moved) or ks_set_obj (a new key) once the command's changes are
+ * done; an hash emptied by HDEL is deleted, as Redis does.
+ *
+ * HSET/HGET are the hot path: one keyspace lookup, one listpack scan or
+ * dict lookup, nothing allocated but the data itself.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
 #include "cmd.h"
 #include "db.h"
+#include "dict.h"
+#include "glob.h"
+#include "keyspace.h"
+#include "listpack.h"
+#include "numfmt.h"
+#include "reply.h"
+#include "resp.h"
+
+enum { HE_LISTPACK = KE_OBJ, HE_HT = KE_OBJ + 1 };
+
+/* Listpacks stay below this size (Redis's LISTPACK_MAX_SAFETY_SIZE). */
+#define LP_SAFETY_SIZE (1u << 30)
+
+typedef struct hobj {
+    int enc;
+    void *p;            /* unsigned char * (listpack) or dict_t * */
+} hobj_t;
+
+/* Random source for HRANDFIELD (libc's random(), as db.c's RANDOMKEY). */
+static uint64_t hrand(void)
+{
+    return ((uint64_t)random() << 42) ^ ((uint64_t)random() << 21) ^
+           (uint64_t)random();
+}
+
+/* ==== the type: length, lookup, set, delete, conversion ================= */
+
+static size_t h_len(const hobj_t *h)
+{
+    if (h->enc == HE_LISTPACK) return lp_length(h->p) / 2;
+    return dict_size(h->p);
+}
+
+/* The listpack entry of field f, NULL if absent. */
+static unsigned char *lp_field(unsigned char *lp, const char *f, size_t flen)
+{
+    unsigned char *p = lp_first(lp);
+    if (!p || flen > UINT32_MAX) return NULL;
+    return lp_find(lp, p, f, (uint32_t)flen, 1);
+}
+
+/*
+ * Value of field f as text in *v and *vlen (integers in a listpack are formatted
+ * into buf, LP_INTBUF_SIZE bytes).  1 if the field exists.
+ */
+static int h_get(const hobj_t *h, const char *f, size_t flen,
+                 unsigned char *buf, const char **v, size_t *vlen)
+{
+    if (h->enc == HE_LISTPACK) {
+        unsigned char *p = lp_field(h->p, f, flen);
+        if (!p) return 0;
+        uint32_t l;
+        *v = (const char *)lp_get_text(lp_next(h->p, p), &l, buf);
+        *vlen = l;
+        return 1;
+    }
+    dict_entry_t *e = dict_find(h->p, f, flen);
+    if (!e) return 0;
+    *v = dict_val(e, vlen);
+    return 1;
+}
+
+/* Listpack -> hashtable (never back, as Redis). */
+static void h_convert(hobj_t *h)
+{
+    unsigned char *lp = h->p;
+    dict_t *d = dict_create();
+    dict_expand(d, lp_length(lp) / 2);
+    unsigned char fb[LP_INTBUF_SIZE], vb[LP_INTBUF_SIZE];
+    for (unsigned char *p = lp_first(lp); p;) {
+        unsigned char *q = lp_next(lp, p);
+        uint32_t fl, vl;
+        const unsigned char *f = lp_get_text(p, &fl, fb);
+        const unsigned char *v = lp_get_text(q, &vl, vb);
+        int added;
+        dict_set(d, (const char *)f, fl, (const char *)v, vl, &added);
+        p = lp_next(lp, q);
+    }
+    lp_free(lp);
+    h->enc = HE_HT;
+    h->p = d;
+}
+
+/* hashTypeTryConversion: before writing these bytes (fields and values),
+ * convert if one is too long for a listpack or the listpack would pass
+ * its safety size. */
+static void h_try_convert(const node_t *n, hobj_t *h, const resp_arg_t *a,
+                          int count)
+{
+    if (h->enc != HE_LISTPACK) return;
+    size_t sum = 0;
+    for (int i = 0; i < count; i++) {
+        if (a[i].len > (unsigned long long)n->hash_max_listpack_value) {
+            h_convert(h);
+            return;
+        }
+        sum += a[i].len;
+    }
+    if (lp_bytes(h->p) + sum > LP_SAFETY_SIZE) h_convert(h);
+}
+
+/*
+ * hashTypeSet: set field f to v; 1 if the field is new.  Converts to a
+ * hashtable when f or v is too long or the hash gets too many fields.
+ */
+static int h_set(const node_t *n, hobj_t *h, const char *f, size_t flen,
+                 const char *v, size_t vlen)
+{
+    if (h->enc == HE_LISTPACK) {
+        unsigned long long max = (unsigned long long)n->hash_max_listpack_value;
+        if (flen > max || vlen > max || flen > UINT32_MAX || vlen > UINT32_MAX)
+            h_convert(h);
+    }
+    if (h->enc == HE_LISTPACK) {
+        unsigned char *lp = h->p;
+        unsigned char *p = lp_field(lp, f, flen);
+        if (p) {
+            h->p = lp_insert(lp, v, (uint32_t)vlen, lp_next(lp, p),
+                             LP_REPLACE, NULL);
+            return 0;
+        }
+        lp = lp_append(lp, f, (uint32_t)flen);
+        h->p = lp_append(lp, v, (uint32_t)vlen);
+        if (lp_length(h->p) / 2 > (unsigned long long)n->hash_max_listpack_entries)
+            h_convert(h);
+        return 1;
+    }
+    int added;
+    dict_set(h->p, f, flen, v, vlen, &added);
+    return added;
+}
+
+/* Delete field f; 1 if it existed. */
+static int h_del(hobj_t *h, const char *f, size_t flen)
+{
+    if (h->enc == HE_LISTPACK) {
+        unsigned char *p = lp_field(h->p, f, flen);
+        if (!p) return 0;
+        /* the field, then its value, which now sits where the field was */
+        unsigned char *lp = lp_delete(h->p, p, &p);
+        h->p = lp_delete(lp, p, NULL);
+        return 1;
+    }
+    return dict_delete(h->p, f, flen, NULL);
+}
+
+/* Calls fn(arg, field, value) for every pair, in encoding order. */
+typedef void h_pair_fn(void *arg, const char *f, size_t flen, const char *v,
+                       size_t vlen);
+
+static void h_foreach(const hobj_t *h, h_pair_fn *fn, void *arg)
+{
+    if (h->enc == HE_LISTPACK) {
+        unsigned char *lp = h->p;
+        unsigned char fb[LP_INTBUF_SIZE], vb[LP_INTBUF_SIZE];
+        for (unsigned char *p = lp_first(lp); p;) {
+            unsigned char *q = lp_next(lp, p);
+            uint32_t fl, vl;
+            const unsigned char *f = lp_get_text(p, &fl, fb);
+            const unsigned char *v = lp_get_text(q, &vl, vb);
+            fn(arg, (const char *)f, fl, (const char *)v, vl);
+            p = lp_next(lp, q);
+        }
+        return;
+    }
+    dict_iter_t it;
+    dict_iter_init(h->p, &it);
+    for (dict_entry_t *e; (e = dict_iter_next(&it));) {
+        size_t fl, vl;
+        const char *f = dict_key(e, &fl);
+        const char *v = dict_val(e, &vl);
+        fn(arg, f, fl, v, vl);
+    }
+    dict_iter_done(&it);
+}
+
+/* ==== db_type_ops ======================================================= */
+
+static const char *h_encoding_name(const kentry_t *e)
+{
+    return ke_enc(e) == HE_LISTPACK ? "listpack" : "hashtable";
+}
+
+static void dup_pair(void *arg, const char *f, size_t flen, const char *v,
+                     size_t vlen)
+{
+    int added;
+    dict_set(arg, f, flen, v, vlen, &added);
+}
+
+static void *h_dup(const kentry_t *e, int *enc_out)
+{
+    hobj_t h = {ke_enc(e), ke_obj(e)};
+    *enc_out = h.enc;
+    if (h.enc == HE_LISTPACK) {
+        size_t n = lp_bytes(h.p);
+        unsigned char *lp = ts_malloc(n);
+        memcpy(lp, h.p, n);
+        return lp;
+    }
+    dict_t *d = dict_create();
+    dict_expand(d, dict_size(h.p));
+    h_foreach(&h, dup_pair, d);
+    return d;
+}
+
+static void h_free(int enc, void *obj)
+{
+    if (enc == HE_LISTPACK)
+        lp_free(obj);
+    else
+        dict_destroy(obj, NULL);
+}
+
+static const db_type_ops_t hash_ops = {
+    .encoding_name = h_encoding_name,
+    .dup = h_dup,
+    .free = h_free,
+};
 
 void t_hash_setup(void)
 {
+    db_register_type(KT_HASH, &hash_ops);
+}
+
+/* ==== command helpers =================================================== */
+
+/* The hash at key for reading: 1 found (h filled), 0 absent, -1 after
+ * replying WRONGTYPE. */
+static int lookup_read(cmdctx_t *ctx, const resp_arg_t *key, hobj_t *h,
+                       reply_t *r)
+{
+    kentry_t *e = db_lookup_read(ctx, key);
+    if (!e) return 0;
+    if (ke_type(e) != KT_HASH) {
+        reply_err_wrongtype(r);
+        return -1;
+    }
+    h->enc = ke_enc(e);
+    h->p = ke_obj(e);
+    return 1;
+}
+
+/* For writing: *e is the entry (NULL if absent: h is then a new empty
+ * listpack, stored by h_store).  -1 after replying WRONGTYPE. */
+static int lookup_write(cmdctx_t *ctx, const resp_arg_t *key, kentry_t **e,
+                        hobj_t *h, reply_t *r)
+{
+    *e = db_lookup_write(ctx, key);
+    if (!*e) {
+        h->enc = HE_LISTPACK;
+        h->p = lp_new(0);
+        return 0;
+    }
+    if (ke_type(*e) != KT_HASH) {
+        reply_err_wrongtype(r);
+        return -1;
+    }
+    h->enc = ke_enc(*e);
+    h->p = ke_obj(*e);
+    return 1;
+}
+
+/* Write h back: into the entry, or as a new key when e is NULL. */
+static void h_store(cmdctx_t *ctx, const resp_arg_t *key, kentry_t *e,
+                    const hobj_t *h)
+{
+    if (e)
+        ke_set_obj(e, h->enc, h->p);
+    else
+        ks_set_obj(ctx->ks, key->ptr, key->len, KT_HASH, h->enc, h->p, 0);
+}
+
+/* ==== commands ========================================================== */
+
+/* HSET key field value [field value ...] / HMSET (same, replies +OK) */
+static void hset_generic(cmdctx_t *ctx, const req_t *req, int is_hmset,
+                         reply_t *r)
+{
+    if (req->argc % 2 == 1) {
+        reply_err_arity(r, is_hmset ? "hmset" : "hset");
+        return;
+    }
+    const resp_arg_t *key = &req->argv[1];
+    kentry_t *e;
+    hobj_t h;
+    if (lookup_write(ctx, key, &e, &h, r) < 0) return;
+    h_try_convert(ctx->node, &h, &req->argv[2], req->argc - 2);
+    long long created = 0;
+    for (int i = 2; i < req->argc; i += 2) {
+        const resp_arg_t *f = &req->argv[i], *v = &req->argv[i + 1];
+        created += h_set(ctx->node, &h, f->ptr, f->len, v->ptr, v->len);
+    }
+    h_store(ctx, key, e, &h);
+    db_modified(ctx, key);
+    if (is_hmset)
+        reply_ok(r);
+    else
+        reply_int(r, created);
+}
+
+static void cmd_hset(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    hset_generic(ctx, req, 0, r);
+}
+
+/* HMSET key field value [field value ...] */
+static void cmd_hmset(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    hset_generic(ctx, req, 1, r);
+}
+
+/* HSETNX key field value */
+static void cmd_hsetnx(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    const resp_arg_t *key = &req->argv[1], *f = &req->argv[2],
+                     *v = &req->argv[3];
+    kentry_t *e;
+    hobj_t h;
+    int found = lookup_write(ctx, key, &e, &h, r);
+    if (found < 0) return;
+    unsigned char buf[LP_INTBUF_SIZE];
+    const char *ov;
+    size_t ovlen;
+    if (found && h_get(&h, f->ptr, f->len, buf, &ov, &ovlen)) {
+        reply_int(r, 0);
+        return;
+    }
+    h_try_convert(ctx->node, &h, f, 2);
+    h_set(ctx->node, &h, f->ptr, f->len, v->ptr, v->len);
+    h_store(ctx, key, e, &h);
+    db_modified(ctx, key);
+    reply_int(r, 1);
+}
+
+/* HGET key field */
+static void cmd_hget(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    hobj_t h;
+    int found = lookup_read(ctx, &req->argv[1], &h, r);
+    if (found < 0) return;
+    unsigned char buf[LP_INTBUF_SIZE];
+    const char *v;
+    size_t vlen;
+    const resp_arg_t *f = &req->argv[2];
+    if (found && h_get(&h, f->ptr, f->len, buf, &v, &vlen))
+        reply_bulk(r, v, vlen);
+    else
+        reply_null(r);
+}
+
+/* HMGET key field [field ...] */
+static void cmd_hmget(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    hobj_t h;
+    int found = lookup_read(ctx, &req->argv[1], &h, r);
+    if (found < 0) return;
+    reply_array(r, req->argc - 2);
+    for (int i = 2; i < req->argc; i++) {
+        unsigned char buf[LP_INTBUF_SIZE];
+        const char *v;
+        size_t vlen;
+        const resp_arg_t *f = &req->argv[i];
+        if (found && h_get(&h, f->ptr, f->len, buf, &v, &vlen))
+            reply_bulk(r, v, vlen);
+        else
+            reply_null(r);
+    }
+}
+
+/* HDEL key field [field ...] */
+static void cmd_hdel(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    const resp_arg_t *key = &req->argv[1];
+    kentry_t *e = db_lookup_write(ctx, key);
+    if (!e) {
+        reply_int(r, 0);
+        return;
+    }
+    if (ke_type(e) != KT_HASH) {
+        reply_err_wrongtype(r);
+        return;
+    }
+    hobj_t h = {ke_enc(e), ke_obj(e)};
+    long long deleted = 0;
+    for (int i = 2; i < req->argc; i++) {
+        const resp_arg_t *f = &req->argv[i];
+        if (h_del(&h, f->ptr, f->len)) {
+            deleted++;
+            if (h_len(&h) == 0) break;
+        }
+    }
+    ke_set_obj(e, h.enc, h.p);
+    if (h_len(&h) == 0) ks_delete_entry(ctx->ks, e);
+    if (deleted) db_modified(ctx, key);
+    reply_int(r, deleted);
+}
+
+/* HLEN key */
+static void cmd_hlen(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    hobj_t h;
+    int found = lookup_read(ctx, &req->argv[1], &h, r);
+    if (found < 0) return;
+    reply_int(r, found ? (long long)h_len(&h) : 0);
+}
+
+/* HSTRLEN key field */
+static void cmd_hstrlen(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    hobj_t h;
+    int found = lookup_read(ctx, &req->argv[1], &h, r);
+    if (found < 0) return;
+    unsigned char buf[LP_INTBUF_SIZE];
+    const char *v;
+    size_t vlen = 0;
+    const resp_arg_t *f = &req->argv[2];
+    if (!found || !h_get(&h, f->ptr, f->len, buf, &v, &vlen)) vlen = 0;
+    reply_int(r, (long long)vlen);
+}
+
+/* HEXISTS key field */
+static void cmd_hexists(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    hobj_t h;
+    int found = lookup_read(ctx, &req->argv[1], &h, r);
+    if (found < 0) return;
+    unsigned char buf[LP_INTBUF_SIZE];
+    const char *v;
+    size_t vlen;
+    const resp_arg_t *f = &req->argv[2];
+    reply_int(r, found && h_get(&h, f->ptr, f->len, buf, &v, &vlen));
+}
+
+#define OUT_FIELD 1
+#define OUT_VALUE 2
+
+typedef struct out_walk {
+    reply_t *r;
+    int what;
+} out_walk_t;
+
+static void out_pair(void *arg, const char *f, size_t flen, const char *v,
+                     size_t vlen)
+{
+    out_walk_t *w = arg;
+    if (w->what & OUT_FIELD) reply_bulk(w->r, f, flen);
+    if (w->what & OUT_VALUE) reply_bulk(w->r, v, vlen);
+}
+
+/* genericHgetallCommand: HKEYS, HVALS (arrays), HGETALL (a map). */
+static void getall_generic(cmdctx_t *ctx, const req_t *req, int what,
+                           reply_t *r)
+{
+    hobj_t h;
+    int found = lookup_read(ctx, &req->argv[1], &h, r);
+    if (found < 0) return;
+    long long n = found ? (long long)h_len(&h) : 0;
+    if (what == (OUT_FIELD | OUT_VALUE))
+        reply_map(r, n);
+    else
+        reply_array(r, n);
+    if (!found) return;
+    out_walk_t w = {r, what};
+    h_foreach(&h, out_pair, &w);
+}
+
+/* HKEYS key */
+static void cmd_hkeys(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    getall_generic(ctx, req, OUT_FIELD, r);
+}
+
+/* HVALS key */
+static void cmd_hvals(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    getall_generic(ctx, req, OUT_VALUE, r);
+}
+
+/* HGETALL key */
+static void cmd_hgetall(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    getall_generic(ctx, req, OUT_FIELD | OUT_VALUE, r);
+}
+
+/* HINCRBY key field increment */
+static void cmd_hincrby(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    const resp_arg_t *key = &req->argv[1], *f = &req->argv[2];
+    long long incr, old = 0;
+    if (arg_ll(&req->argv[3], &incr, r)) return;
+    kentry_t *e;
+    hobj_t h;
+    int found = lookup_write(ctx, key, &e, &h, r);
+    if (found < 0) return;
+    unsigned char buf[LP_INTBUF_SIZE];
+    const char *v;
+    size_t vlen;
+    if (found && h_get(&h, f->ptr, f->len, buf, &v, &vlen) &&
+        !resp_str2ll(v, vlen, &old)) {
+        reply_error(r, "ERR hash value is not an integer");
+        return;
+    }
+    if ((incr < 0 && old < 0 && incr < LLONG_MIN - old) ||
+        (incr > 0 && old > 0 && incr > LLONG_MAX - old)) {
+        if (!found) lp_free(h.p);
+        reply_error(r, "ERR increment or decrement would overflow");
+        return;
+    }
+    long long nv = old + incr;
+    char num[24];
+    size_t nlen = resp_ll2str(num, nv);
+    h_set(ctx->node, &h, f->ptr, f->len, num, nlen);
+    h_store(ctx, key, e, &h);
+    db_modified(ctx, key);
+    reply_int(r, nv);
+}
+
+/* HINCRBYFLOAT key field increment */
+static void cmd_hincrbyfloat(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    const resp_arg_t *key = &req->argv[1], *f = &req->argv[2],
+                     *a = &req->argv[3];
+    long double incr, val = 0;
+    if (!numfmt_str2ld(a->ptr, a->len, &incr)) {
+        reply_err_notfloat(r);
+        return;
+    }
+    if (isnan(incr) || isinf(incr)) {
+        reply_error(r, "ERR value is NaN or Infinity");
+        return;
+    }
+    kentry_t *e;
+    hobj_t h;
+    int found = lookup_write(ctx, key, &e, &h, r);
+    if (found < 0) return;
+    unsigned char buf[LP_INTBUF_SIZE];
+    const char *v;
+    size_t vlen;
+    if (found && h_get(&h, f->ptr, f->len, buf, &v, &vlen) &&
+        !numfmt_str2ld(v, vlen, &val)) {
+        reply_error(r, "ERR hash value is not a float");
+        return;
+    }
+    val += incr;
+    if (isnan(val) || isinf(val)) {
+        if (!found) lp_free(h.p);
+        reply_error(r, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+    char out[NUMFMT_LD_MAX_CHARS];
+    size_t n = numfmt_ld2str_human(out, val);
+    h_set(ctx->node, &h, f->ptr, f->len, out, n);
+    h_store(ctx, key, e, &h);
+    db_modified(ctx, key);
+    reply_bulk(r, out, n);
+}
+
+/* ---- HRANDFIELD ---- */
+
+/* One pair of the hash, addressed for HRANDFIELD's picks. */
+typedef struct pair_ref {
+    const char *f, *v;
+    size_t flen, vlen;
+} pair_ref_t;
+
+static void emit_pair(reply_t *r, const pair_ref_t *p, int withvalues)
+{
+    if (withvalues && r->proto > 2) reply_array(r, 2);
+    reply_bulk(r, p->f, p->flen);
+    if (withvalues) reply_bulk(r, p->v, p->vlen);
+}
+
+static void pair_of_entry(dict_entry_t *e, pair_ref_t *p)
+{
+    p->f = dict_key(e, &p->flen);
+    p->v = dict_val(e, &p->vlen);
+}
+
+/*
+ * Every pair of a listpack as text.  Integers are formatted into `ints`
+ * (LP_INTBUF_SIZE bytes per entry, two per pair).  Both arrays hold
+ * h_len() entries; the caller frees them.
+ */
+static pair_ref_t *lp_pairs(unsigned char *lp, size_t n, char **ints)
+{
+    pair_ref_t *pr = ts_malloc(n * sizeof(*pr) + 1);
+    char *ib = ts_malloc(n * 2 * LP_INTBUF_SIZE + 1);
+    size_t i = 0;
+    for (unsigned char *p = lp_first(lp); p; i++) {
+        unsigned char *q = lp_next(lp, p);
+        uint32_t fl, vl;
+        unsigned char *fb = (unsigned char *)ib + 2 * i * LP_INTBUF_SIZE;
+        pr[i].f = (const char *)lp_get_text(p, &fl, fb);
+        pr[i].v = (const char *)lp_get_text(q, &vl, fb + LP_INTBUF_SIZE);
+        pr[i].flen = fl;
+        pr[i].vlen = vl;
+        p = lp_next(lp, q);
+    }
+    *ints = ib;
+    return pr;
+}
+
+/* Case 1: count picks with repetitions allowed (negative count, or 1). */
+static void rand_repeat(hobj_t *h, unsigned long count, int withvalues,
+                        reply_t *r)
+{
+    if (h->enc == HE_HT) {
+        while (count--) {
+            pair_ref_t p;
+            pair_of_entry(dict_random(h->p, hrand), &p);
+            emit_pair(r, &p, withvalues);
+        }
+        return;
+    }
+    size_t n = h_len(h);
+    char *ints;
+    pair_ref_t *pr = lp_pairs(h->p, n, &ints);
+    while (count--) emit_pair(r, &pr[hrand() % n], withvalues);
+    ts_free(pr);
+    ts_free(ints);
+}
+
+static void add_ref(void *arg, const char *f, size_t flen, const char *v,
+                    size_t vlen)
+{
+    pair_ref_t **pp = arg;
+    **pp = (pair_ref_t){f, v, flen, vlen};
+    (*pp)++;
+}
+
+/*
+ * Cases 3 and 4: count distinct pairs, count < size.  When count is a
+ * large share of the hash, a partial Fisher-Yates shuffle over all the
+ * pairs; otherwise random picks deduplicated through a scratch dict keyed
+ * by entry address (Redis's CASE 4).
+ */
+static void rand_unique(hobj_t *h, unsigned long count, int withvalues,
+                        reply_t *r)
+{
+    size_t n = h_len(h);
+    if (h->enc == HE_HT && count * 3 <= n) {
+        dict_t *seen = dict_create();
+        unsigned long got = 0;
+        while (got < count) {
+            dict_entry_t *e = dict_random(h->p, hrand);
+            int added;
+            dict_add(seen, (const char *)&e, sizeof(e), &added);
+            if (!added) continue;
+            pair_ref_t p;
+            pair_of_entry(e, &p);
+            emit_pair(r, &p, withvalues);
+            got++;
+        }
+        dict_destroy(seen, NULL);
+        return;
+    }
+    char *ints = NULL;
+    pair_ref_t *pr;
+    if (h->enc == HE_LISTPACK) {
+        pr = lp_pairs(h->p, n, &ints);
+    } else {
+        /* Pointers into the dict's entries: nothing changes it meanwhile. */
+        pr = ts_malloc(n * sizeof(*pr) + 1);
+        pair_ref_t *w = pr;
+        h_foreach(h, add_ref, &w);
+    }
+    for (unsigned long i = 0; i < count; i++) {
+        size_t j = i + hrand() % (n - i);
+        pair_ref_t t = pr[i];
+        pr[i] = pr[j];
+        pr[j] = t;
+        emit_pair(r, &pr[i], withvalues);
+    }
+    ts_free(pr);
+    ts_free(ints);
+}
+
+/* HRANDFIELD key [count [WITHVALUES]] */
+static void cmd_hrandfield(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    hobj_t h;
+    if (req->argc < 3) {
+        int found = lookup_read(ctx, &req->argv[1], &h, r);
+        if (found < 0) return;
+        if (!found) {
+            reply_null(r);
+            return;
+        }
+        if (h.enc == HE_HT) {
+            pair_ref_t p;
+            pair_of_entry(dict_random(h.p, hrand), &p);
+            emit_pair(r, &p, 0);
+        } else {
+            unsigned char buf[LP_INTBUF_SIZE];
+            uint32_t fl;
+            long idx = (long)(hrand() % h_len(&h)) * 2;
+            const unsigned char *f = lp_get_text(lp_seek(h.p, idx), &fl, buf);
+            reply_bulk(r, (const char *)f, fl);
+        }
+        return;
+    }
+
+    long long l;
+    if (arg_ll(&req->argv[2], &l, r)) return;
+    if (l < -LLONG_MAX) {
+        reply_errorf(r, "ERR value is out of range, value must between %lld "
+                        "and %lld", -LLONG_MAX, LLONG_MAX);
+        return;
+    }
+    int withvalues = 0;
+    if (req->argc > 4 || (req->argc == 4 && !arg_eq(&req->argv[3], "withvalues"))) {
+        reply_err_syntax(r);
+        return;
+    }
+    if (req->argc == 4) {
+        withvalues = 1;
+        if (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2) {
+            reply_error(r, "ERR value is out of range");
+            return;
+        }
+    }
+
+    int found = lookup_read(ctx, &req->argv[1], &h, r);
+    if (found < 0) return;
+    if (!found || l == 0) {
+        reply_array(r, 0);
+        return;
+    }
+    int uniq = l > 0;
+    unsigned long count = l > 0 ? (unsigned long)l : (unsigned long)-l;
+    size_t size = h_len(&h);
+    if (!uniq || count == 1) {
+        reply_array(r, (long long)(withvalues && r->proto == 2 ? count * 2
+                                                                : count));
+        rand_repeat(&h, count, withvalues, r);
+        return;
+    }
+    unsigned long n = count < size ? count : size;
+    reply_array(r, (long long)(withvalues && r->proto == 2 ? n * 2 : n));
+    if (count >= size) {
+        out_walk_t w = {r, OUT_FIELD | (withvalues ? OUT_VALUE : 0)};
+        if (withvalues && r->proto > 2) {
+            /* nested [field, value] pairs */
+            rand_unique(&h, size, 1, r);
+        } else {
+            h_foreach(&h, out_pair, &w);
+        }
+        return;
+    }
+    rand_unique(&h, count, withvalues, r);
+}
+
+/* ---- HSCAN ---- */
+
+/* The cursor as Redis's parseScanCursorOrReply (strtoul): no leading
+ * space, no trailing bytes, sign and leading zeros allowed. */
+static int parse_cursor(const resp_arg_t *a, uint64_t *out)
+{
+    char tmp[64];
+    if (a->len >= sizeof(tmp)) return -1;
+    memcpy(tmp, a->ptr, a->len);
+    tmp[a->len] = '\0';
+    if (tmp[0] == ' ' || (tmp[0] >= '\t' && tmp[0] <= '\r')) return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(tmp, &end, 10);
+    if (*end != '\0' || errno == ERANGE) return -1;
+    *out = v;
+    return 0;
+}
+
+typedef struct scan_walk {
+    reply_t *r;
+    const resp_arg_t *pat;  /* NULL: everything */
+    long long n;            /* fields emitted */
+    long long seen;         /* fields visited (COUNT compares against 2x) */
+} scan_walk_t;
+
+static void scan_pair(void *arg, const char *f, size_t flen, const char *v,
+                      size_t vlen)
+{
+    scan_walk_t *w = arg;
+    w->seen++;
+    if (w->pat && !glob_match(w->pat->ptr, w->pat->len, f, flen, 0)) return;
+    reply_bulk(w->r, f, flen);
+    reply_bulk(w->r, v, vlen);
+    w->n++;
+}
+
+static void scan_entry(void *arg, dict_entry_t *e)
+{
+    size_t fl, vl;
+    const char *f = dict_key(e, &fl);
+    const char *v = dict_val(e, &vl);
+    scan_pair(arg, f, fl, v, vl);
+}
+
+/* HSCAN key cursor [MATCH pattern] [COUNT count] */
+static void cmd_hscan(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    uint64_t cursor;
+    if (parse_cursor(&req->argv[2], &cursor)) {
+        reply_error(r, "ERR invalid cursor");
+        return;
+    }
+    hobj_t h;
+    int found = lookup_read(ctx, &req->argv[1], &h, r);
+    if (found < 0) return;
+    if (!found) {
+        reply_array(r, 2);
+        reply_bulk(r, "0", 1);
+        reply_array(r, 0);
+        return;
+    }
+    long long count = 10;
+    const resp_arg_t *pat = NULL;
+    for (int i = 3; i < req->argc; i += 2) {
+        const resp_arg_t *a = &req->argv[i];
+        int more = req->argc - i >= 2;
+        if (arg_eq(a, "count") && more) {
+            if (arg_ll(&req->argv[i + 1], &count, r)) return;
+            if (count < 1) {
+                reply_err_syntax(r);
+                return;
+            }
+        } else if (arg_eq(a, "match") && more) {
+            const resp_arg_t *p = &req->argv[i + 1];
+            pat = p->len == 1 && p->ptr[0] == '*' ? NULL : p;
+        } else {
+            reply_err_syntax(r);
+            return;
+        }
+    }
+
+    /* The elements are written after the cursor, whose value is known only
+     * once the walk is done: collect into a side buffer first. */
+    buf_t tmp;
+    buf_init(&tmp);
+    reply_t sub;
+    reply_init(&sub, &tmp, r->proto);
+    scan_walk_t w = {.r = &sub, .pat = pat};
+    if (h.enc == HE_LISTPACK) {
+        h_foreach(&h, scan_pair, &w);
+        cursor = 0;
+    } else {
+        long long maxiter = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
+        do {
+            cursor = dict_scan(h.p, cursor, scan_entry, &w);
+        } while (cursor && maxiter-- && w.seen * 2 < count);
+    }
+    char num[24];
+    reply_array(r, 2);
+    reply_bulk(r, num, resp_ull2str(num, cursor));
+    reply_array(r, w.n * 2);
+    buf_append(r->out, buf_rptr(&tmp), buf_len(&tmp));
+    buf_deinit(&tmp);
 }
 
 const cmd_bind_t t_hash_cmds[] = {
+    {CMD_HSET, cmd_hset},           {CMD_HSETNX, cmd_hsetnx},
+    {CMD_HMSET, cmd_hmset},         {CMD_HGET, cmd_hget},
+    {CMD_HMGET, cmd_hmget},         {CMD_HDEL, cmd_hdel},
+    {CMD_HLEN, cmd_hlen},           {CMD_HSTRLEN, cmd_hstrlen},
+    {CMD_HEXISTS, cmd_hexists},     {CMD_HKEYS, cmd_hkeys},
+    {CMD_HVALS, cmd_hvals},         {CMD_HGETALL, cmd_hgetall},
+    {CMD_HINCRBY, cmd_hincrby},     {CMD_HINCRBYFLOAT, cmd_hincrbyfloat},
+    {CMD_HRANDFIELD, cmd_hrandfield}, {CMD_HSCAN, cmd_hscan},
     {CMD__COUNT, NULL},
 };

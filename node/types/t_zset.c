@@ -1,11 +1,2064 @@
-/* t_zset.c: the zset type (issue 3) -- being written; no commands bound yet. */
+/*
+ * t_zset.c: the sorted set type: its two encodings, and its commands with
+ * Redis 7.0's replies and error texts.
+ *
+ * Encodings (OBJECT ENCODING names as Redis):
+ *
+ *   listpack  ZE_LISTPACK: one listpack (listpack.h) of member, score
+ *             pairs sorted by (score, member), exactly Redis's layout, so
+ *             RDB/DUMP can carry it as is.  Scores are written as Redis's
+ *             d2string writes them (integers stored as integers).
+ *   skiplist  ZE_SKIPLIST: zset_t = dict (member -> entry whose aux holds
+ *             the score) + zskiplist whose nodes point at those entries.
+ *             Each member and score is stored once (zskiplist.h).
+ *
+ * A set starts as a listpack when it fits zset-max-listpack-entries and
+ * zset-max-listpack-value, converts to a skiplist the moment it does not,
+ * and (as Redis) converts back only when a whole new set is built
+ * (ZUNIONSTORE & co.).  Handlers see an object through zobj_t (encoding +
+ * pointer) and write the pointer back with ke_set_obj after changes,
+ * because listpack writes may move it.
+ *
+ * Reading goes through a small cursor (zit_t) that walks either encoding
+ * forward or backward from a rank, a score bound or a lex bound, so each
+ * range command is written once.  Where Redis's order of checks is
+ * visible (syntax before numbers, range parsing before the key lookup,
+ * WRONGTYPE before options in ZUNION & co.), the handlers follow
+ * zaddGenericCommand, zrangeGenericCommand, genericZpopCommand and
+ * zunionInterDiffGenericCommand.
+ *
+ * Not here: BZPOPMIN/BZPOPMAX/BZMPOP (blocking, built with the other
+ * blocking commands).  Plain sets as ZUNION/ZINTER/ZDIFF inputs are not
+ * read yet (they answer WRONGTYPE) until t_set.c exports an iterator.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
 #include "cmd.h"
 #include "db.h"
+#include "dict.h"
+#include "glob.h"
+#include "keyspace.h"
+#include "listpack.h"
+#include "reply.h"
+#include "resp.h"
+#include "zskiplist.h"
+
+#define ZE_LISTPACK KE_OBJ
+#define ZE_SKIPLIST (KE_OBJ + 1)
+
+typedef struct zset {
+    dict_t *dict;
+    zskiplist_t *zsl;
+} zset_t;
+
+/* A sorted set value as handlers hold it: encoding and object. */
+typedef struct zobj {
+    int enc;
+    void *ptr;      /* listpack bytes or zset_t */
+} zobj_t;
+
+/* Conversion thresholds (from the node's options). */
+typedef struct zlimits {
+    size_t entries, value;
+} zlimits_t;
+
+static const char err_nan[] = "ERR resulting score is not a number (NaN)";
+static const char err_minmax[] = "ERR min or max is not a float";
+static const char err_lex[] = "ERR min or max not valid string range item";
+
+#define SCORE_BUF 128
+
+/* ---- scores ------------------------------------------------------------ */
+
+/* Redis's string2d: the whole argument is a double, no leading space, no
+ * overflow, not NaN.  1 on success. */
+static int str2d(const char *s, size_t len, double *out)
+{
+    char buf[SCORE_BUF], *tmp = buf, *end;
+    int ok;
+    if (len == 0 || (unsigned char)s[0] == ' ' ||
+        ((unsigned char)s[0] >= '\t' && (unsigned char)s[0] <= '\r'))
+        return 0;
+    if (len >= sizeof(buf)) tmp = ts_malloc(len + 1);
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    errno = 0;
+    double v = strtod(tmp, &end);
+    ok = (size_t)(end - tmp) == len &&
+         !(errno == ERANGE &&
+           (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO)) &&
+         !isnan(v);
+    if (tmp != buf) ts_free(tmp);
+    if (ok) *out = v;
+    return ok;
+}
+
+/* Redis 7.0's d2string: how scores are written into listpacks.  -0 takes
+ * the integer path and is stored as 0, as in Redis 7.0.15. */
+static size_t d2str(char *buf, size_t cap, double v)
+{
+    int n;
+    if (isnan(v)) n = snprintf(buf, cap, "nan");
+    else if (isinf(v)) n = snprintf(buf, cap, v < 0 ? "-inf" : "inf");
+    else if (v > -4503599627370495.0 && v < 4503599627370496.0 &&
+             v == (double)(long long)v)
+        n = (int)resp_ll2str(buf, (long long)v);
+    else
+        n = snprintf(buf, cap, "%.17g", v);
+    return (size_t)n;
+}
+
+/* Parse an argument with Redis's string2d; replies the error if not. */
+static int arg_score(const resp_arg_t *a, double *out, reply_t *r,
+                     const char *err)
+{
+    if (str2d(a->ptr, a->len, out)) return 0;
+    if (err)
+        reply_error(r, err);
+    else
+        reply_err_notfloat(r);
+    return -1;
+}
+
+/* The listpack score entry at p. */
+static double lp_score(const unsigned char *p)
+{
+    uint32_t len;
+    long long iv;
+    const unsigned char *s = lp_get(p, &len, &iv);
+    if (!s) return (double)iv;
+    char buf[SCORE_BUF];
+    if (len >= sizeof(buf)) len = sizeof(buf) - 1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return strtod(buf, NULL);
+}
+
+/* ---- encodings --------------------------------------------------------- */
+
+static const char *zsl_ele(const void *ele, size_t *len, double *score)
+{
+    const dict_entry_t *e = ele;
+    *score = dict_aux_double(e);
+    return dict_key(e, len);
+}
+
+static zset_t *zset_create(void)
+{
+    zset_t *zs = ts_malloc(sizeof(*zs));
+    zs->dict = dict_create();
+    zs->zsl = zsl_create(zsl_ele);
+    return zs;
+}
+
+static void zset_destroy(zset_t *zs)
+{
+    zsl_destroy(zs->zsl);
+    dict_destroy(zs->dict, NULL);
+    ts_free(zs);
+}
+
+static void zobj_free(int enc, void *obj)
+{
+    if (enc == ZE_LISTPACK)
+        lp_free(obj);
+    else
+        zset_destroy(obj);
+}
+
+static size_t zobj_len(const zobj_t *z)
+{
+    if (z->enc == ZE_LISTPACK) return lp_length(z->ptr) / 2;
+    return ((zset_t *)z->ptr)->zsl->length;
+}
+
+/* A new empty set for size_hint members up to val_len bytes
+ * (Redis's zsetTypeCreate). */
+static void zobj_new(zobj_t *z, size_t size_hint, size_t val_len,
+                     const zlimits_t *lim)
+{
+    if (size_hint <= lim->entries && val_len <= lim->value) {
+        z->enc = ZE_LISTPACK;
+        z->ptr = lp_new(0);
+    } else {
+        z->enc = ZE_SKIPLIST;
+        zset_t *zs = zset_create();
+        if (size_hint > 1) dict_expand(zs->dict, size_hint);
+        z->ptr = zs;
+    }
+}
+
+/* Add a member known to be absent to a skiplist set. */
+static void zs_insert(zset_t *zs, const char *m, size_t mlen, double score)
+{
+    int added;
+    dict_entry_t *de = dict_add(zs->dict, m, mlen, &added);
+    dict_set_aux_double(de, score);
+    zsl_insert(zs->zsl, de);
+}
+
+static void to_skiplist(zobj_t *z, size_t hint)
+{
+    unsigned char *lp = z->ptr;
+    zset_t *zs = zset_create();
+    dict_expand(zs->dict, hint);
+    unsigned char buf[LP_INTBUF_SIZE];
+    for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, p)) {
+        uint32_t len;
+        const unsigned char *m = lp_get_text(p, &len, buf);
+        p = lp_next(lp, p);
+        zs_insert(zs, (const char *)m, len, lp_score(p));
+    }
+    lp_free(lp);
+    z->enc = ZE_SKIPLIST;
+    z->ptr = zs;
+}
+
+static void lp_append_pair(unsigned char **lp, const char *m, size_t mlen,
+                           double score)
+{
+    char sb[SCORE_BUF];
+    size_t sl = d2str(sb, sizeof(sb), score);
+    *lp = lp_append(*lp, m, (uint32_t)mlen);
+    *lp = lp_append(*lp, sb, (uint32_t)sl);
+}
+
+static void to_listpack(zobj_t *z)
+{
+    zset_t *zs = z->ptr;
+    unsigned char *lp = lp_new(0);
+    for (zsl_node_t *x = zs->zsl->header->level[0].forward; x;
+         x = x->level[0].forward) {
+        size_t len;
+        double s;
+        const char *m = zsl_ele(x->ele, &len, &s);
+        lp_append_pair(&lp, m, len, s);
+    }
+    zset_destroy(zs);
+    z->enc = ZE_LISTPACK;
+    z->ptr = lp;
+}
+
+/* Member entry of m in a listpack (score in *score), NULL if absent. */
+static unsigned char *zzl_find(unsigned char *lp, const char *m, size_t mlen,
+                               double *score)
+{
+    unsigned char *p = lp_first(lp);
+    if (!p) return NULL;
+    p = lp_find(lp, p, m, (uint32_t)mlen, 1);
+    if (p && score) *score = lp_score(lp_next(lp, p));
+    return p;
+}
+
+static unsigned char *zzl_delete(unsigned char *lp, unsigned char *p)
+{
+    lp = lp_delete(lp, p, &p);
+    return lp_delete(lp, p, NULL);
+}
+
+/* Insert (m, score) in order (m absent). */
+static unsigned char *zzl_insert(unsigned char *lp, const char *m, size_t mlen,
+                                 double score)
+{
+    unsigned char buf[LP_INTBUF_SIZE];
+    char sb[SCORE_BUF];
+    size_t sl = d2str(sb, sizeof(sb), score);
+    for (unsigned char *p = lp_first(lp); p;) {
+        unsigned char *sp = lp_next(lp, p);
+        double s = lp_score(sp);
+        int after = s > score;
+        if (s == score) {
+            uint32_t len;
+            const unsigned char *pm = lp_get_text(p, &len, buf);
+            after = zsl_lex_cmp((const char *)pm, len, m, mlen) > 0;
+        }
+        if (after) {
+            unsigned char *np;
+            lp = lp_insert(lp, m, (uint32_t)mlen, p, LP_BEFORE, &np);
+            return lp_insert(lp, sb, (uint32_t)sl, np, LP_AFTER, NULL);
+        }
+        p = lp_next(lp, sp);
+    }
+    lp = lp_append(lp, m, (uint32_t)mlen);
+    return lp_append(lp, sb, (uint32_t)sl);
+}
+
+/* Score of m; 1 if present. */
+static int zobj_score(const zobj_t *z, const char *m, size_t mlen,
+                      double *score)
+{
+    if (z->enc == ZE_LISTPACK)
+        return zzl_find(z->ptr, m, mlen, score) != NULL;
+    dict_entry_t *de = dict_find(((zset_t *)z->ptr)->dict, m, mlen);
+    if (!de) return 0;
+    *score = dict_aux_double(de);
+    return 1;
+}
+
+/* Remove m; 1 if it was there. */
+static int zobj_del(zobj_t *z, const char *m, size_t mlen)
+{
+    if (z->enc == ZE_LISTPACK) {
+        unsigned char *p = zzl_find(z->ptr, m, mlen, NULL);
+        if (!p) return 0;
+        z->ptr = zzl_delete(z->ptr, p);
+        return 1;
+    }
+    zset_t *zs = z->ptr;
+    dict_entry_t *de = dict_find(zs->dict, m, mlen);
+    if (!de) return 0;
+    size_t klen;
+    const char *k = dict_key(de, &klen);
+    zsl_delete(zs->zsl, dict_aux_double(de), k, klen, NULL);
+    dict_delete(zs->dict, m, mlen, NULL);
+    return 1;
+}
+
+/* Redis's zsetAdd flags. */
+#define ZA_INCR 1
+#define ZA_NX 2
+#define ZA_XX 4
+#define ZA_GT 8
+#define ZA_LT 16
+#define ZA_CH 32
+#define ZO_NAN 1
+#define ZO_ADDED 2
+#define ZO_UPDATED 4
+#define ZO_NOP 8
+
+/*
+ * Redis's zsetAdd: add or update m with score under the ZA_* flags.
+ * Returns 0 (with ZO_NAN in *out) if the result would be NaN, else 1 with
+ * *out saying what happened and *newscore the member's score (unless NOP).
+ */
+static int zobj_add(zobj_t *z, double score, const char *m, size_t mlen,
+                    int in, int *out, double *newscore, const zlimits_t *lim)
+{
+    double cur;
+    *out = 0;
+    if (isnan(score)) {
+        *out = ZO_NAN;
+        return 0;
+    }
+    if (z->enc == ZE_LISTPACK) {
+        unsigned char *p = zzl_find(z->ptr, m, mlen, &cur);
+        if (p) {
+            if (in & ZA_NX) goto nop;
+            if (in & ZA_INCR) {
+                score += cur;
+                if (isnan(score)) goto nan;
+            }
+            if (((in & ZA_LT) && score >= cur) || ((in & ZA_GT) && score <= cur))
+                goto nop;
+            *newscore = score;
+            if (score != cur) {
+                z->ptr = zzl_delete(z->ptr, p);
+                z->ptr = zzl_insert(z->ptr, m, mlen, score);
+                *out |= ZO_UPDATED;
+            }
+            return 1;
+        }
+        if (in & ZA_XX) goto nop;
+        if (lp_length(z->ptr) / 2 + 1 > lim->entries || mlen > lim->value) {
+            to_skiplist(z, zobj_len(z) + 1);
+        } else {
+            z->ptr = zzl_insert(z->ptr, m, mlen, score);
+            *newscore = score;
+            *out |= ZO_ADDED;
+            return 1;
+        }
+    }
+    zset_t *zs = z->ptr;
+    dict_entry_t *de = dict_find(zs->dict, m, mlen);
+    if (de) {
+        if (in & ZA_NX) goto nop;
+        cur = dict_aux_double(de);
+        if (in & ZA_INCR) {
+            score += cur;
+            if (isnan(score)) goto nan;
+        }
+        if (((in & ZA_LT) && score >= cur) || ((in & ZA_GT) && score <= cur))
+            goto nop;
+        *newscore = score;
+        if (score != cur) {
+            zsl_update_score(zs->zsl, cur, de, score);
+            dict_set_aux_double(de, score);
+            *out |= ZO_UPDATED;
+        }
+        return 1;
+    }
+    if (in & ZA_XX) goto nop;
+    zs_insert(zs, m, mlen, score);
+    *newscore = score;
+    *out |= ZO_ADDED;
+    return 1;
+nop:
+    *out |= ZO_NOP;
+    return 1;
+nan:
+    *out |= ZO_NAN;
+    return 0;
+}
+
+/* ---- type ops ---------------------------------------------------------- */
+
+static const char *zset_encoding_name(const kentry_t *e)
+{
+    return ke_enc(e) == ZE_LISTPACK ? "listpack" : "skiplist";
+}
+
+static void *zset_dup(const kentry_t *e, int *enc_out)
+{
+    *enc_out = ke_enc(e);
+    if (ke_enc(e) == ZE_LISTPACK) {
+        const unsigned char *lp = ke_obj(e);
+        size_t n = lp_bytes(lp);
+        unsigned char *c = ts_malloc(n);
+        memcpy(c, lp, n);
+        return c;
+    }
+    zset_t *src = ke_obj(e), *zs = zset_create();
+    dict_expand(zs->dict, src->zsl->length);
+    for (zsl_node_t *x = src->zsl->header->level[0].forward; x;
+         x = x->level[0].forward) {
+        size_t len;
+        double s;
+        const char *m = zsl_ele(x->ele, &len, &s);
+        zs_insert(zs, m, len, s);
+    }
+    return zs;
+}
+
+static const db_type_ops_t zset_ops = {
+    .encoding_name = zset_encoding_name,
+    .dup = zset_dup,
+    .free = zobj_free,
+};
 
 void t_zset_setup(void)
 {
+    db_register_type(KT_ZSET, &zset_ops);
+}
+
+/* ---- cursor over either encoding --------------------------------------- */
+
+typedef struct zit {
+    int enc, rev;
+    unsigned char *lp, *p;      /* listpack: member entry */
+    zskiplist_t *zsl;
+    zsl_node_t *x;
+    unsigned char buf[LP_INTBUF_SIZE];
+} zit_t;
+
+static void zit_init(zit_t *it, const zobj_t *z, int rev)
+{
+    it->enc = z->enc;
+    it->rev = rev;
+    it->p = NULL;
+    it->x = NULL;
+    if (z->enc == ZE_LISTPACK) {
+        it->lp = z->ptr;
+        it->zsl = NULL;
+    } else {
+        it->lp = NULL;
+        it->zsl = ((zset_t *)z->ptr)->zsl;
+    }
+}
+
+static inline int zit_valid(const zit_t *it)
+{
+    return it->enc == ZE_LISTPACK ? it->p != NULL : it->x != NULL;
+}
+
+static inline const char *zit_get(zit_t *it, size_t *len, double *score)
+{
+    if (it->enc == ZE_LISTPACK) {
+        uint32_t l;
+        const unsigned char *m = lp_get_text(it->p, &l, it->buf);
+        *len = l;
+        if (score) *score = lp_score(lp_next(it->lp, it->p));
+        return (const char *)m;
+    }
+    double s;
+    const char *m = zsl_ele(it->x->ele, len, &s);
+    if (score) *score = s;
+    return m;
+}
+
+static inline void zit_next(zit_t *it)
+{
+    if (it->enc == ZE_LISTPACK) {
+        if (it->rev) {
+            it->p = lp_prev(it->lp, it->p);
+            if (it->p) it->p = lp_prev(it->lp, it->p);
+        } else {
+            it->p = lp_next(it->lp, it->p);
+            if (it->p) it->p = lp_next(it->lp, it->p);
+        }
+    } else {
+        it->x = it->rev ? it->x->backward : it->x->level[0].forward;
+    }
+}
+
+/* Position at 0-based rank in the iteration direction. */
+static void zit_rank(zit_t *it, const zobj_t *z, long rank, int rev)
+{
+    zit_init(it, z, rev);
+    long len = (long)zobj_len(z);
+    long fwd = rev ? len - 1 - rank : rank;
+    if (fwd < 0 || fwd >= len) return;
+    if (z->enc == ZE_LISTPACK)
+        it->p = lp_seek(it->lp, 2 * fwd);
+    else
+        it->x = zsl_by_rank(it->zsl, (unsigned long)fwd + 1);
+}
+
+/* First member in a score range (last if rev). */
+static void zit_score(zit_t *it, const zobj_t *z, const zsl_range_t *r,
+                      int rev)
+{
+    zit_init(it, z, rev);
+    if (z->enc == ZE_SKIPLIST) {
+        it->x = rev ? zsl_last_in_range(it->zsl, r)
+                    : zsl_first_in_range(it->zsl, r);
+        return;
+    }
+    unsigned char *lp = it->lp;
+    if (!rev) {
+        for (unsigned char *p = lp_first(lp); p;) {
+            unsigned char *sp = lp_next(lp, p);
+            double s = lp_score(sp);
+            if (zsl_score_gte_min(s, r)) {
+                if (zsl_score_lte_max(s, r)) it->p = p;
+                return;
+            }
+            p = lp_next(lp, sp);
+        }
+    } else {
+        for (unsigned char *sp = lp_last(lp); sp;) {
+            unsigned char *p = lp_prev(lp, sp);
+            double s = lp_score(sp);
+            if (zsl_score_lte_max(s, r)) {
+                if (zsl_score_gte_min(s, r)) it->p = p;
+                return;
+            }
+            sp = lp_prev(lp, p);
+        }
+    }
+}
+
+static void zit_lex(zit_t *it, const zobj_t *z, const zsl_lexrange_t *r,
+                    int rev)
+{
+    zit_init(it, z, rev);
+    if (z->enc == ZE_SKIPLIST) {
+        it->x = rev ? zsl_last_in_lex(it->zsl, r) : zsl_first_in_lex(it->zsl, r);
+        return;
+    }
+    if (zsl_lex_empty(r)) return;
+    unsigned char *lp = it->lp;
+    uint32_t len;
+    if (!rev) {
+        for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, lp_next(lp, p))) {
+            const char *m = (const char *)lp_get_text(p, &len, it->buf);
+            if (zsl_lex_gte_min(m, len, r)) {
+                if (zsl_lex_lte_max(m, len, r)) it->p = p;
+                return;
+            }
+        }
+    } else {
+        for (unsigned char *sp = lp_last(lp); sp;) {
+            unsigned char *p = lp_prev(lp, sp);
+            const char *m = (const char *)lp_get_text(p, &len, it->buf);
+            if (zsl_lex_lte_max(m, len, r)) {
+                if (zsl_lex_gte_min(m, len, r)) it->p = p;
+                return;
+            }
+            sp = lp_prev(lp, p);
+        }
+    }
+}
+
+/* Is the cursor's member still inside the range (in its direction)? */
+static int zit_in_score(zit_t *it, const zsl_range_t *r)
+{
+    size_t len;
+    double s;
+    zit_get(it, &len, &s);
+    return it->rev ? zsl_score_gte_min(s, r) : zsl_score_lte_max(s, r);
+}
+
+static int zit_in_lex(zit_t *it, const zsl_lexrange_t *r)
+{
+    size_t len;
+    const char *m = zit_get(it, &len, NULL);
+    return it->rev ? zsl_lex_gte_min(m, len, r) : zsl_lex_lte_max(m, len, r);
+}
+
+/* ---- helpers for handlers ---------------------------------------------- */
+
+static inline void limits_of(const cmdctx_t *ctx, zlimits_t *lim)
+{
+    lim->entries = (size_t)ctx->node->zset_max_listpack_entries;
+    lim->value = (size_t)ctx->node->zset_max_listpack_value;
+}
+
+/* The zset at e, or WRONGTYPE replied (returns 0). */
+static int get_zobj(const kentry_t *e, zobj_t *z, reply_t *r)
+{
+    if (ke_type(e) != KT_ZSET) {
+        reply_err_wrongtype(r);
+        return 0;
+    }
+    z->enc = ke_enc(e);
+    z->ptr = ke_obj(e);
+    return 1;
+}
+
+/* After a change: write the object back, or delete the key if empty. */
+static void store_back(cmdctx_t *ctx, const resp_arg_t *key, zobj_t *z)
+{
+    kentry_t *e = ks_find(ctx->ks, key->ptr, key->len);
+    ke_set_obj(e, z->enc, z->ptr);  /* first: the old pointer may be stale */
+    if (zobj_len(z) == 0) ks_delete_entry(ctx->ks, e);
+}
+
+/* Store a new object at key (replacing any value), or delete the key if
+ * z is empty (freeing z).  Returns 1 if the keyspace changed. */
+static int store_new(cmdctx_t *ctx, const resp_arg_t *key, zobj_t *z)
+{
+    if (zobj_len(z) == 0) {
+        zobj_free(z->enc, z->ptr);
+        return db_delete(ctx, key);
+    }
+    ks_set_obj(ctx->ks, key->ptr, key->len, KT_ZSET, z->enc, z->ptr, 0);
+    return 1;
+}
+
+/* Redis's zslParseRange on one bound. */
+static int parse_score_bound(const resp_arg_t *a, double *v, int *ex)
+{
+    char buf[SCORE_BUF], *tmp = buf, *end;
+    const char *s = a->ptr;
+    size_t len = a->len;
+    *ex = 0;
+    if (len && s[0] == '(') {
+        *ex = 1;
+        s++;
+        len--;
+    }
+    if (len >= sizeof(buf)) tmp = ts_malloc(len + 1);
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    *v = strtod(tmp, &end);
+    int ok = *end == '\0' && !isnan(*v);
+    if (tmp != buf) ts_free(tmp);
+    return ok;
+}
+
+static int parse_range(const resp_arg_t *min, const resp_arg_t *max,
+                       zsl_range_t *r)
+{
+    return parse_score_bound(min, &r->min, &r->minex) &&
+           parse_score_bound(max, &r->max, &r->maxex);
+}
+
+static int parse_lex_bound(const resp_arg_t *a, zsl_lexbound_t *b)
+{
+    b->inf = 0;
+    b->ex = 0;
+    b->p = NULL;
+    b->len = 0;
+    if (a->len == 0) return 0;
+    switch (a->ptr[0]) {
+    case '+':
+    case '-':
+        if (a->len != 1) return 0;
+        b->inf = a->ptr[0] == '+' ? 1 : -1;
+        return 1;
+    case '(':
+    case '[':
+        b->ex = a->ptr[0] == '(';
+        b->p = a->ptr + 1;
+        b->len = a->len - 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int parse_lex(const resp_arg_t *min, const resp_arg_t *max,
+                     zsl_lexrange_t *r)
+{
+    return parse_lex_bound(min, &r->min) && parse_lex_bound(max, &r->max);
+}
+
+/* Parse a long argument (Redis's getLongFromObjectOrReply). */
+static int arg_long(const resp_arg_t *a, long *out, reply_t *r,
+                    const char *msg)
+{
+    long long v;
+    if (msg ? arg_ll_msg(a, &v, r, msg) : arg_ll(a, &v, r)) return -1;
+    *out = (long)v;
+    return 0;
+}
+
+/* Reply a member and maybe its score (RESP3 pairs as 2-arrays). */
+static inline void reply_member(reply_t *r, const char *m, size_t len,
+                                double score, int withscores)
+{
+    if (withscores && r->proto > 2) reply_array(r, 2);
+    reply_bulk(r, m, len);
+    if (withscores) reply_double(r, score);
+}
+
+static uint64_t zrand(void)
+{
+    return ((uint64_t)random() << 42) ^ ((uint64_t)random() << 21) ^
+           (uint64_t)random();
+}
+
+/* ==== commands: add, remove, lookups ==================================== */
+
+/* zaddGenericCommand: ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ...
+ * and ZINCRBY key increment member (in = ZA_INCR). */
+static void zadd_generic(cmdctx_t *ctx, const req_t *req, reply_t *r, int in)
+{
+    const resp_arg_t *key = &req->argv[1];
+    int idx = 2;
+    while (idx < req->argc) {
+        const resp_arg_t *o = &req->argv[idx];
+        if (arg_eq(o, "nx")) in |= ZA_NX;
+        else if (arg_eq(o, "xx")) in |= ZA_XX;
+        else if (arg_eq(o, "ch")) in |= ZA_CH;
+        else if (arg_eq(o, "incr")) in |= ZA_INCR;
+        else if (arg_eq(o, "gt")) in |= ZA_GT;
+        else if (arg_eq(o, "lt")) in |= ZA_LT;
+        else break;
+        idx++;
+    }
+    int nargs = req->argc - idx;
+    if (nargs % 2 || nargs == 0) {
+        reply_err_syntax(r);
+        return;
+    }
+    int n = nargs / 2;
+    if ((in & ZA_NX) && (in & ZA_XX)) {
+        reply_error(r, "ERR XX and NX options at the same time are not "
+                       "compatible");
+        return;
+    }
+    if (((in & ZA_GT) && (in & ZA_NX)) || ((in & ZA_LT) && (in & ZA_NX)) ||
+        ((in & ZA_GT) && (in & ZA_LT))) {
+        reply_error(r, "ERR GT, LT, and/or NX options at the same time are "
+                       "not compatible");
+        return;
+    }
+    if ((in & ZA_INCR) && n > 1) {
+        reply_error(r, "ERR INCR option supports a single increment-element "
+                       "pair");
+        return;
+    }
+    double sbuf[16], *scores = n <= 16 ? sbuf : ts_malloc(sizeof(double) * (size_t)n);
+    size_t maxlen = 0;
+    for (int j = 0; j < n; j++) {
+        if (arg_score(&req->argv[idx + 2 * j], &scores[j], r, NULL)) goto out;
+        if (req->argv[idx + 2 * j + 1].len > maxlen)
+            maxlen = req->argv[idx + 2 * j + 1].len;
+    }
+    long long added = 0, updated = 0, processed = 0;
+    double score = 0;
+    zobj_t z;
+    zlimits_t lim;
+    limits_of(ctx, &lim);
+    kentry_t *e = db_lookup_write(ctx, key);
+    if (e && !get_zobj(e, &z, r)) goto out;
+    if (!e) {
+        if (in & ZA_XX) goto reply;
+        zobj_new(&z, (size_t)n, maxlen, &lim);
+        e = ks_set_obj(ctx->ks, key->ptr, key->len, KT_ZSET, z.enc, z.ptr, 0);
+    }
+    for (int j = 0; j < n; j++) {
+        const resp_arg_t *m = &req->argv[idx + 2 * j + 1];
+        int out;
+        double ns = 0;
+        int ok = zobj_add(&z, scores[j], m->ptr, m->len, in, &out, &ns, &lim);
+        if (!ok) {
+            store_back(ctx, key, &z);
+            if (added + updated) db_modified(ctx, key);
+            reply_error(r, err_nan);
+            goto out;
+        }
+        if (out & ZO_ADDED) added++;
+        if (out & ZO_UPDATED) updated++;
+        if (!(out & ZO_NOP)) processed++;
+        score = ns;
+    }
+    store_back(ctx, key, &z);
+    if (added + updated) db_modified(ctx, key);
+reply:
+    if (in & ZA_INCR) {
+        if (processed)
+            reply_double(r, score);
+        else
+            reply_null(r);
+    } else {
+        reply_int(r, (in & ZA_CH) ? added + updated : added);
+    }
+out:
+    if (scores != sbuf) ts_free(scores);
+}
+
+static void cmd_zadd(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zadd_generic(ctx, req, r, 0);
+}
+
+/* ZINCRBY key increment member */
+static void cmd_zincrby(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zadd_generic(ctx, req, r, ZA_INCR);
+}
+
+/* ZREM key member [member ...] */
+static void cmd_zrem(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zobj_t z;
+    kentry_t *e = db_lookup_write(ctx, &req->argv[1]);
+    if (!e) {
+        reply_int(r, 0);
+        return;
+    }
+    if (!get_zobj(e, &z, r)) return;
+    long long deleted = 0;
+    for (int j = 2; j < req->argc; j++) {
+        deleted += zobj_del(&z, req->argv[j].ptr, req->argv[j].len);
+        if (zobj_len(&z) == 0) break;
+    }
+    store_back(ctx, &req->argv[1], &z);
+    if (deleted) db_modified(ctx, &req->argv[1]);
+    reply_int(r, deleted);
+}
+
+/* Read-only lookup: 1 with *z set, 0 if absent or WRONGTYPE (replied). */
+static int lookup_read(cmdctx_t *ctx, const resp_arg_t *key, zobj_t *z,
+                       reply_t *r, int *missing)
+{
+    kentry_t *e = db_lookup_read(ctx, key);
+    *missing = e == NULL;
+    if (!e) return 0;
+    return get_zobj(e, z, r);
+}
+
+/* ZCARD key */
+static void cmd_zcard(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zobj_t z;
+    int missing;
+    if (lookup_read(ctx, &req->argv[1], &z, r, &missing))
+        reply_int(r, (long long)zobj_len(&z));
+    else if (missing)
+        reply_int(r, 0);
+}
+
+/* ZSCORE key member */
+static void cmd_zscore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zobj_t z;
+    int missing;
+    double s;
+    if (lookup_read(ctx, &req->argv[1], &z, r, &missing)) {
+        if (zobj_score(&z, req->argv[2].ptr, req->argv[2].len, &s))
+            reply_double(r, s);
+        else
+            reply_null(r);
+    } else if (missing) {
+        reply_null(r);
+    }
+}
+
+/* ZMSCORE key member [member ...] */
+static void cmd_zmscore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zobj_t z;
+    int missing;
+    double s;
+    int ok = lookup_read(ctx, &req->argv[1], &z, r, &missing);
+    if (!ok && !missing) return;
+    reply_array(r, req->argc - 2);
+    for (int j = 2; j < req->argc; j++) {
+        if (ok && zobj_score(&z, req->argv[j].ptr, req->argv[j].len, &s))
+            reply_double(r, s);
+        else
+            reply_null(r);
+    }
+}
+
+/* 0-based rank of m, -1 if absent. */
+static long zobj_rank(const zobj_t *z, const char *m, size_t mlen, int rev)
+{
+    long len = (long)zobj_len(z), rank = -1;
+    if (z->enc == ZE_LISTPACK) {
+        unsigned char *lp = z->ptr;
+        long i = 0;
+        for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, lp_next(lp, p)), i++)
+            if (lp_compare(p, m, (uint32_t)mlen)) {
+                rank = i;
+                break;
+            }
+    } else {
+        zset_t *zs = z->ptr;
+        dict_entry_t *de = dict_find(zs->dict, m, mlen);
+        if (de) {
+            size_t kl;
+            const char *k = dict_key(de, &kl);
+            rank = (long)zsl_rank(zs->zsl, dict_aux_double(de), k, kl) - 1;
+        }
+    }
+    if (rank < 0) return -1;
+    return rev ? len - 1 - rank : rank;
+}
+
+static void zrank_generic(cmdctx_t *ctx, const req_t *req, reply_t *r, int rev)
+{
+    zobj_t z;
+    int missing;
+    if (lookup_read(ctx, &req->argv[1], &z, r, &missing)) {
+        long rank = zobj_rank(&z, req->argv[2].ptr, req->argv[2].len, rev);
+        if (rank >= 0)
+            reply_int(r, rank);
+        else
+            reply_null(r);
+    } else if (missing) {
+        reply_null(r);
+    }
+}
+
+/* ZRANK key member */
+static void cmd_zrank(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zrank_generic(ctx, req, r, 0);
+}
+
+/* ZREVRANK key member */
+static void cmd_zrevrank(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zrank_generic(ctx, req, r, 1);
+}
+
+/* ZCOUNT key min max */
+static void cmd_zcount(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zsl_range_t range;
+    zobj_t z;
+    int missing;
+    if (!parse_range(&req->argv[2], &req->argv[3], &range)) {
+        reply_error(r, err_minmax);
+        return;
+    }
+    if (!lookup_read(ctx, &req->argv[1], &z, r, &missing)) {
+        if (missing) reply_int(r, 0);
+        return;
+    }
+    long long count = 0;
+    zit_t it;
+    zit_score(&it, &z, &range, 0);
+    if (z.enc == ZE_SKIPLIST && it.x) {
+        zset_t *zs = z.ptr;
+        zsl_node_t *last = zsl_last_in_range(zs->zsl, &range);
+        size_t l1, l2;
+        double s1, s2;
+        const char *m1 = zsl_ele(it.x->ele, &l1, &s1);
+        const char *m2 = zsl_ele(last->ele, &l2, &s2);
+        count = (long long)(zsl_rank(zs->zsl, s2, m2, l2) -
+                            zsl_rank(zs->zsl, s1, m1, l1)) + 1;
+    } else {
+        for (; zit_valid(&it) && zit_in_score(&it, &range); zit_next(&it))
+            count++;
+    }
+    reply_int(r, count);
+}
+
+/* ZLEXCOUNT key min max */
+static void cmd_zlexcount(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zsl_lexrange_t range;
+    zobj_t z;
+    int missing;
+    if (!parse_lex(&req->argv[2], &req->argv[3], &range)) {
+        reply_error(r, err_lex);
+        return;
+    }
+    if (!lookup_read(ctx, &req->argv[1], &z, r, &missing)) {
+        if (missing) reply_int(r, 0);
+        return;
+    }
+    long long count = 0;
+    zit_t it;
+    zit_lex(&it, &z, &range, 0);
+    if (z.enc == ZE_SKIPLIST && it.x) {
+        zset_t *zs = z.ptr;
+        zsl_node_t *last = zsl_last_in_lex(zs->zsl, &range);
+        size_t l1, l2;
+        double s1, s2;
+        const char *m1 = zsl_ele(it.x->ele, &l1, &s1);
+        const char *m2 = zsl_ele(last->ele, &l2, &s2);
+        count = (long long)(zsl_rank(zs->zsl, s2, m2, l2) -
+                            zsl_rank(zs->zsl, s1, m1, l1)) + 1;
+    } else {
+        for (; zit_valid(&it) && zit_in_lex(&it, &range); zit_next(&it))
+            count++;
+    }
+    reply_int(r, count);
+}
+
+/* ==== ranges ============================================================ */
+
+enum { RT_AUTO, RT_RANK, RT_SCORE, RT_LEX };
+enum { DIR_AUTO, DIR_FWD, DIR_REV };
+
+/* Where a range goes: the client, or a new set (ZRANGESTORE). */
+typedef struct zsink {
+    reply_t *r;
+    int withscores, store;
+    size_t handle;
+    long long count;
+    zobj_t dst;
+    zlimits_t lim;
+} zsink_t;
+
+static void sink_begin(zsink_t *k)
+{
+    k->count = 0;
+    if (k->store)
+        zobj_new(&k->dst, 0, 0, &k->lim);
+    else
+        k->handle = reply_defer(k->r);
+}
+
+static void sink_emit(zsink_t *k, const char *m, size_t len, double score)
+{
+    k->count++;
+    if (!k->store) {
+        reply_member(k->r, m, len, score, k->withscores);
+        return;
+    }
+    int out;
+    double ns;
+    zobj_add(&k->dst, score, m, len, 0, &out, &ns, &k->lim);
+}
+
+static void sink_end(zsink_t *k, cmdctx_t *ctx, const resp_arg_t *dstkey)
+{
+    if (!k->store) {
+        long long n = k->withscores && k->r->proto == 2 ? 2 * k->count : k->count;
+        reply_set_deferred(k->r, k->handle, '*', n);
+        return;
+    }
+    if (store_new(ctx, dstkey, &k->dst)) db_modified(ctx, dstkey);
+    reply_int(k->r, k->count);
+}
+
+static void range_rank(zsink_t *k, const zobj_t *z, long start, long end,
+                       int rev)
+{
+    long len = (long)zobj_len(z);
+    if (start < 0) start = len + start;
+    if (end < 0) end = len + end;
+    if (start < 0) start = 0;
+    if (start > end || start >= len) return;
+    if (end >= len) end = len - 1;
+    long n = end - start + 1;
+    zit_t it;
+    zit_rank(&it, z, start, rev);
+    for (; n-- > 0 && zit_valid(&it); zit_next(&it)) {
+        size_t ml;
+        double s;
+        const char *m = zit_get(&it, &ml, &s);
+        sink_emit(k, m, ml, s);
+    }
+}
+
+static void range_score(zsink_t *k, const zobj_t *z, const zsl_range_t *range,
+                        long offset, long limit, int rev)
+{
+    if (offset > 0 && offset >= (long)zobj_len(z)) return;
+    zit_t it;
+    zit_score(&it, z, range, rev);
+    while (zit_valid(&it) && offset--) zit_next(&it);
+    while (zit_valid(&it) && limit--) {
+        if (!zit_in_score(&it, range)) break;
+        size_t ml;
+        double s;
+        const char *m = zit_get(&it, &ml, &s);
+        sink_emit(k, m, ml, s);
+        zit_next(&it);
+    }
+}
+
+static void range_lex(zsink_t *k, const zobj_t *z, const zsl_lexrange_t *range,
+                      long offset, long limit, int rev)
+{
+    if (offset > 0 && offset >= (long)zobj_len(z)) return;
+    zit_t it;
+    zit_lex(&it, z, range, rev);
+    while (zit_valid(&it) && offset--) zit_next(&it);
+    while (zit_valid(&it) && limit--) {
+        if (!zit_in_lex(&it, range)) break;
+        size_t ml;
+        double s;
+        const char *m = zit_get(&it, &ml, &s);
+        sink_emit(k, m, ml, s);
+        zit_next(&it);
+    }
+}
+
+/*
+ * zrangeGenericCommand: argv[start] is the source key, then min max and
+ * options.  dstkey is set for ZRANGESTORE.  type/dir fixed by the legacy
+ * commands, RT_AUTO/DIR_AUTO for ZRANGE and ZRANGESTORE.
+ */
+static void zrange_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
+                           int start, const resp_arg_t *dstkey, int type,
+                           int dir)
+{
+    const resp_arg_t *key = &req->argv[start];
+    int minidx = start + 1, maxidx = start + 2, store = dstkey != NULL;
+    long opt_start = 0, opt_end = 0, offset = 0, limit = -1;
+    int withscores = 0;
+    zsl_range_t range;
+    zsl_lexrange_t lex;
+
+    for (int j = start + 3; j < req->argc; j++) {
+        int left = req->argc - j - 1;
+        const resp_arg_t *o = &req->argv[j];
+        if (!store && arg_eq(o, "withscores")) {
+            withscores = 1;
+        } else if (arg_eq(o, "limit") && left >= 2) {
+            if (arg_long(&req->argv[j + 1], &offset, r, NULL) ||
+                arg_long(&req->argv[j + 2], &limit, r, NULL))
+                return;
+            j += 2;
+        } else if (dir == DIR_AUTO && arg_eq(o, "rev")) {
+            dir = DIR_REV;
+        } else if (type == RT_AUTO && arg_eq(o, "bylex")) {
+            type = RT_LEX;
+        } else if (type == RT_AUTO && arg_eq(o, "byscore")) {
+            type = RT_SCORE;
+        } else {
+            reply_err_syntax(r);
+            return;
+        }
+    }
+    if (dir == DIR_AUTO) dir = DIR_FWD;
+    if (type == RT_AUTO) type = RT_RANK;
+    if (limit != -1 && type == RT_RANK) {
+        reply_error(r, "ERR syntax error, LIMIT is only supported in "
+                       "combination with either BYSCORE or BYLEX");
+        return;
+    }
+    if (withscores && type == RT_LEX) {
+        reply_error(r, "ERR syntax error, WITHSCORES not supported in "
+                       "combination with BYLEX");
+        return;
+    }
+    if (dir == DIR_REV && type != RT_RANK) {
+        int t = maxidx;
+        maxidx = minidx;
+        minidx = t;
+    }
+    switch (type) {
+    case RT_RANK:
+        if (arg_long(&req->argv[minidx], &opt_start, r, NULL) ||
+            arg_long(&req->argv[maxidx], &opt_end, r, NULL))
+            return;
+        break;
+    case RT_SCORE:
+        if (!parse_range(&req->argv[minidx], &req->argv[maxidx], &range)) {
+            reply_error(r, err_minmax);
+            return;
+        }
+        break;
+    default:
+        if (!parse_lex(&req->argv[minidx], &req->argv[maxidx], &lex)) {
+            reply_error(r, err_lex);
+            return;
+        }
+        break;
+    }
+
+    zsink_t k = {.r = r, .withscores = withscores, .store = store};
+    limits_of(ctx, &k.lim);
+    zobj_t z;
+    kentry_t *e = db_lookup_read(ctx, key);
+    if (!e) {
+        if (store) {
+            sink_begin(&k);
+            sink_end(&k, ctx, dstkey);
+        } else {
+            reply_array(r, 0);
+        }
+        return;
+    }
+    if (!get_zobj(e, &z, r)) return;
+    sink_begin(&k);
+    int rev = dir == DIR_REV;
+    if (type == RT_RANK)
+        range_rank(&k, &z, opt_start, opt_end, rev);
+    else if (type == RT_SCORE)
+        range_score(&k, &z, &range, offset, limit, rev);
+    else
+        range_lex(&k, &z, &lex, offset, limit, rev);
+    sink_end(&k, ctx, dstkey);
+}
+
+/* ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES] */
+static void cmd_zrange(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zrange_generic(ctx, req, r, 1, NULL, RT_AUTO, DIR_AUTO);
+}
+
+/* ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count] */
+static void cmd_zrangestore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zrange_generic(ctx, req, r, 2, &req->argv[1], RT_AUTO, DIR_AUTO);
+}
+
+/* ZREVRANGE key start stop [WITHSCORES] */
+static void cmd_zrevrange(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zrange_generic(ctx, req, r, 1, NULL, RT_RANK, DIR_REV);
+}
+
+/* ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count] */
+static void cmd_zrangebyscore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zrange_generic(ctx, req, r, 1, NULL, RT_SCORE, DIR_FWD);
+}
+
+/* ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count] */
+static void cmd_zrevrangebyscore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zrange_generic(ctx, req, r, 1, NULL, RT_SCORE, DIR_REV);
+}
+
+/* ZRANGEBYLEX key min max [LIMIT offset count] */
+static void cmd_zrangebylex(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zrange_generic(ctx, req, r, 1, NULL, RT_LEX, DIR_FWD);
+}
+
+/* ZREVRANGEBYLEX key max min [LIMIT offset count] */
+static void cmd_zrevrangebylex(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zrange_generic(ctx, req, r, 1, NULL, RT_LEX, DIR_REV);
+}
+
+/* Skiplist range deletion callback: drop the dict entry. */
+static void del_entry(void *arg, void *ele)
+{
+    size_t klen;
+    const char *k = dict_key(ele, &klen);
+    dict_delete(arg, k, klen, NULL);
+}
+
+/* zremrangeGenericCommand: ZREMRANGEBYRANK/BYSCORE/BYLEX key min max */
+static void zremrange_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
+                              int type)
+{
+    long start = 0, end = 0;
+    zsl_range_t range;
+    zsl_lexrange_t lex;
+    if (type == RT_RANK) {
+        if (arg_long(&req->argv[2], &start, r, NULL) ||
+            arg_long(&req->argv[3], &end, r, NULL))
+            return;
+    } else if (type == RT_SCORE) {
+        if (!parse_range(&req->argv[2], &req->argv[3], &range)) {
+            reply_error(r, err_minmax);
+            return;
+        }
+    } else if (!parse_lex(&req->argv[2], &req->argv[3], &lex)) {
+        reply_error(r, err_lex);
+        return;
+    }
+    zobj_t z;
+    kentry_t *e = db_lookup_write(ctx, &req->argv[1]);
+    if (!e) {
+        reply_int(r, 0);
+        return;
+    }
+    if (!get_zobj(e, &z, r)) return;
+    long len = (long)zobj_len(&z);
+    if (type == RT_RANK) {
+        if (start < 0) start = len + start;
+        if (end < 0) end = len + end;
+        if (start < 0) start = 0;
+        if (start > end || start >= len) {
+            reply_int(r, 0);
+            return;
+        }
+        if (end >= len) end = len - 1;
+    }
+    long long deleted = 0;
+    if (z.enc == ZE_LISTPACK) {
+        zit_t it;
+        long first = -1;
+        if (type == RT_RANK) {
+            first = start;
+            deleted = end - start + 1;
+        } else {
+            if (type == RT_SCORE)
+                zit_score(&it, &z, &range, 0);
+            else
+                zit_lex(&it, &z, &lex, 0);
+            if (zit_valid(&it)) {
+                /* index of the first member in range */
+                first = 0;
+                for (unsigned char *p = lp_first(z.ptr); p != it.p;
+                     p = lp_next(z.ptr, lp_next(z.ptr, p)))
+                    first++;
+                for (; zit_valid(&it) &&
+                       (type == RT_SCORE ? zit_in_score(&it, &range)
+                                         : zit_in_lex(&it, &lex));
+                     zit_next(&it))
+                    deleted++;
+            }
+        }
+        if (deleted)
+            z.ptr = lp_delete_range(z.ptr, 2 * first, 2 * (unsigned long)deleted);
+    } else {
+        zset_t *zs = z.ptr;
+        if (type == RT_RANK)
+            deleted = (long long)zsl_delete_range_by_rank(
+                zs->zsl, (unsigned long)start + 1, (unsigned long)end + 1,
+                del_entry, zs->dict);
+        else if (type == RT_SCORE)
+            deleted = (long long)zsl_delete_range_by_score(zs->zsl, &range,
+                                                           del_entry, zs->dict);
+        else
+            deleted = (long long)zsl_delete_range_by_lex(zs->zsl, &lex,
+                                                         del_entry, zs->dict);
+    }
+    store_back(ctx, &req->argv[1], &z);
+    if (deleted) db_modified(ctx, &req->argv[1]);
+    reply_int(r, deleted);
+}
+
+/* ZREMRANGEBYRANK key start stop */
+static void cmd_zremrangebyrank(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zremrange_generic(ctx, req, r, RT_RANK);
+}
+
+/* ZREMRANGEBYSCORE key min max */
+static void cmd_zremrangebyscore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zremrange_generic(ctx, req, r, RT_SCORE);
+}
+
+/* ZREMRANGEBYLEX key min max */
+static void cmd_zremrangebylex(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zremrange_generic(ctx, req, r, RT_LEX);
+}
+
+/* ==== pops ============================================================== */
+
+/*
+ * genericZpopCommand for ZPOPMIN/ZPOPMAX (emitkey 0) and ZMPOP (emitkey
+ * 1): pop up to count members from the first non-empty key; count -1 is
+ * the plain single pop.  nested: RESP3 pairs / ZMPOP layout.
+ */
+static void zpop_generic(cmdctx_t *ctx, const resp_arg_t *keys, int nkeys,
+                         int max, int emitkey, long count, int nested,
+                         int nil_when_empty, reply_t *r)
+{
+    zobj_t z;
+    const resp_arg_t *key = NULL;
+    kentry_t *e = NULL;
+    for (int i = 0; i < nkeys; i++) {
+        e = db_lookup_write(ctx, &keys[i]);
+        if (!e) continue;
+        if (!get_zobj(e, &z, r)) return;
+        key = &keys[i];
+        break;
+    }
+    if (!key) {
+        if (nil_when_empty)
+            reply_null_array(r);
+        else
+            reply_array(r, 0);
+        return;
+    }
+    if (count == 0) {
+        reply_array(r, 0);
+        return;
+    }
+    if (count == -1) count = 1;
+    long len = (long)zobj_len(&z);
+    long n = count > len ? len : count;
+    if (!nested && !emitkey) {
+        reply_array(r, n * 2);
+    } else if (nested && !emitkey) {
+        reply_array(r, n);
+    } else {
+        reply_array(r, 2);
+        reply_bulk(r, key->ptr, key->len);
+        reply_array(r, n);
+    }
+    for (long i = 0; i < n; i++) {
+        zit_t it;
+        zit_rank(&it, &z, 0, max);
+        size_t ml;
+        double s;
+        const char *m = zit_get(&it, &ml, &s);
+        if (nested) reply_array(r, 2);
+        reply_bulk(r, m, ml);
+        reply_double(r, s);
+        if (z.enc == ZE_LISTPACK) {
+            z.ptr = zzl_delete(z.ptr, it.p);
+        } else {
+            zset_t *zs = z.ptr;
+            void *ele;
+            /* m lives in the entry being removed: unlink, then drop it */
+            zsl_delete(zs->zsl, s, m, ml, &ele);
+            del_entry(zs->dict, ele);
+        }
+    }
+    store_back(ctx, key, &z);
+    db_modified(ctx, key);
+}
+
+static void zpop_minmax(cmdctx_t *ctx, const req_t *req, reply_t *r, int max)
+{
+    long count = -1;
+    if (req->argc > 3) {
+        reply_err_syntax(r);
+        return;
+    }
+    if (req->argc == 3) {
+        if (arg_long(&req->argv[2], &count, r, NULL)) return;
+        if (count < 0) {
+            reply_error(r, "ERR value is out of range, must be positive");
+            return;
+        }
+    }
+    zpop_generic(ctx, &req->argv[1], 1, max, 0, count,
+                 r->proto > 2 && count != -1, 0, r);
+}
+
+/* ZPOPMIN key [count] */
+static void cmd_zpopmin(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zpop_minmax(ctx, req, r, 0);
+}
+
+/* ZPOPMAX key [count] */
+static void cmd_zpopmax(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zpop_minmax(ctx, req, r, 1);
+}
+
+/* getRangeLongFromObjectOrReply(1, LONG_MAX) with a custom message. */
+static int arg_positive(const resp_arg_t *a, long *out, reply_t *r,
+                        const char *msg)
+{
+    if (arg_long(a, out, r, msg)) return -1;
+    if (*out < 1) {
+        reply_error(r, msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
+static void cmd_zmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    long numkeys, count = -1;
+    int max;
+    if (arg_positive(&req->argv[1], &numkeys, r,
+                     "ERR numkeys should be greater than 0"))
+        return;
+    long where = 1 + numkeys + 1;
+    if (where >= req->argc) {
+        reply_err_syntax(r);
+        return;
+    }
+    if (arg_eq(&req->argv[where], "min")) {
+        max = 0;
+    } else if (arg_eq(&req->argv[where], "max")) {
+        max = 1;
+    } else {
+        reply_err_syntax(r);
+        return;
+    }
+    for (long j = where + 1; j < req->argc; j++) {
+        int more = req->argc - 1 - (int)j;
+        if (count == -1 && arg_eq(&req->argv[j], "count") && more) {
+            j++;
+            if (arg_positive(&req->argv[j], &count, r,
+                             "ERR count should be greater than 0"))
+                return;
+        } else {
+            reply_err_syntax(r);
+            return;
+        }
+    }
+    if (count == -1) count = 1;
+    zpop_generic(ctx, &req->argv[2], (int)numkeys, max, 1, count, 1, 1, r);
+}
+
+/* ==== random members and scan =========================================== */
+
+/* Member at 0-based rank (for listpack picks). */
+static const char *member_at(const zobj_t *z, long rank, size_t *len,
+                             double *score, zit_t *it)
+{
+    zit_rank(it, z, rank, 0);
+    return zit_get(it, len, score);
+}
+
+/* One uniformly random member. */
+static const char *random_member(const zobj_t *z, size_t *len, double *score,
+                                 zit_t *it)
+{
+    if (z->enc == ZE_LISTPACK)
+        return member_at(z, (long)(zrand() % zobj_len(z)), len, score, it);
+    dict_entry_t *de = dict_random(((zset_t *)z->ptr)->dict, zrand);
+    return zsl_ele(de, len, score);
+}
+
+/* zrandmemberWithCountCommand */
+static void zrandmember_count(cmdctx_t *ctx, const req_t *req, reply_t *r,
+                              long l, int withscores)
+{
+    zobj_t z;
+    int missing;
+    if (!lookup_read(ctx, &req->argv[1], &z, r, &missing)) {
+        if (missing) reply_array(r, 0);
+        return;
+    }
+    unsigned long size = zobj_len(&z), count;
+    int uniq = 1;
+    if (l >= 0) {
+        count = (unsigned long)l;
+    } else {
+        count = (unsigned long)-l;
+        uniq = 0;
+    }
+    if (count == 0) {
+        reply_array(r, 0);
+        return;
+    }
+    zit_t it;
+    size_t ml;
+    double s;
+    const char *m;
+    if (!uniq || count == 1) {
+        reply_array(r, (long long)(withscores && r->proto == 2 ? count * 2 : count));
+        while (count--) {
+            m = random_member(&z, &ml, &s, &it);
+            reply_member(r, m, ml, s, withscores);
+        }
+        return;
+    }
+    unsigned long n = count < size ? count : size;
+    reply_array(r, (long long)(withscores && r->proto == 2 ? n * 2 : n));
+    if (count >= size) {
+        for (zit_rank(&it, &z, 0, 0); zit_valid(&it); zit_next(&it)) {
+            m = zit_get(&it, &ml, &s);
+            reply_member(r, m, ml, s, withscores);
+        }
+        return;
+    }
+    /* A random subset of distinct ranks: partial Fisher-Yates when the
+     * subset is a large part of the set, else draws with a seen-set. */
+    if (count * 3 > size || z.enc == ZE_LISTPACK) {
+        unsigned long *idx = ts_malloc(sizeof(*idx) * size);
+        for (unsigned long i = 0; i < size; i++) idx[i] = i;
+        for (unsigned long i = 0; i < count; i++) {
+            unsigned long j = i + zrand() % (size - i), t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+            if (z.enc == ZE_LISTPACK) {
+                m = member_at(&z, (long)idx[i], &ml, &s, &it);
+            } else {
+                zsl_node_t *x = zsl_by_rank(((zset_t *)z.ptr)->zsl, idx[i] + 1);
+                m = zsl_ele(x->ele, &ml, &s);
+            }
+            reply_member(r, m, ml, s, withscores);
+        }
+        ts_free(idx);
+        return;
+    }
+    dict_t *seen = dict_create();
+    unsigned long got = 0;
+    while (got < count) {
+        m = random_member(&z, &ml, &s, &it);
+        int added;
+        dict_add(seen, m, ml, &added);
+        if (!added) continue;
+        reply_member(r, m, ml, s, withscores);
+        got++;
+    }
+    dict_destroy(seen, NULL);
+}
+
+/* ZRANDMEMBER key [count [WITHSCORES]] */
+static void cmd_zrandmember(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    if (req->argc >= 3) {
+        long l;
+        if (arg_long(&req->argv[2], &l, r, NULL)) return;
+        if (l == LONG_MIN) {
+            reply_error(r, "ERR value is out of range, value must between "
+                           "-9223372036854775807 and 9223372036854775807");
+            return;
+        }
+        int withscores = 0;
+        if (req->argc > 4 ||
+            (req->argc == 4 && !arg_eq(&req->argv[3], "withscores"))) {
+            reply_err_syntax(r);
+            return;
+        }
+        if (req->argc == 4) {
+            withscores = 1;
+            if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
+                reply_error(r, "ERR value is out of range");
+                return;
+            }
+        }
+        zrandmember_count(ctx, req, r, l, withscores);
+        return;
+    }
+    zobj_t z;
+    int missing;
+    if (!lookup_read(ctx, &req->argv[1], &z, r, &missing)) {
+        if (missing) reply_null(r);
+        return;
+    }
+    zit_t it;
+    size_t ml;
+    double s;
+    const char *m = random_member(&z, &ml, &s, &it);
+    reply_bulk(r, m, ml);
+}
+
+typedef struct scan_acc {
+    reply_t *r;
+    const resp_arg_t *pat;
+    long long n, seen;
+} scan_acc_t;
+
+/* Redis collects member and score, then filters: `seen` counts both
+ * before the filter, which is what bounds a scan step. */
+static void scan_emit(scan_acc_t *a, const char *m, size_t ml, double s)
+{
+    a->seen += 2;
+    if (a->pat && !glob_match(a->pat->ptr, a->pat->len, m, ml, 0)) return;
+    char sb[SCORE_BUF];
+    size_t sl = d2str(sb, sizeof(sb), s);
+    reply_bulk(a->r, m, ml);
+    reply_bulk(a->r, sb, sl);
+    a->n += 2;
+}
+
+static void scan_cb(void *arg, dict_entry_t *de)
+{
+    size_t ml;
+    double s;
+    const char *m = zsl_ele(de, &ml, &s);
+    scan_emit(arg, m, ml, s);
+}
+
+/* ZSCAN key cursor [MATCH pattern] [COUNT count] */
+static void cmd_zscan(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    const resp_arg_t *c = &req->argv[2];
+    unsigned long long cursor = 0;
+    char buf[32];
+    if (c->len == 0 || c->len >= sizeof(buf)) goto badcursor;
+    memcpy(buf, c->ptr, c->len);
+    buf[c->len] = '\0';
+    {
+        char *end;
+        errno = 0;
+        /* Redis 7.0's parseScanCursorOrReply: strtoul ("-1" wraps) */
+        cursor = strtoull(buf, &end, 10);
+        if (isspace((unsigned char)buf[0]) || *end || errno == ERANGE)
+            goto badcursor;
+    }
+    zobj_t z;
+    kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
+    if (!e) {
+        reply_array(r, 2);
+        reply_bulk(r, "0", 1);
+        reply_array(r, 0);
+        return;
+    }
+    if (!get_zobj(e, &z, r)) return;
+    long count = 10;
+    const resp_arg_t *pat = NULL;
+    for (int j = 3; j < req->argc; j += 2) {
+        if (j + 1 >= req->argc) {
+            reply_err_syntax(r);
+            return;
+        }
+        if (arg_eq(&req->argv[j], "count")) {
+            if (arg_long(&req->argv[j + 1], &count, r, NULL)) return;
+            if (count < 1) {
+                reply_err_syntax(r);
+                return;
+            }
+        } else if (arg_eq(&req->argv[j], "match")) {
+            pat = &req->argv[j + 1];
+            if (pat->len == 1 && pat->ptr[0] == '*') pat = NULL;
+        } else {
+            reply_err_syntax(r);
+            return;
+        }
+    }
+    reply_array(r, 2);
+    scan_acc_t acc = {.r = r, .pat = pat, .n = 0, .seen = 0};
+    if (z.enc == ZE_LISTPACK) {
+        reply_bulk(r, "0", 1);
+        size_t h = reply_defer(r);
+        zit_t it;
+        for (zit_rank(&it, &z, 0, 0); zit_valid(&it); zit_next(&it)) {
+            size_t ml;
+            double s;
+            const char *m = zit_get(&it, &ml, &s);
+            scan_emit(&acc, m, ml, s);
+        }
+        reply_set_deferred(r, h, '*', acc.n);
+        return;
+    }
+    /* The cursor goes first: collect into a scratch buffer. */
+    buf_t tmp;
+    buf_init(&tmp);
+    reply_t tr;
+    reply_init(&tr, &tmp, r->proto);
+    acc.r = &tr;
+    zset_t *zs = z.ptr;
+    long maxiter = count * 10;
+    do {
+        cursor = dict_scan(zs->dict, cursor, scan_cb, &acc);
+    } while (cursor && maxiter-- && acc.seen < count);
+    char cb[32];
+    int cl = snprintf(cb, sizeof(cb), "%llu", cursor);
+    reply_bulk(r, cb, (size_t)cl);
+    reply_array(r, acc.n);
+    buf_append(r->out, buf_rptr(&tmp), buf_len(&tmp));
+    buf_deinit(&tmp);
+    return;
+badcursor:
+    reply_error(r, "ERR invalid cursor");
+}
+
+/* ==== ZUNION / ZINTER / ZDIFF =========================================== */
+
+enum { OP_UNION, OP_INTER, OP_DIFF };
+enum { AGG_SUM, AGG_MIN, AGG_MAX };
+
+typedef struct zsrc {
+    zobj_t z;       /* z.ptr NULL: missing key */
+    double weight;
+} zsrc_t;
+
+static inline size_t src_len(const zsrc_t *s)
+{
+    return s->z.ptr ? zobj_len(&s->z) : 0;
+}
+
+static inline void aggregate(double *t, double v, int agg)
+{
+    if (agg == AGG_SUM) {
+        *t += v;
+        if (isnan(*t)) *t = 0.0;  /* inf + -inf: Redis's convention */
+    } else if (agg == AGG_MIN) {
+        *t = v < *t ? v : *t;
+    } else {
+        *t = v > *t ? v : *t;
+    }
+}
+
+/* Add to the accumulating dict (score in aux). */
+static void acc_put(dict_t *d, const char *m, size_t len, double score,
+                    int agg, size_t *maxlen, size_t *totlen)
+{
+    int added;
+    dict_entry_t *de = dict_add(d, m, len, &added);
+    if (added) {
+        dict_set_aux_double(de, score);
+        if (len > *maxlen) *maxlen = len;
+        *totlen += len;
+    } else {
+        double t = dict_aux_double(de);
+        aggregate(&t, score, agg);
+        dict_set_aux_double(de, t);
+    }
+}
+
+/* Cardinality order for ZUNION/ZINTER (stable, as glibc's merge sort). */
+static void sort_by_card(zsrc_t *src, long n)
+{
+    for (long i = 1; i < n; i++) {
+        zsrc_t t = src[i];
+        long j = i;
+        while (j > 0 && src_len(&src[j - 1]) > src_len(&t)) {
+            src[j] = src[j - 1];
+            j--;
+        }
+        src[j] = t;
+    }
+}
+
+static void compute(zsrc_t *src, long n, int op, int agg, dict_t *acc,
+                    long limit, long long *card, size_t *maxlen,
+                    size_t *totlen)
+{
+    zit_t it;
+    size_t ml;
+    double s, o;
+    if (op == OP_INTER) {
+        if (src_len(&src[0]) == 0) return;
+        for (zit_rank(&it, &src[0].z, 0, 0); zit_valid(&it); zit_next(&it)) {
+            const char *m = zit_get(&it, &ml, &s);
+            double score = src[0].weight * s;
+            if (isnan(score)) score = 0;
+            long j;
+            for (j = 1; j < n; j++) {
+                if (!src[j].z.ptr || !zobj_score(&src[j].z, m, ml, &o)) break;
+                o *= src[j].weight;
+                if (isnan(o)) o = 0;
+                aggregate(&score, o, agg);
+            }
+            if (j != n) continue;
+            if (card) {
+                (*card)++;
+                if (limit && *card >= limit) return;
+            } else {
+                acc_put(acc, m, ml, score, agg, maxlen, totlen);
+            }
+        }
+    } else if (op == OP_UNION) {
+        for (long i = 0; i < n; i++) {
+            if (!src_len(&src[i])) continue;
+            for (zit_rank(&it, &src[i].z, 0, 0); zit_valid(&it); zit_next(&it)) {
+                const char *m = zit_get(&it, &ml, &s);
+                double score = src[i].weight * s;
+                if (isnan(score)) score = 0;
+                acc_put(acc, m, ml, score, agg, maxlen, totlen);
+            }
+        }
+    } else {
+        if (src_len(&src[0]) == 0) return;
+        for (zit_rank(&it, &src[0].z, 0, 0); zit_valid(&it); zit_next(&it)) {
+            const char *m = zit_get(&it, &ml, &s);
+            long j;
+            for (j = 1; j < n; j++)
+                if (src[j].z.ptr && zobj_score(&src[j].z, m, ml, &o)) break;
+            if (j == n) acc_put(acc, m, ml, s, AGG_SUM, maxlen, totlen);
+        }
+    }
+}
+
+/*
+ * zunionInterDiffGenericCommand.  numkeys at argv[nk]; dstkey for the
+ * STORE forms; card for ZINTERCARD.
+ */
+static void zsetop_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
+                           const resp_arg_t *dstkey, int nk, int op, int card)
+{
+    long numkeys;
+    if (arg_long(&req->argv[nk], &numkeys, r, NULL)) return;
+    if (numkeys < 1) {
+        reply_errorf(r, "ERR at least 1 input key is needed for '%s' command",
+                     req->spec->name);
+        return;
+    }
+    if (numkeys > req->argc - nk - 1) {
+        reply_err_syntax(r);
+        return;
+    }
+    zsrc_t *src = ts_calloc((size_t)numkeys, sizeof(*src));
+    int j = nk + 1;
+    for (long i = 0; i < numkeys; i++, j++) {
+        kentry_t *e = dstkey ? db_lookup_write(ctx, &req->argv[j])
+                             : db_lookup_read(ctx, &req->argv[j]);
+        src[i].weight = 1.0;
+        if (!e) continue;
+        if (ke_type(e) != KT_ZSET) {
+            /* KT_SET inputs: see the top of the file */
+            reply_err_wrongtype(r);
+            goto out;
+        }
+        src[i].z.enc = ke_enc(e);
+        src[i].z.ptr = ke_obj(e);
+    }
+    int agg = AGG_SUM, withscores = 0;
+    long limit = 0;
+    while (j < req->argc) {
+        int remaining = req->argc - j;
+        const resp_arg_t *o = &req->argv[j];
+        if (op != OP_DIFF && !card && remaining >= numkeys + 1 &&
+            arg_eq(o, "weights")) {
+            j++;
+            for (long i = 0; i < numkeys; i++, j++)
+                if (arg_score(&req->argv[j], &src[i].weight, r,
+                              "ERR weight value is not a float"))
+                    goto out;
+        } else if (op != OP_DIFF && !card && remaining >= 2 &&
+                   arg_eq(o, "aggregate")) {
+            const resp_arg_t *a = &req->argv[j + 1];
+            if (arg_eq(a, "sum")) agg = AGG_SUM;
+            else if (arg_eq(a, "min")) agg = AGG_MIN;
+            else if (arg_eq(a, "max")) agg = AGG_MAX;
+            else {
+                reply_err_syntax(r);
+                goto out;
+            }
+            j += 2;
+        } else if (!dstkey && !card && arg_eq(o, "withscores")) {
+            j++;
+            withscores = 1;
+        } else if (card && remaining >= 2 && arg_eq(o, "limit")) {
+            if (arg_long(&req->argv[j + 1], &limit, r,
+                         "ERR LIMIT can't be negative"))
+                goto out;
+            if (limit < 0) {
+                reply_error(r, "ERR LIMIT can't be negative");
+                goto out;
+            }
+            j += 2;
+        } else {
+            reply_err_syntax(r);
+            goto out;
+        }
+    }
+    if (op != OP_DIFF) sort_by_card(src, numkeys);
+
+    size_t maxlen = 0, totlen = 0;
+    if (card) {
+        long long n = 0;
+        compute(src, numkeys, op, agg, NULL, limit, &n, &maxlen, &totlen);
+        reply_int(r, n);
+        goto out;
+    }
+    zset_t *zs = zset_create();
+    compute(src, numkeys, op, agg, zs->dict, 0, NULL, &maxlen, &totlen);
+    dict_iter_t di;
+    dict_iter_init(zs->dict, &di);
+    for (dict_entry_t *de; (de = dict_iter_next(&di));) zsl_insert(zs->zsl, de);
+    dict_iter_done(&di);
+    zobj_t res = {.enc = ZE_SKIPLIST, .ptr = zs};
+    if (dstkey) {
+        zlimits_t lim;
+        limits_of(ctx, &lim);
+        long long len = (long long)zobj_len(&res);
+        if (len && (size_t)len <= lim.entries && maxlen <= lim.value)
+            to_listpack(&res);
+        if (store_new(ctx, dstkey, &res)) db_modified(ctx, dstkey);
+        reply_int(r, len);
+        goto out;
+    }
+    unsigned long len = zs->zsl->length;
+    reply_array(r, (long long)(withscores && r->proto == 2 ? len * 2 : len));
+    for (zsl_node_t *x = zs->zsl->header->level[0].forward; x;
+         x = x->level[0].forward) {
+        size_t ml;
+        double s;
+        const char *m = zsl_ele(x->ele, &ml, &s);
+        reply_member(r, m, ml, s, withscores);
+    }
+    zset_destroy(zs);
+out:
+    ts_free(src);
+}
+
+/* ZUNION numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES] */
+static void cmd_zunion(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zsetop_generic(ctx, req, r, NULL, 1, OP_UNION, 0);
+}
+
+/* ZINTER numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE ...] [WITHSCORES] */
+static void cmd_zinter(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zsetop_generic(ctx, req, r, NULL, 1, OP_INTER, 0);
+}
+
+/* ZDIFF numkeys key [key ...] [WITHSCORES] */
+static void cmd_zdiff(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zsetop_generic(ctx, req, r, NULL, 1, OP_DIFF, 0);
+}
+
+/* ZUNIONSTORE dst numkeys key [key ...] [WEIGHTS ...] [AGGREGATE ...] */
+static void cmd_zunionstore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zsetop_generic(ctx, req, r, &req->argv[1], 2, OP_UNION, 0);
+}
+
+/* ZINTERSTORE dst numkeys key [key ...] [WEIGHTS ...] [AGGREGATE ...] */
+static void cmd_zinterstore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zsetop_generic(ctx, req, r, &req->argv[1], 2, OP_INTER, 0);
+}
+
+/* ZDIFFSTORE dst numkeys key [key ...] */
+static void cmd_zdiffstore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zsetop_generic(ctx, req, r, &req->argv[1], 2, OP_DIFF, 0);
+}
+
+/* ZINTERCARD numkeys key [key ...] [LIMIT limit] */
+static void cmd_zintercard(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zsetop_generic(ctx, req, r, NULL, 1, OP_INTER, 1);
 }
 
 const cmd_bind_t t_zset_cmds[] = {
+    {CMD_ZADD, cmd_zadd},
+    {CMD_ZCARD, cmd_zcard},
+    {CMD_ZCOUNT, cmd_zcount},
+    {CMD_ZDIFF, cmd_zdiff},
+    {CMD_ZDIFFSTORE, cmd_zdiffstore},
+    {CMD_ZINCRBY, cmd_zincrby},
+    {CMD_ZINTER, cmd_zinter},
+    {CMD_ZINTERCARD, cmd_zintercard},
+    {CMD_ZINTERSTORE, cmd_zinterstore},
+    {CMD_ZLEXCOUNT, cmd_zlexcount},
+    {CMD_ZMPOP, cmd_zmpop},
+    {CMD_ZMSCORE, cmd_zmscore},
+    {CMD_ZPOPMAX, cmd_zpopmax},
+    {CMD_ZPOPMIN, cmd_zpopmin},
+    {CMD_ZRANDMEMBER, cmd_zrandmember},
+    {CMD_ZRANGE, cmd_zrange},
+    {CMD_ZRANGEBYLEX, cmd_zrangebylex},
+    {CMD_ZRANGEBYSCORE, cmd_zrangebyscore},
+    {CMD_ZRANGESTORE, cmd_zrangestore},
+    {CMD_ZRANK, cmd_zrank},
+    {CMD_ZREM, cmd_zrem},
+    {CMD_ZREMRANGEBYLEX, cmd_zremrangebylex},
+    {CMD_ZREMRANGEBYRANK, cmd_zremrangebyrank},
+    {CMD_ZREMRANGEBYSCORE, cmd_zremrangebyscore},
+    {CMD_ZREVRANGE, cmd_zrevrange},
+    {CMD_ZREVRANGEBYLEX, cmd_zrevrangebylex},
+    {CMD_ZREVRANGEBYSCORE, cmd_zrevrangebyscore},
+    {CMD_ZREVRANK, cmd_zrevrank},
+    {CMD_ZSCAN, cmd_zscan},
+    {CMD_ZSCORE, cmd_zscore},
+    {CMD_ZUNION, cmd_zunion},
+    {CMD_ZUNIONSTORE, cmd_zunionstore},
     {CMD__COUNT, NULL},
 };

@@ -241,10 +241,11 @@ def git_rev():
         return None
 
 
-def load_keys(port, keys, batch=10000, timeout=60.0):
+def load_keys(port, keys, batch=10000, timeout=60.0, expect=b"+OK\r\n"):
     """Send every command in `keys` (an iterable of RESP-encoded bytes
     commands whose replies are one line each, e.g. SET) over one connection,
-    `batch` at a time, and check that every reply is +OK.
+    `batch` at a time, and check that every reply is `expect` (+OK; RPUSH
+    of 10 elements: b":10\r\n").
 
     Returns the number of commands sent. Raises RuntimeError on an error reply
     and OSError/ConnectionError when the server goes away.
@@ -255,14 +256,14 @@ def load_keys(port, keys, batch=10000, timeout=60.0):
         for cmd in keys:
             chunk.append(cmd)
             if len(chunk) == batch:
-                sent += _send_batch(s, chunk)
+                sent += _send_batch(s, chunk, expect)
                 chunk = []
         if chunk:
-            sent += _send_batch(s, chunk)
+            sent += _send_batch(s, chunk, expect)
     return sent
 
 
-def _send_batch(s, chunk):
+def _send_batch(s, chunk, expect=b"+OK\r\n"):
     s.sendall(b"".join(chunk))
     want = len(chunk)
     buf = bytearray()
@@ -271,8 +272,8 @@ def _send_batch(s, chunk):
         if not data:
             raise ConnectionError("server closed the connection during load")
         buf += data
-    if buf != b"+OK\r\n" * want:
-        bad = [l for l in bytes(buf).split(b"\r\n") if l and l != b"+OK"]
+    if buf != expect * want:
+        bad = [l for l in bytes(buf).split(b"\r\n") if l and l != expect[:-2]]
         raise RuntimeError(f"unexpected reply during load: {bad[:3]!r}")
     return want
 

@@ -10,9 +10,10 @@
  * key, a full SCAN, per-slot counts and the memory accounting (the bytes
  * ts_used_memory() sees must equal ks_overhead() plus every ke_mem()).
  *
- * Then the SCAN guarantee under growth and shrinking, ks_random's
- * distribution, encodings and aliasing corner cases, destroy from another
- * thread, and bytes per key for the "key:0000000" + 16-byte value shape.
+ * Then the SCAN guarantee under growth and shrinking, the distributions of
+ * ks_random and ks_random_volatile, encodings and aliasing corner cases,
+ * destroy from another thread, and bytes per key for the "key:0000000" +
+ * 16-byte value shape.
  */
 #include <check.h>
 #include <errno.h>
@@ -621,6 +622,24 @@ static void op_random(model_t *md)
     check_entry(md, e, &md->m[i]);
 }
 
+/* A random key with a TTL: present in the model, with that TTL. */
+static void op_random_volatile(model_t *md)
+{
+    kentry_t *e = ks_random_volatile(md->ks, rnd);
+    if (!md->nexp) {
+        REQUIRE((e) == NULL);
+        return;
+    }
+    REQUIRE((e) != NULL);
+    size_t kl;
+    const char *k = ke_key(e, &kl);
+    int i = key_index(md, k, kl);
+    REQ_GE(i, 0);
+    REQUIRE(md->m[i].present);
+    REQ_NE(md->m[i].expire, -1);
+    check_entry(md, e, &md->m[i]);
+}
+
 /* SCAN where the callback deletes expired keys, as lazy expiry would. */
 static void scan_expire_cb(void *arg, kentry_t *e)
 {
@@ -693,7 +712,8 @@ static void model_step(model_t *md)
     else if (r < 850) op_expire_cycle(md, 1);
     else if (r < 856) op_clear_slot(md);
     else if (r < 880) ks_rehash_step(md->ks, 1 + (unsigned)rnd_below(20));
-    else if (r < 920) op_random(md);
+    else if (r < 905) op_random(md);
+    else if (r < 920) op_random_volatile(md);
     else if (r < 925) op_scan_expire(md);
     else if (r < 935) op_scan_slot(md);
     else if (r < 965) op_lru(md);
@@ -892,10 +912,71 @@ START_TEST(test_random_empty)
 {
     keyspace_t *ks = ks_create(SLOT_COUNT);
     ck_assert_ptr_null(ks_random(ks, rnd));
+    ck_assert_ptr_null(ks_random_volatile(ks, rnd));
     ks_set_str(ks, "a", 1, "b", 1, 0);
+    ck_assert_ptr_null(ks_random_volatile(ks, rnd));
     ks_delete(ks, "a", 1);
     ck_assert_ptr_null(ks_random(ks, rnd));
     ks_destroy(ks);
+}
+END_TEST
+
+/*
+ * ks_random_volatile draws only keys with a TTL; in standalone mode
+ * uniformly (chi2 as for ks_random), in cluster mode every TTL key at
+ * least once.  Every third key has a TTL; a few lose it again (PERSIST)
+ * so the index has been through swap-with-last removals.
+ */
+static void random_volatile_distribution(unsigned nslots, unsigned nkeys)
+{
+    keyspace_t *ks = ks_create(nslots);
+    char k[64];
+    unsigned nttl = 0;
+    for (unsigned i = 0; i < nkeys; i++) {
+        kentry_t *e = ks_set_int(ks, k, (size_t)sprintf(k, "v:%u", i), i, 0);
+        if (i % 3 == 0) ks_set_expire(ks, e, 1700000000000LL + i);
+    }
+    for (unsigned i = 0; i < nkeys; i += 3) {
+        if (i % 5 == 0) {
+            kentry_t *e = ks_find(ks, k, (size_t)sprintf(k, "v:%u", i));
+            ck_assert_int_eq(ks_persist(ks, &e), 1);
+        } else {
+            nttl++;
+        }
+    }
+    ck_assert_uint_eq(ks_expires_size(ks), nttl);
+    const unsigned draws = nttl * 300;
+    unsigned *cnt = calloc(nkeys, sizeof(unsigned));
+    rng_state = 4242;
+    for (unsigned d = 0; d < draws; d++) {
+        kentry_t *e = ks_random_volatile(ks, rnd);
+        REQUIRE((e) != NULL);
+        long long v = ke_int(e);
+        REQUIRE(v >= 0 && v < nkeys && v % 3 == 0 && v % 5 != 0);
+        REQ_EQ(ke_expire(e), 1700000000000LL + v);
+        cnt[v]++;
+    }
+    double expect = (double)draws / nttl, chi2 = 0;
+    for (unsigned i = 0; i < nkeys; i += 3) {
+        if (i % 5 == 0) continue;
+        ck_assert_msg(cnt[i] > 0, "TTL key %u never drawn", i);
+        chi2 += (cnt[i] - expect) * (cnt[i] - expect) / expect;
+    }
+    printf("ks_random_volatile nslots=%u ttl keys=%u: chi2/df = %.3f\n",
+           nslots, nttl, chi2 / (nttl - 1));
+    if (nslots == 1) ck_assert_double_lt(chi2, 1.15 * (nttl - 1));
+    free(cnt);
+    ks_destroy(ks);
+}
+
+START_TEST(test_random_volatile_standalone)
+{
+    random_volatile_distribution(1, 3000);
+}
+END_TEST
+START_TEST(test_random_volatile_cluster)
+{
+    random_volatile_distribution(SLOT_COUNT, 6000);
 }
 END_TEST
 
@@ -1104,6 +1185,8 @@ static Suite *keyspace_suite(void)
     tcase_add_test(tc, test_random_standalone);
     tcase_add_test(tc, test_random_cluster);
     tcase_add_test(tc, test_random_empty);
+    tcase_add_test(tc, test_random_volatile_standalone);
+    tcase_add_test(tc, test_random_volatile_cluster);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("entries");

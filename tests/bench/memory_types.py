@@ -1,0 +1,219 @@
+#!/usr/bin/python3
+"""Memory per key of the aggregate types, candidate vs reference.
+
+Like memory_keys.py (same servers, same settle-then-measure procedure and
+the same used_memory / RSS figures), but each key holds a value of another
+type, chosen by --shape:
+
+    hash10    --keys keys (default 1,000,000) `key:0000000`.., each a hash
+              of 10 fields `field:0`..`field:9` with distinct 8-byte
+              non-numeric values (small encoding: listpack)
+    bighash   --keys keys (default 1,000) `key:0000000`.., each a hash of
+              10,000 fields `field:0000`..`field:9999` with 8-byte values
+              (large encoding: hashtable)
+    list10    --keys keys (default 1,000,000) `key:0000000`.., each a list
+              RPUSH'd with the 10 elements `elem:0`..`elem:9` (Redis 7.0: a
+              quicklist of one listpack node; Tessera: one listpack)
+
+Shapes are a table (SHAPES): name -> default key count, description and a
+generator of load commands whose replies are +OK; other types add theirs.
+
+    bytes per key = (after - before) / keys
+
+Prints a Markdown table; JSON goes to tests/bench/results/.
+Exit status: 0 ok, 1 tooling failure, 2 a server failed to start or died.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import redis
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as bl  # noqa: E402
+from memory_keys import settled_used_memory, BenchError  # noqa: E402
+
+
+def key_name(i, keys):
+    return b"key:%0*d" % (max(7, len(str(keys - 1))), i)
+
+
+def value8(n):
+    """A distinct, non-numeric 8-byte value."""
+    return b"v%07d" % (n % 10000000)
+
+
+def hash10_commands(keys):
+    for i in range(keys):
+        args = [b"HMSET", key_name(i, keys)]
+        for j in range(10):
+            args += [b"field:%d" % j, value8(i * 10 + j)]
+        yield bl.resp_command(*args)
+
+
+def list10_commands(keys):
+    for i in range(keys):
+        yield bl.resp_command(b"RPUSH", key_name(i, keys),
+                              *[b"elem:%d" % j for j in range(10)])
+
+
+def bighash_commands(keys, fields=10000, per_cmd=1000):
+    for i in range(keys):
+        k = key_name(i, keys)
+        for start in range(0, fields, per_cmd):
+            args = [b"HMSET", k]
+            for j in range(start, min(fields, start + per_cmd)):
+                args += [b"field:%04d" % j, value8(i * fields + j)]
+            yield bl.resp_command(*args)
+
+
+# name -> (default keys, quick keys, description, command generator, TYPE)
+SHAPES = {
+    "hash10": (1000000, 100000, "hash, 10 fields x 8-byte values",
+               hash10_commands, b"hash"),
+    "bighash": (1000, 100, "hash, 10,000 fields x 8-byte values",
+                bighash_commands, b"hash"),
+    "list10": (1000000, 100000, "list, 10 elements elem:0..elem:9",
+               list10_commands, b"list", b":10\r\n"),
+}
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    bl.add_common_args(p)
+    p.add_argument("--shape", choices=sorted(SHAPES), required=True)
+    p.add_argument("--keys", type=int, default=None,
+                   help="keys to load (default: the shape's)")
+    p.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
+    a = p.parse_args()
+    default, quick = SHAPES[a.shape][0], SHAPES[a.shape][1]
+    if a.keys is None:
+        a.keys = quick if a.quick else default
+    if a.keys < 1:
+        p.error("need --keys >= 1")
+    return a
+
+
+def measure(srv, args):
+    shape = SHAPES[args.shape]
+    client = redis.Redis(host="127.0.0.1", port=srv.port, socket_timeout=120)
+    try:
+        before_um = settled_used_memory(client)
+        before_rss = srv.rss_bytes()
+        t0 = time.monotonic()
+        try:
+            # optional 6th field: the reply every load command gets
+            expect = shape[5] if len(shape) > 5 else b"+OK\r\n"
+            bl.load_keys(srv.port, shape[3](args.keys), batch=200, timeout=120,
+                         expect=expect)
+        except (OSError, RuntimeError) as e:
+            srv.check()
+            raise BenchError(f"{srv.name}: load failed: {e}")
+        load_s = time.monotonic() - t0
+        srv.check()
+        dbsize = client.dbsize()
+        if dbsize != args.keys:
+            raise BenchError(f"{srv.name}: DBSIZE is {dbsize} after loading {args.keys} keys")
+        k0 = key_name(0, args.keys)
+        if client.type(k0) != shape[4]:
+            raise BenchError(f"{srv.name}: {k0!r} is not a {shape[4]!r}")
+        encoding = client.object("encoding", k0)
+        after_um = settled_used_memory(client, timeout=30.0)
+        after_rss = srv.rss_bytes()
+    except redis.RedisError as e:
+        srv.check()
+        raise BenchError(f"{srv.name}: {e}")
+    finally:
+        client.close()
+    r = {"load_seconds": round(load_s, 2), "dbsize": dbsize,
+         "encoding": encoding.decode() if isinstance(encoding, bytes) else encoding,
+         "used_memory_before": before_um, "used_memory_after": after_um,
+         "rss_before": before_rss, "rss_after": after_rss,
+         "rss_per_key": (after_rss - before_rss) / args.keys,
+         "used_memory_per_key": None}
+    if before_um is not None and after_um is not None:
+        r["used_memory_per_key"] = (after_um - before_um) / args.keys
+    bl.log(f"  {srv.name}: loaded {args.keys:,} keys ({r['encoding']}) in {load_s:.1f}s, "
+           f"used_memory/key={bl.fmt_num(r['used_memory_per_key'], 1)} "
+           f"rss/key={r['rss_per_key']:.1f}")
+    return r
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def main():
+    args = parse_args()
+    workdir = tempfile.mkdtemp(prefix="tessera-bench-memtypes-")
+    servers = [bl.Server("ref", args.ref_bin, workdir=workdir, extra=args.ref_args),
+               bl.Server("cand", args.cand_bin, workdir=workdir, extra=args.cand_args)]
+    name = "memory_types_" + args.shape
+    payload = {"benchmark": name, "meta": bl.common_meta(args),
+               "config": {"shape": args.shape, "keys": args.keys,
+                          "description": SHAPES[args.shape][2]},
+               "results": {}, "error": None}
+    status = 0
+    t_start = time.monotonic()
+    try:
+        for s in servers:
+            s.start()
+            bl.log(f"started {s.name}: {s.binary} on port {s.port} (pid {s.proc.pid})")
+        # One at a time, so the two never compete for memory bandwidth.
+        for s in servers:
+            payload["results"][s.name] = measure(s, args)
+        res = payload["results"]
+        payload["ratio_used_memory"] = ratio(res["cand"]["used_memory_per_key"],
+                                             res["ref"]["used_memory_per_key"])
+        payload["ratio_rss"] = ratio(res["cand"]["rss_per_key"], res["ref"]["rss_per_key"])
+        for n in ("ref", "cand"):
+            if res[n]["used_memory_per_key"] is None:
+                payload["error"] = f"{n}: INFO memory has no used_memory"
+                status = 1
+    except bl.ServerDied as e:
+        payload["error"] = str(e)
+        bl.log(f"ERROR: {e}")
+        status = 2
+    except BenchError as e:
+        payload["error"] = str(e)
+        bl.log(f"ERROR: {e}")
+        status = 1
+    except KeyboardInterrupt:
+        payload["error"] = "interrupted"
+        status = 130
+    finally:
+        for s in servers:
+            s.stop()
+        if args.keep or status != 0:
+            bl.log(f"server logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    payload["elapsed_s"] = round(time.monotonic() - t_start, 1)
+    res = payload["results"]
+    if "ref" in res and "cand" in res:
+        print(f"\n### {name}: bytes per key, {args.keys:,} keys, {SHAPES[args.shape][2]}\n")
+        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']}), "
+              f"encoding {res['ref']['encoding']}")
+        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']}), "
+              f"encoding {res['cand']['encoding']}\n")
+        rows = [["used_memory (INFO)", bl.fmt_num(res["ref"]["used_memory_per_key"], 1),
+                 bl.fmt_num(res["cand"]["used_memory_per_key"], 1),
+                 bl.fmt_ratio(payload["ratio_used_memory"])],
+                ["RSS (/proc)", bl.fmt_num(res["ref"]["rss_per_key"], 1),
+                 bl.fmt_num(res["cand"]["rss_per_key"], 1), bl.fmt_ratio(payload["ratio_rss"])]]
+        print(bl.markdown_table(["bytes/key", "ref", "cand", "cand/ref"], rows))
+    if payload["error"]:
+        print(f"\n{name} FAILED: {payload['error'].splitlines()[0]}")
+    path = bl.write_results(name, payload, args.out_dir)
+    print(f"results: {path}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
