@@ -22,6 +22,7 @@
 #include "client.h"
 #include "evict.h"
 #include "monitor.h"
+#include "numfmt.h"
 #include "slowlog.h"
 
 static cmd_handler_t *handlers[CMD__COUNT];
@@ -286,16 +287,5 @@ int arg_ll(const resp_arg_t *a, long long *out, reply_t *r)
 
 int arg_double(const resp_arg_t *a, long double *out)
 {
-    char tmp[128];
-    if (a->len == 0 || a->len >= sizeof(tmp)) return -1;
-    memcpy(tmp, a->ptr, a->len);
-    tmp[a->len] = '\0';
-    if (tmp[0] == ' ' || tmp[0] == '\t' || tmp[0] == '\n' ||
-        tmp[a->len - 1] == ' ')
-        return -1;
-    char *end;
-    long double v = strtold(tmp, &end);
-    if (*end != '\0' || isnan((double)v)) return -1;
-    *out = v;
-    return 0;
+    return numfmt_str2ld(a->ptr, a->len, out) ? 0 : -1;
 }

@@ -102,8 +102,8 @@ int arg_ll(const resp_arg_t *a, long long *out, reply_t *r);
 /* Same with a custom error text. */
 int arg_ll_msg(const resp_arg_t *a, long long *out, reply_t *r,
                const char *err);
-/* Parse a double like Redis's getLongDoubleFromObject / strtod: no
- * spaces, no trailing garbage, not nan. 0 on success. */
+/* Parse a long double exactly as Redis's string2ld (numfmt.h).
+ * 0 on success. */
 int arg_double(const resp_arg_t *a, long double *out);
 
 #endif

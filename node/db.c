@@ -161,9 +161,7 @@ const char *db_type_name(const kentry_t *e)
     }
 }
 
-/* Random source for ks_random (RANDOMKEY).  random() keeps its state in
- * libc; quality only needs to be good enough to spread picks. */
-static uint64_t db_rand(void)
+uint64_t db_rand(void)
 {
     return ((uint64_t)random() << 42) ^ ((uint64_t)random() << 21) ^
            (uint64_t)random();
@@ -436,9 +434,7 @@ static void keylist_push(void *arg, kentry_t *e)
     kl->n++;
 }
 
-/* SCAN's cursor: parsed like Redis's strtoul (leading '+'/'-' and zeros
- * allowed, no leading space, no trailing bytes).  0 or -1. */
-static int parse_cursor(const resp_arg_t *a, uint64_t *out)
+int db_parse_cursor(const resp_arg_t *a, uint64_t *out)
 {
     char tmp[64];
     if (a->len >= sizeof(tmp)) return -1;
@@ -506,7 +502,7 @@ static void cmd_scan(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     uint64_t cursor;
     scan_opts_t o;
-    if (parse_cursor(&req->argv[1], &cursor)) {
+    if (db_parse_cursor(&req->argv[1], &cursor)) {
         reply_error(r, "ERR invalid cursor");
         return;
     }

@@ -34,6 +34,14 @@ uint32_t db_lru_clock(long long now_ms);
 /* Active expiry cycle (called from the cron). */
 void db_active_expire(node_t *n, long long now_ms);
 
+/* Random source for random picks (RANDOMKEY, HRANDFIELD, SPOP, ...):
+ * libc's random(), good enough to spread picks. */
+uint64_t db_rand(void);
+
+/* A SCAN/HSCAN/SSCAN/ZSCAN cursor, parsed like Redis's strtoul (sign and
+ * leading zeros allowed, no leading space, no trailing bytes).  0 or -1. */
+int db_parse_cursor(const resp_arg_t *a, uint64_t *out);
+
 /* The TYPE name of an entry ("string", "list", ...). */
 const char *db_type_name(const kentry_t *e);
 

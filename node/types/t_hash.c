@@ -53,13 +53,6 @@ typedef struct hobj {
     void *p;            /* unsigned char * (listpack) or dict_t * */
 } hobj_t;
 
-/* Random source for HRANDFIELD (libc's random(), as db.c's RANDOMKEY). */
-static uint64_t hrand(void)
-{
-    return ((uint64_t)random() << 42) ^ ((uint64_t)random() << 21) ^
-           (uint64_t)random();
-}
-
 /* ==== the type: length, lookup, set, delete, conversion ================= */
 
 static size_t h_len(const hobj_t *h)
@@ -645,7 +638,7 @@ static void rand_repeat(hobj_t *h, unsigned long count, int withvalues,
     if (h->enc == HE_HT) {
         while (count--) {
             pair_ref_t p;
-            pair_of_entry(dict_random(h->p, hrand), &p);
+            pair_of_entry(dict_random(h->p, db_rand), &p);
             emit_pair(r, &p, withvalues);
         }
         return;
@@ -653,7 +646,7 @@ static void rand_repeat(hobj_t *h, unsigned long count, int withvalues,
     size_t n = h_len(h);
     char *ints;
     pair_ref_t *pr = lp_pairs(h->p, n, &ints);
-    while (count--) emit_pair(r, &pr[hrand() % n], withvalues);
+    while (count--) emit_pair(r, &pr[db_rand() % n], withvalues);
     ts_free(pr);
     ts_free(ints);
 }
@@ -680,7 +673,7 @@ static void rand_unique(hobj_t *h, unsigned long count, int withvalues,
         dict_t *seen = dict_create();
         unsigned long got = 0;
         while (got < count) {
-            dict_entry_t *e = dict_random(h->p, hrand);
+            dict_entry_t *e = dict_random(h->p, db_rand);
             int added;
             dict_add(seen, (const char *)&e, sizeof(e), &added);
             if (!added) continue;
@@ -703,7 +696,7 @@ static void rand_unique(hobj_t *h, unsigned long count, int withvalues,
         h_foreach(h, add_ref, &w);
     }
     for (unsigned long i = 0; i < count; i++) {
-        size_t j = i + hrand() % (n - i);
+        size_t j = i + db_rand() % (n - i);
         pair_ref_t t = pr[i];
         pr[i] = pr[j];
         pr[j] = t;
@@ -726,12 +719,12 @@ static void cmd_hrandfield(cmdctx_t *ctx, const req_t *req, reply_t *r)
         }
         if (h.enc == HE_HT) {
             pair_ref_t p;
-            pair_of_entry(dict_random(h.p, hrand), &p);
+            pair_of_entry(dict_random(h.p, db_rand), &p);
             emit_pair(r, &p, 0);
         } else {
             unsigned char buf[LP_INTBUF_SIZE];
             uint32_t fl;
-            long idx = (long)(hrand() % h_len(&h)) * 2;
+            long idx = (long)(db_rand() % h_len(&h)) * 2;
             const unsigned char *f = lp_get_text(lp_seek(h.p, idx), &fl, buf);
             reply_bulk(r, (const char *)f, fl);
         }
@@ -790,23 +783,6 @@ static void cmd_hrandfield(cmdctx_t *ctx, const req_t *req, reply_t *r)
 
 /* ---- HSCAN ---- */
 
-/* The cursor as Redis's parseScanCursorOrReply (strtoul): no leading
- * space, no trailing bytes, sign and leading zeros allowed. */
-static int parse_cursor(const resp_arg_t *a, uint64_t *out)
-{
-    char tmp[64];
-    if (a->len >= sizeof(tmp)) return -1;
-    memcpy(tmp, a->ptr, a->len);
-    tmp[a->len] = '\0';
-    if (tmp[0] == ' ' || (tmp[0] >= '\t' && tmp[0] <= '\r')) return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(tmp, &end, 10);
-    if (*end != '\0' || errno == ERANGE) return -1;
-    *out = v;
-    return 0;
-}
-
 typedef struct scan_walk {
     reply_t *r;
     const resp_arg_t *pat;  /* NULL: everything */
@@ -837,7 +813,7 @@ static void scan_entry(void *arg, dict_entry_t *e)
 static void cmd_hscan(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     uint64_t cursor;
-    if (parse_cursor(&req->argv[2], &cursor)) {
+    if (db_parse_cursor(&req->argv[2], &cursor)) {
         reply_error(r, "ERR invalid cursor");
         return;
     }

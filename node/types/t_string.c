@@ -33,12 +33,11 @@
 #include "alloc.h"
 #include "cmd.h"
 #include "db.h"
+#include "numfmt.h"
 #include "keyspace.h"
 #include "reply.h"
 #include "resp.h"
 
-/* Redis's MAX_LONG_DOUBLE_CHARS: longest float text accepted or produced. */
-#define LD_MAX_CHARS (5 * 1024)
 /* Room for a KE_INT value formatted by ke_str. */
 #define INT_SCRATCH 32
 
@@ -92,55 +91,6 @@ static int get_generic(cmdctx_t *ctx, const resp_arg_t *key, reply_t *r)
     const char *p = ke_str(e, &len, scratch);
     reply_bulk(r, p, len);
     return 0;
-}
-
-/*
- * Redis's string2ld: a long double from the whole of s, no leading space,
- * no trailing garbage, not NaN, no overflow to infinity and no underflow
- * to zero (strtold's ERANGE cases); "inf" and hex floats pass as in Redis.
- * Returns 1 on success.
- */
-static int str2ld(const char *s, size_t slen, long double *out)
-{
-    char buf[LD_MAX_CHARS];
-    if (slen == 0 || slen >= sizeof(buf)) return 0;
-    memcpy(buf, s, slen);
-    buf[slen] = '\0';
-    unsigned char c0 = (unsigned char)buf[0];
-    if (c0 == ' ' || (c0 >= '\t' && c0 <= '\r')) return 0;
-    errno = 0;
-    char *end;
-    long double v = strtold(buf, &end);
-    if (*end != '\0' || (size_t)(end - buf) != slen ||
-        (errno == ERANGE &&
-         (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) ||
-        errno == EINVAL || isnan(v))
-        return 0;
-    *out = v;
-    return 1;
-}
-
-/*
- * Redis's ld2string in LD_STR_HUMAN mode: "%.17Lf", then trailing zeros
- * (and a bare '.') removed, "-0" printed as "0".  v is finite; dst holds
- * LD_MAX_CHARS bytes, which fits every finite long double (at most 4933
- * integer digits).  Returns the length.
- */
-static size_t ld2str_human(char *dst, long double v)
-{
-    int n = snprintf(dst, LD_MAX_CHARS, "%.17Lf", v);
-    if (n < 0 || n >= LD_MAX_CHARS) return 0;
-    size_t l = (size_t)n;
-    if (memchr(dst, '.', l)) {
-        while (dst[l - 1] == '0')
-            l--;
-        if (dst[l - 1] == '.') l--;
-    }
-    if (l == 2 && dst[0] == '-' && dst[1] == '0') {
-        dst[0] = '0';
-        l = 1;
-    }
-    return l;
 }
 
 /* ---- SET / GETEX options --------------------------------------------- */
@@ -534,13 +484,13 @@ static void cmd_incrbyfloat(cmdctx_t *ctx, const req_t *req, reply_t *r)
             char scratch[INT_SCRATCH];
             size_t len;
             const char *p = ke_str(e, &len, scratch);
-            if (!str2ld(p, len, &v)) {
+            if (!numfmt_str2ld(p, len, &v)) {
                 reply_error(r, err_notfloat);
                 return;
             }
         }
     }
-    if (!str2ld(arg->ptr, arg->len, &incr)) {
+    if (!numfmt_str2ld(arg->ptr, arg->len, &incr)) {
         reply_error(r, err_notfloat);
         return;
     }
@@ -549,8 +499,8 @@ static void cmd_incrbyfloat(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_error(r, "ERR increment would produce NaN or Infinity");
         return;
     }
-    char buf[LD_MAX_CHARS];
-    size_t n = ld2str_human(buf, v);
+    char buf[NUMFMT_LD_MAX_CHARS];
+    size_t n = numfmt_ld2str_human(buf, v);
     ks_set_str(ctx->ks, key->ptr, key->len, buf, n, 1);
     db_modified(ctx, key);
     reply_bulk(r, buf, n);
