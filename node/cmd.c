@@ -231,6 +231,13 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
         goto reply_mode;
     }
 
+    /* Keep the LRU/LFU stamp of new values on this command's second, so
+     * OBJECT IDLETIME right after a write says 0 (the cron alone would
+     * lag by up to a tick). */
+    if (now_us / 1000000 != n->clock_sec) {
+        n->clock_sec = now_us / 1000000;
+        ks_set_lru_clock(n->ks, evict_new_clock(n, now_us / 1000));
+    }
     cmdctx_t ctx = {.node = n, .client = cl, .ks = n->ks,
                     .now_ms = now_us / 1000};
     req_t req = {.argc = argc, .argv = argv, .spec = c};

@@ -269,15 +269,14 @@ static void debug_populate(cmdctx_t *ctx, const req_t *req, reply_t *r)
         resp_arg_t key = {kbuf, (size_t)kl};
         if (db_lookup_write(ctx, &key)) continue; /* never overwrite */
         int vl = snprintf(vbuf, sizeof(vbuf), "value:%lld", j);
-        kentry_t *e;
+        /* the keyspace stamps the policy's LRU/LFU clock on new keys */
         if (valsize == 0) {
-            e = ks_set_str(ctx->ks, kbuf, (size_t)kl, vbuf, (size_t)vl, 0);
+            ks_set_str(ctx->ks, kbuf, (size_t)kl, vbuf, (size_t)vl, 0);
         } else {
             memset(val, 0, (size_t)valsize);
             memcpy(val, vbuf, (size_t)(valsize < vl ? valsize : vl));
-            e = ks_set_str(ctx->ks, kbuf, (size_t)kl, val, (size_t)valsize, 0);
+            ks_set_str(ctx->ks, kbuf, (size_t)kl, val, (size_t)valsize, 0);
         }
-        ke_set_lru(e, db_lru_clock(ctx->now_ms));
     }
     ts_free(val);
     ts_free(prefix);

@@ -39,7 +39,6 @@
  */
 #include "evict.h"
 
-#include <assert.h>
 #include <event2/event.h>
 #include <limits.h>
 #include <string.h>

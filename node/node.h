@@ -95,6 +95,7 @@ typedef struct node {
     long long zset_max_listpack_entries; /* t_zset.c conversion thresholds */
     long long zset_max_listpack_value;
     long long list_max_listpack_size;    /* t_list.c: quicklist node fill */
+    long long set_max_intset_entries;    /* t_set.c: intset -> hashtable */
     long long list_compress_depth;       /* only 0 (no compression) */
 
     /* ---- runtime ---- */
@@ -129,6 +130,7 @@ typedef struct node {
     char *executable;           /* argv[0] resolved */
     char *config_file;          /* absolute path or NULL */
     long long cron_loops;
+    long long clock_sec;        /* second of the keyspace's LRU stamp */
 } node_t;
 
 /* Wall clock in ms / us, monotonic clock in us. */
