@@ -81,7 +81,7 @@ if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
 fi
 if ninja -C "$FUZZ_BUILD" >/dev/null; then
     for fz in "$FUZZ_BUILD"/tests/fuzz/fuzz_*; do
-        [ -x "$fz" ] || continue
+        [ -f "$fz" ] && [ -x "$fz" ] || continue
         name=$(basename "$fz")
         corpus="tests/fuzz/corpus/${name#fuzz_}"
         work=$(mktemp -d)

@@ -177,13 +177,14 @@ START_TEST(test_model_scores)
             rnd_range(&r);
             r.max = r.min + 1.5;
             int n = 0;
-            for (int i = nmodel - 1; i >= 0; i--)
-                if (in_range(model[i].score, &r)) {
-                    model_remove(i);
-                    n++;
-                }
+            for (int i = 0; i < nmodel; i++)
+                if (in_range(model[i].score, &r)) n++;
+            /* the skiplist reads members owned by the model: delete there
+             * first, then free them */
             ck_assert_uint_eq(zsl_delete_range_by_score(zsl, &r, NULL, NULL),
                               (unsigned long)n);
+            for (int i = nmodel - 1; i >= 0; i--)
+                if (in_range(model[i].score, &r)) model_remove(i);
         } else if (op == 8 && nmodel > 0) { /* delete by rank */
             unsigned long a = (unsigned long)(rand() % nmodel) + 1;
             unsigned long b = a + (unsigned long)(rand() % 5);
@@ -250,11 +251,12 @@ START_TEST(test_model_lex)
             if (at >= 0) model_remove(at);
         } else if (op < 6) {
             unsigned long n = 0;
-            if (first >= 0 && !zsl_lex_empty(&r)) {
-                for (int i = last; i >= first; i--) model_remove(i);
-                n = (unsigned long)(last - first + 1);
-            }
+            int hit = first >= 0 && !zsl_lex_empty(&r);
+            if (hit) n = (unsigned long)(last - first + 1);
+            /* delete in the skiplist before freeing the model's members */
             ck_assert_uint_eq(zsl_delete_range_by_lex(zsl, &r, NULL, NULL), n);
+            if (hit)
+                for (int i = last; i >= first; i--) model_remove(i);
         } else {
             zsl_node_t *f = zsl_first_in_lex(zsl, &r);
             zsl_node_t *l = zsl_last_in_lex(zsl, &r);
