@@ -217,3 +217,26 @@ void reply_value(reply_t *r, const resp_value_t *v)
     }
     for (size_t i = 0; i < v->nelem; i++) reply_value(r, &v->elem[i]);
 }
+
+void reply_help(reply_t *r, const char *const *lines)
+{
+    long long n = 0;
+    while (lines[n]) n++;
+    reply_array(r, n);
+    for (long long i = 0; i < n; i++) reply_simple(r, lines[i]);
+}
+
+void reply_text(reply_t *r, const buf_t *text)
+{
+    size_t n = buf_len(text);
+    /* an empty buffer has no data pointer */
+    reply_verbatim(r, n ? buf_rptr(text) : "", n, "txt");
+}
+
+void reply_err_subcommand(reply_t *r, const resp_arg_t *sub, const char *cmd)
+{
+    reply_errorf(r,
+                 "ERR unknown subcommand or wrong number of arguments for "
+                 "'%.*s'. Try %s HELP.",
+                 (int)(sub->len > 128 ? 128 : sub->len), sub->ptr, cmd);
+}

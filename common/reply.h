@@ -50,12 +50,23 @@ void reply_verbatim(reply_t *r, const char *p, size_t n, const char *ext);
 struct resp_value;
 void reply_value(reply_t *r, const struct resp_value *v);
 
+/* A list of help lines as simple strings (the HELP subcommands). */
+void reply_help(reply_t *r, const char *const *lines);
+/* A text block (CLIENT LIST, INFO): verbatim "txt" in RESP3, bulk in
+ * RESP2. */
+void reply_text(reply_t *r, const buf_t *text);
+
 /* Common errors, Redis's texts. */
 void reply_err_wrongtype(reply_t *r);
 void reply_err_syntax(reply_t *r);       /* ERR syntax error */
 void reply_err_notint(reply_t *r);       /* ERR value is not an integer or out of range */
 void reply_err_notfloat(reply_t *r);     /* ERR value is not a valid float */
 void reply_err_arity(reply_t *r, const char *cmdname);
+/* "ERR unknown subcommand or wrong number of arguments for 'sub'. Try CMD
+ * HELP." (Redis's addReplySubcommandSyntaxError; sub cut at 128 bytes). */
+struct resp_arg;
+void reply_err_subcommand(reply_t *r, const struct resp_arg *sub,
+                          const char *cmd);
 
 /*
  * Deferred aggregate length: reply_defer reserves room for a header and

@@ -45,33 +45,6 @@ static int qlen(const resp_arg_t *a)
     return (int)(a->len > MAX_QUOTED ? MAX_QUOTED : a->len);
 }
 
-/* "ERR unknown subcommand or wrong number of arguments for 'x'. Try CLIENT
- * HELP." (Redis's addReplySubcommandSyntaxError). */
-static void reply_sub_syntax(reply_t *r, const resp_arg_t *sub,
-                             const char *cmd)
-{
-    reply_errorf(r,
-                 "ERR unknown subcommand or wrong number of arguments for "
-                 "'%.*s'. Try %s HELP.",
-                 qlen(sub), sub->ptr, cmd);
-}
-
-/* A text reply (CLIENT LIST, INFO): verbatim "txt" in RESP3, bulk in
- * RESP2.  An empty buffer has no data pointer; pass "" instead. */
-static void reply_text(reply_t *r, const buf_t *out)
-{
-    size_t n = buf_len(out);
-    reply_verbatim(r, n ? buf_rptr(out) : "", n, "txt");
-}
-
-static void reply_help(reply_t *r, const char *const *lines)
-{
-    long long n = 0;
-    while (lines[n]) n++;
-    reply_array(r, n);
-    for (long long i = 0; i < n; i++) reply_simple(r, lines[i]);
-}
-
 static int arg_is(const resp_arg_t *a, const char *s)
 {
     size_t n = strlen(s);
@@ -591,7 +564,7 @@ static void cmd_client_pause(cmdctx_t *ctx, const req_t *req, reply_t *r)
     long long ms;
 
     if (req->argc != 3 && req->argc != 4) {
-        reply_sub_syntax(r, &req->argv[1], "CLIENT");
+        reply_err_subcommand(r, &req->argv[1], "CLIENT");
         return;
     }
     if (req->argc == 4) {

@@ -37,7 +37,6 @@
 #include "server.h"
 #include "slowlog.h"
 
-#define MAX_QUOTED 128          /* user input quoted in errors (%.128s) */
 #define CONFIG_TEXT_MAX 8192    /* one option's value as text */
 #define MAX_SUBCOMMANDS 64
 #define MAX_CATEGORIES 32
@@ -46,36 +45,6 @@
 #define LRU_CLOCK_MAX ((1u << 24) - 1)
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int qlen(const resp_arg_t *a)
-{
-    return (int)(a->len > MAX_QUOTED ? MAX_QUOTED : a->len);
-}
-
-static void reply_sub_syntax(reply_t *r, const resp_arg_t *sub,
-                             const char *cmd)
-{
-    reply_errorf(r,
-                 "ERR unknown subcommand or wrong number of arguments for "
-                 "'%.*s'. Try %s HELP.",
-                 qlen(sub), sub->ptr, cmd);
-}
-
-/* A text reply (CLIENT LIST, INFO): verbatim "txt" in RESP3, bulk in
- * RESP2.  An empty buffer has no data pointer; pass "" instead. */
-static void reply_text(reply_t *r, const buf_t *out)
-{
-    size_t n = buf_len(out);
-    reply_verbatim(r, n ? buf_rptr(out) : "", n, "txt");
-}
-
-static void reply_help(reply_t *r, const char *const *lines)
-{
-    long long n = 0;
-    while (lines[n]) n++;
-    reply_array(r, n);
-    for (long long i = 0; i < n; i++) reply_simple(r, lines[i]);
-}
 
 /* NUL-terminated copy of an argument (ts_free it). */
 static char *arg_dup(const resp_arg_t *a)
@@ -344,7 +313,7 @@ static void cmd_debug(cmdctx_t *ctx, const req_t *req, reply_t *r)
         /* No replication yet: there is no replication id to change. */
         reply_ok(r);
     } else {
-        reply_sub_syntax(r, sub, "DEBUG");
+        reply_err_subcommand(r, sub, "DEBUG");
     }
 }
 
@@ -976,7 +945,7 @@ static void cmd_slowlog_get(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     long long count = 10;
     if (req->argc > 3) {
-        reply_sub_syntax(r, &req->argv[1], "SLOWLOG");
+        reply_err_subcommand(r, &req->argv[1], "SLOWLOG");
         return;
     }
     if (req->argc == 3) {

@@ -718,12 +718,10 @@ static void cmd_object_help(cmdctx_t *ctx, const req_t *req, reply_t *r)
         "    <key>.",
         "HELP",
         "    Prints this help.",
+        NULL,
     };
     // clang-format on
-    size_t n = sizeof(lines) / sizeof(lines[0]);
-    reply_array(r, (long long)n);
-    for (size_t i = 0; i < n; i++)
-        reply_simple(r, lines[i]);
+    reply_help(r, lines);
 }
 
 const cmd_bind_t db_cmds[] = {

@@ -366,6 +366,11 @@ static const config_opt_t node_options[] = {
      .type = CONFIG_INT, .ptr = NODE(zset_max_listpack_value), .def = "64",
      .min = 0, .max = LMAX,
      .doc = "Sorted sets with a member longer than this use a skiplist."},
+    {.name = "set-max-intset-entries", .type = CONFIG_INT,
+     .ptr = NODE(set_max_intset_entries), .def = "512", .min = 0,
+     .max = LMAX,
+     .doc = "Sets of integers with more members than this use a hash "
+            "table (capped at 2^30)."},
     {.name = "databases", .type = CONFIG_INT, .flags = CONFIG_IMMUTABLE,
      .ptr = NODE(databases), .def = "1", .min = 1, .max = 1,
      .doc = "Tessera has database 0 only."},

@@ -1,11 +1,1088 @@
-/* t_set.c: the set type (issue 3) -- being written; no commands bound yet. */
+/*
+ * t_set.c: the set type, with Redis 7.0's encodings, algorithms, replies
+ * and error texts.
+ *
+ * Two encodings, as Redis 7.0 (listpack sets came with 7.2):
+ *
+ *   intset     Redis's sorted integer array, byte for byte (intset.h),
+ *              while every member is a canonical integer ("12", not "012")
+ *              and there are at most set-max-intset-entries of them
+ *              (capped at 2^30 as Redis does);
+ *   hashtable  a dict (dict.h): one allocation per member, key only.
+ *
+ * A set starts as an intset when its first member is an integer, and
+ * becomes a hashtable for good when a non-integer is added or it grows
+ * past the limit; removing members never converts back.  The one way back
+ * is Redis's: SPOP with a count near the set's size rebuilds the set from
+ * the members that stay, and that new set starts as an intset again.
+ *
+ * The value is a keyspace object (ks_set_obj): the entry's pointer is the
+ * intset or the dict, the entry's encoding says which.  Changing an
+ * intset may reallocate it, so every change stores the new pointer back
+ * with ke_set_obj (the entry itself does not move).  Empty sets are never
+ * stored: the last removal deletes the key.
+ *
+ * First the type's API (set_*: create, add, remove, membership, random,
+ * iteration, conversion), then the commands.  Where Redis's order of
+ * checks or choice of algorithm is observable (which error wins, which
+ * encoding a result gets, SPOP's and SRANDMEMBER's cases, SINTER sorting
+ * by size, the *STORE variants deleting an empty destination) the
+ * handlers follow t_set.c of Redis 7.0 step by step.
+ */
+#include <assert.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
 #include "cmd.h"
 #include "db.h"
+#include "dict.h"
+#include "glob.h"
+#include "intset.h"
+#include "keyspace.h"
+#include "reply.h"
+#include "resp.h"
+
+enum { SET_ENC_INTSET = KE_OBJ, SET_ENC_HT = KE_OBJ + 1 };
+
+/* Redis's intset limit regardless of set-max-intset-entries. */
+#define INTSET_MAX_CAP (1LL << 30)
+/* SPOP with count: rebuild when remaining * this <= count. */
+#define SPOP_MOVE_STRATEGY_MUL 5
+/* SRANDMEMBER with count: copy-and-remove when count * this > size. */
+#define SRANDMEMBER_SUB_STRATEGY_MUL 3
+
+/* ==== the set type ======================================================= */
+
+/* A set value: the encoding and the object (intset_t * or dict_t *). */
+typedef struct setv {
+    int enc;
+    void *p;
+} setv_t;
+
+/* One member as bytes; integers from an intset are formatted into buf. */
+typedef struct sele {
+    const char *p;
+    size_t len;
+    int is_int;
+    long long v;
+    char buf[24];
+} sele_t;
+
+static void sele_from_int(sele_t *m, long long v)
+{
+    m->is_int = 1;
+    m->v = v;
+    m->len = resp_ll2str(m->buf, v);
+    m->p = m->buf;
+}
+
+static void sele_from_bytes(sele_t *m, const char *p, size_t len)
+{
+    m->is_int = 0;
+    m->p = p;
+    m->len = len;
+}
+
+/* set-max-intset-entries with Redis's 2^30 cap. */
+static size_t set_intset_limit(const cmdctx_t *ctx)
+{
+    long long m = ctx->node->set_max_intset_entries;
+    if (m >= INTSET_MAX_CAP) m = INTSET_MAX_CAP;
+    return m < 0 ? 0 : (size_t)m;
+}
+
+/* An empty set that can hold `first` (setTypeCreate): an intset if it
+ * is an integer, else a hashtable. */
+static setv_t set_create(const char *first, size_t len)
+{
+    long long v;
+    if (resp_str2ll(first, len, &v))
+        return (setv_t){SET_ENC_INTSET, intset_new()};
+    return (setv_t){SET_ENC_HT, dict_create()};
+}
+
+static size_t set_size(const setv_t *s)
+{
+    return s->enc == SET_ENC_INTSET ? intset_len(s->p) : dict_size(s->p);
+}
+
+/* intset -> hashtable (setTypeConvert). */
+static void set_convert(setv_t *s)
+{
+    assert(s->enc == SET_ENC_INTSET);
+    intset_t *is = s->p;
+    dict_t *d = dict_create();
+    int64_t v;
+    char buf[24];
+    for (uint32_t i = 0; intset_get(is, i, &v); i++) {
+        int added;
+        dict_add(d, buf, resp_ll2str(buf, v), &added);
+    }
+    intset_free(is);
+    s->enc = SET_ENC_HT;
+    s->p = d;
+}
+
+/* Add a member (setTypeAdd); 1 if it was not there.  May convert. */
+static int set_add(setv_t *s, const char *p, size_t len, size_t maxints)
+{
+    if (s->enc == SET_ENC_INTSET) {
+        long long v;
+        if (resp_str2ll(p, len, &v)) {
+            int added;
+            s->p = intset_add(s->p, v, &added);
+            if (added && intset_len(s->p) > maxints) set_convert(s);
+            return added;
+        }
+        set_convert(s);
+    }
+    int added;
+    dict_add(s->p, p, len, &added);
+    return added;
+}
+
+/* Remove a member (setTypeRemove); 1 if it was there. */
+static int set_remove(setv_t *s, const char *p, size_t len)
+{
+    if (s->enc == SET_ENC_INTSET) {
+        long long v;
+        int removed = 0;
+        if (resp_str2ll(p, len, &v)) s->p = intset_remove(s->p, v, &removed);
+        return removed;
+    }
+    return dict_delete(s->p, p, len, NULL);
+}
+
+static int set_ismember(const setv_t *s, const char *p, size_t len)
+{
+    if (s->enc == SET_ENC_INTSET) {
+        long long v;
+        return resp_str2ll(p, len, &v) && intset_find(s->p, v);
+    }
+    return dict_find(s->p, p, len) != NULL;
+}
+
+/* Membership of a member taken from another set (skips formatting or
+ * parsing when both sides are integers). */
+static int set_has(const setv_t *s, const sele_t *m)
+{
+    if (s->enc == SET_ENC_INTSET) {
+        if (m->is_int) return intset_find(s->p, m->v);
+        long long v;
+        return resp_str2ll(m->p, m->len, &v) && intset_find(s->p, v);
+    }
+    return dict_find(s->p, m->p, m->len) != NULL;
+}
+
+/* A random member of a non-empty set (setTypeRandomElement). */
+static void set_random(const setv_t *s, sele_t *m)
+{
+    if (s->enc == SET_ENC_INTSET) {
+        sele_from_int(m, intset_random(s->p, db_rand));
+    } else {
+        size_t len;
+        const char *k = dict_key(dict_random(s->p, db_rand), &len);
+        sele_from_bytes(m, k, len);
+    }
+}
+
+static void set_free(int enc, void *obj)
+{
+    if (enc == SET_ENC_INTSET)
+        intset_free(obj);
+    else
+        dict_destroy(obj, NULL);
+}
+
+/* Iteration; the hashtable may lose the current member meanwhile. */
+typedef struct siter {
+    const setv_t *s;
+    uint32_t pos;
+    dict_iter_t di;
+} siter_t;
+
+static void siter_init(siter_t *it, const setv_t *s)
+{
+    it->s = s;
+    it->pos = 0;
+    if (s->enc == SET_ENC_HT) dict_iter_init(s->p, &it->di);
+}
+
+/* The next member into *m; 0 at the end. */
+static int siter_next(siter_t *it, sele_t *m)
+{
+    if (it->s->enc == SET_ENC_INTSET) {
+        int64_t v;
+        if (!intset_get(it->s->p, it->pos++, &v)) return 0;
+        sele_from_int(m, v);
+        return 1;
+    }
+    dict_entry_t *e = dict_iter_next(&it->di);
+    if (!e) return 0;
+    size_t len;
+    const char *k = dict_key(e, &len);
+    sele_from_bytes(m, k, len);
+    return 1;
+}
+
+static void siter_done(siter_t *it)
+{
+    if (it->s->enc == SET_ENC_HT) dict_iter_done(&it->di);
+}
+
+static setv_t set_dup_value(const setv_t *s)
+{
+    if (s->enc == SET_ENC_INTSET)
+        return (setv_t){SET_ENC_INTSET, intset_dup(s->p)};
+    setv_t c = {SET_ENC_HT, dict_create()};
+    siter_t it;
+    sele_t m;
+    siter_init(&it, s);
+    while (siter_next(&it, &m)) {
+        int added;
+        dict_add(c.p, m.p, m.len, &added);
+    }
+    siter_done(&it);
+    return c;
+}
+
+/* ---- db_type_ops -------------------------------------------------------- */
+
+static const char *set_encoding_name(const kentry_t *e)
+{
+    return ke_enc(e) == SET_ENC_INTSET ? "intset" : "hashtable";
+}
+
+static void *set_dup(const kentry_t *e, int *enc_out)
+{
+    setv_t s = {ke_enc(e), ke_obj(e)};
+    setv_t c = set_dup_value(&s);
+    *enc_out = c.enc;
+    return c.p;
+}
+
+static const db_type_ops_t set_ops = {
+    .encoding_name = set_encoding_name,
+    .dup = set_dup,
+    .free = set_free,
+};
 
 void t_set_setup(void)
 {
+    db_register_type(KT_SET, &set_ops);
 }
 
+/* ==== command helpers ===================================================== */
+
+static inline setv_t setv_of(const kentry_t *e)
+{
+    return (setv_t){ke_enc(e), ke_obj(e)};
+}
+
+/* Store a changed value back into its entry (the object may have moved or
+ * changed encoding). */
+static inline void setv_store(kentry_t *e, const setv_t *s)
+{
+    ke_set_obj(e, s->enc, s->p);
+}
+
+/* Is the entry a set?  Replies WRONGTYPE and returns 0 if not. */
+static inline int check_set(const kentry_t *e, reply_t *r)
+{
+    if (ke_type(e) == KT_SET) return 1;
+    reply_err_wrongtype(r);
+    return 0;
+}
+
+static void reply_member(reply_t *r, const sele_t *m)
+{
+    reply_bulk(r, m->p, m->len);
+}
+
+/* Reply every member of s as a set (~n in RESP3). */
+static void reply_members(reply_t *r, const setv_t *s)
+{
+    siter_t it;
+    sele_t m;
+    reply_set(r, (long long)set_size(s));
+    siter_init(&it, s);
+    while (siter_next(&it, &m))
+        reply_member(r, &m);
+    siter_done(&it);
+}
+
+/* Delete key if its set became empty; 1 if deleted. */
+static int delete_if_empty(cmdctx_t *ctx, const resp_arg_t *key,
+                           const setv_t *s)
+{
+    if (set_size(s) != 0) return 0;
+    db_delete(ctx, key);
+    return 1;
+}
+
+static int same_key(const resp_arg_t *a, const resp_arg_t *b)
+{
+    return a->len == b->len && memcmp(a->ptr, b->ptr, a->len) == 0;
+}
+
+/* ==== SADD, SREM, SMOVE, membership ====================================== */
+
+/* SADD key member [member ...] */
+static void cmd_sadd(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    const resp_arg_t *key = &req->argv[1];
+    kentry_t *e = db_lookup_write(ctx, key);
+    setv_t s;
+    if (e) {
+        if (!check_set(e, r)) return;
+        s = setv_of(e);
+    } else {
+        s = set_create(req->argv[2].ptr, req->argv[2].len);
+        e = ks_set_obj(ctx->ks, key->ptr, key->len, KT_SET, s.enc, s.p, 0);
+    }
+    size_t maxints = set_intset_limit(ctx);
+    long long added = 0;
+    for (int j = 2; j < req->argc; j++)
+        added += set_add(&s, req->argv[j].ptr, req->argv[j].len, maxints);
+    setv_store(e, &s);
+    if (added) db_modified(ctx, key);
+    reply_int(r, added);
+}
+
+/* SREM key member [member ...] */
+static void cmd_srem(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    const resp_arg_t *key = &req->argv[1];
+    kentry_t *e = db_lookup_write(ctx, key);
+    if (!e) {
+        reply_int(r, 0);
+        return;
+    }
+    if (!check_set(e, r)) return;
+    setv_t s = setv_of(e);
+    long long deleted = 0;
+    for (int j = 2; j < req->argc; j++) {
+        if (!set_remove(&s, req->argv[j].ptr, req->argv[j].len)) continue;
+        deleted++;
+        if (set_size(&s) == 0) break;
+    }
+    setv_store(e, &s);
+    if (deleted) {
+        delete_if_empty(ctx, key, &s);
+        db_modified(ctx, key);
+    }
+    reply_int(r, deleted);
+}
+
+/* SMOVE source destination member */
+static void cmd_smove(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    const resp_arg_t *src = &req->argv[1], *dst = &req->argv[2];
+    const resp_arg_t *ele = &req->argv[3];
+    kentry_t *se = db_lookup_write(ctx, src);
+    /* A lookup only deletes its own key (lazy expiry), and entries do not
+     * move when other keys change: se stays valid. */
+    kentry_t *de = db_lookup_write(ctx, dst);
+    if (!se) {
+        reply_int(r, 0);
+        return;
+    }
+    if (!check_set(se, r) || (de && !check_set(de, r))) return;
+    setv_t ss = setv_of(se);
+    if (same_key(src, dst)) {
+        reply_int(r, set_ismember(&ss, ele->ptr, ele->len));
+        return;
+    }
+    if (!set_remove(&ss, ele->ptr, ele->len)) {
+        reply_int(r, 0);
+        return;
+    }
+    setv_store(se, &ss);
+    delete_if_empty(ctx, src, &ss);
+
+    /* Deleting src does not move other entries: de is still valid. */
+    setv_t ds;
+    if (de) {
+        ds = setv_of(de);
+    } else {
+        ds = set_create(ele->ptr, ele->len);
+        de = ks_set_obj(ctx->ks, dst->ptr, dst->len, KT_SET, ds.enc, ds.p, 0);
+    }
+    set_add(&ds, ele->ptr, ele->len, set_intset_limit(ctx));
+    setv_store(de, &ds);
+    db_modified(ctx, src);
+    db_modified(ctx, dst);
+    reply_int(r, 1);
+}
+
+/* SISMEMBER key member */
+static void cmd_sismember(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
+    if (!e) {
+        reply_int(r, 0);
+        return;
+    }
+    if (!check_set(e, r)) return;
+    setv_t s = setv_of(e);
+    reply_int(r, set_ismember(&s, req->argv[2].ptr, req->argv[2].len));
+}
+
+/* SMISMEMBER key member [member ...] */
+static void cmd_smismember(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
+    if (e && !check_set(e, r)) return;
+    setv_t s = e ? setv_of(e) : (setv_t){0, NULL};
+    reply_array(r, req->argc - 2);
+    for (int j = 2; j < req->argc; j++)
+        reply_int(r, e && set_ismember(&s, req->argv[j].ptr, req->argv[j].len));
+}
+
+/* SCARD key */
+static void cmd_scard(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
+    if (!e) {
+        reply_int(r, 0);
+        return;
+    }
+    if (!check_set(e, r)) return;
+    setv_t s = setv_of(e);
+    reply_int(r, (long long)set_size(&s));
+}
+
+/* ==== SPOP, SRANDMEMBER =================================================== */
+
+/* SPOP key count (spopWithCountCommand) */
+static void spop_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    const resp_arg_t *key = &req->argv[1];
+    long long l;
+    if (arg_ll_msg(&req->argv[2], &l, r,
+                   "ERR value is out of range, must be positive"))
+        return;
+    if (l < 0) {
+        reply_error(r, "ERR value is out of range, must be positive");
+        return;
+    }
+    unsigned long long count = (unsigned long long)l;
+    kentry_t *e = db_lookup_write(ctx, key);
+    if (!e) {
+        reply_set(r, 0);
+        return;
+    }
+    if (!check_set(e, r)) return;
+    if (count == 0) {
+        reply_set(r, 0);
+        return;
+    }
+    setv_t s = setv_of(e);
+    size_t size = set_size(&s);
+
+    /* CASE 1: everything; the key goes away. */
+    if (count >= size) {
+        reply_members(r, &s);
+        db_delete(ctx, key);
+        db_modified(ctx, key);
+        return;
+    }
+
+    unsigned long long remaining = size - count;
+    reply_set(r, (long long)count);
+    sele_t m;
+    if (remaining * SPOP_MOVE_STRATEGY_MUL > count) {
+        /* CASE 2: few to pop: pick and remove one at a time. */
+        while (count--) {
+            set_random(&s, &m);
+            reply_member(r, &m);
+            if (m.is_int) {
+                s.p = intset_remove(s.p, m.v, NULL);
+            } else {
+                /* the bytes live in the entry being deleted: reply first */
+                dict_delete(s.p, m.p, m.len, NULL);
+            }
+        }
+        setv_store(e, &s);
+    } else {
+        /* CASE 3: most of the set goes: move the members that stay to a
+         * new set, reply what is left of the old one, keep the new one
+         * (which starts as an intset again if its first member is an
+         * integer, as in Redis). */
+        setv_t ns = {0, NULL};
+        size_t maxints = set_intset_limit(ctx);
+        while (remaining--) {
+            set_random(&s, &m);
+            /* copy: removing the member frees its bytes */
+            char *copy = ts_malloc(m.len ? m.len : 1);
+            memcpy(copy, m.p, m.len);
+            size_t len = m.len;
+            if (!ns.p) ns = set_create(copy, len);
+            set_add(&ns, copy, len, maxints);
+            set_remove(&s, copy, len);
+            ts_free(copy);
+        }
+        siter_t it;
+        siter_init(&it, &s);
+        while (siter_next(&it, &m))
+            reply_member(r, &m);
+        siter_done(&it);
+        setv_store(e, &s);
+        /* Replaces (and frees) the old set, keeping the TTL. */
+        ks_set_obj(ctx->ks, key->ptr, key->len, KT_SET, ns.enc, ns.p, 1);
+    }
+    db_modified(ctx, key);
+}
+
+/* SPOP key [count] */
+static void cmd_spop(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    if (req->argc == 3) {
+        spop_count(ctx, req, r);
+        return;
+    }
+    if (req->argc > 3) {
+        reply_err_syntax(r);
+        return;
+    }
+    const resp_arg_t *key = &req->argv[1];
+    kentry_t *e = db_lookup_write(ctx, key);
+    if (!e) {
+        reply_null(r);
+        return;
+    }
+    if (!check_set(e, r)) return;
+    setv_t s = setv_of(e);
+    sele_t m;
+    set_random(&s, &m);
+    reply_member(r, &m);
+    if (m.is_int)
+        s.p = intset_remove(s.p, m.v, NULL);
+    else
+        dict_delete(s.p, m.p, m.len, NULL);
+    setv_store(e, &s);
+    delete_if_empty(ctx, key, &s);
+    db_modified(ctx, key);
+}
+
+/* Members collected for SRANDMEMBER's cases 3 and 4: a temporary dict
+ * (distinct members). */
+static void srand_reply_dict(reply_t *r, dict_t *d)
+{
+    dict_iter_t it;
+    dict_entry_t *de;
+    reply_array(r, (long long)dict_size(d));
+    dict_iter_init(d, &it);
+    while ((de = dict_iter_next(&it))) {
+        size_t len;
+        const char *k = dict_key(de, &len);
+        reply_bulk(r, k, len);
+    }
+    dict_iter_done(&it);
+}
+
+/* SRANDMEMBER key count (srandmemberWithCountCommand) */
+static void srandmember_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    long long l;
+    if (arg_ll(&req->argv[2], &l, r)) return;
+    if (l == LLONG_MIN) {
+        reply_error(r, "ERR value is out of range, value must between "
+                       "-9223372036854775807 and 9223372036854775807");
+        return;
+    }
+    int uniq = l >= 0;
+    unsigned long long count = uniq ? (unsigned long long)l
+                                    : (unsigned long long)-l;
+    kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
+    if (!e) {
+        reply_array(r, 0);
+        return;
+    }
+    if (!check_set(e, r)) return;
+    if (count == 0) {
+        reply_array(r, 0);
+        return;
+    }
+    setv_t s = setv_of(e);
+    size_t size = set_size(&s);
+    sele_t m;
+
+    /* CASE 1: negative count (repeats allowed), or a single member. */
+    if (!uniq || count == 1) {
+        reply_array(r, (long long)count);
+        while (count--) {
+            set_random(&s, &m);
+            reply_member(r, &m);
+        }
+        return;
+    }
+
+    /* CASE 2: at least the whole set: all of it. */
+    if (count >= size) {
+        siter_t it;
+        reply_array(r, (long long)size);
+        siter_init(&it, &s);
+        while (siter_next(&it, &m))
+            reply_member(r, &m);
+        siter_done(&it);
+        return;
+    }
+
+    dict_t *d = dict_create();
+    int added;
+    if (count * SRANDMEMBER_SUB_STRATEGY_MUL > size) {
+        /* CASE 3: close to the whole set: copy it, remove random ones. */
+        siter_t it;
+        siter_init(&it, &s);
+        while (siter_next(&it, &m))
+            dict_add(d, m.p, m.len, &added);
+        siter_done(&it);
+        while (dict_size(d) > count) {
+            size_t len;
+            const char *k = dict_key(dict_random(d, db_rand), &len);
+            dict_delete(d, k, len, NULL);
+        }
+    } else {
+        /* CASE 4: few of many: draw until count distinct ones. */
+        while (dict_size(d) < count) {
+            set_random(&s, &m);
+            dict_add(d, m.p, m.len, &added);
+        }
+    }
+    srand_reply_dict(r, d);
+    dict_destroy(d, NULL);
+}
+
+/* SRANDMEMBER key [count] */
+static void cmd_srandmember(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    if (req->argc == 3) {
+        srandmember_count(ctx, req, r);
+        return;
+    }
+    if (req->argc > 3) {
+        reply_err_syntax(r);
+        return;
+    }
+    kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
+    if (!e) {
+        reply_null(r);
+        return;
+    }
+    if (!check_set(e, r)) return;
+    setv_t s = setv_of(e);
+    sele_t m;
+    set_random(&s, &m);
+    reply_member(r, &m);
+}
+
+/* ==== SINTER, SUNION, SDIFF and their STORE / CARD forms ================= */
+
+/*
+ * Look up the source sets keys[0..n-1] for reading.  Missing keys are
+ * NULL (enc 0); *missing counts them.  Every key is checked for its type
+ * first, so WRONGTYPE wins over an empty result as in Redis 7.0.
+ * Returns -1 after replying WRONGTYPE.
+ */
+static int lookup_sets(cmdctx_t *ctx, const resp_arg_t *keys, long n,
+                       setv_t *sets, long *missing, reply_t *r)
+{
+    *missing = 0;
+    for (long j = 0; j < n; j++) {
+        kentry_t *e = db_lookup_read(ctx, &keys[j]);
+        if (!e) {
+            sets[j] = (setv_t){0, NULL};
+            (*missing)++;
+            continue;
+        }
+        if (!check_set(e, r)) return -1;
+        sets[j] = setv_of(e);
+    }
+    return 0;
+}
+
+/*
+ * Finish a *STORE command (setKey / dbDelete in Redis): a non-empty result
+ * replaces dst whatever it held (TTL cleared); an empty one deletes dst.
+ * Takes ownership of res.
+ */
+static void store_result(cmdctx_t *ctx, const resp_arg_t *dst, setv_t *res,
+                         reply_t *r)
+{
+    size_t n = set_size(res);
+    if (n > 0) {
+        ks_set_obj(ctx->ks, dst->ptr, dst->len, KT_SET, res->enc, res->p, 0);
+        db_modified(ctx, dst);
+    } else {
+        set_free(res->enc, res->p);
+        if (db_delete(ctx, dst)) db_modified(ctx, dst);
+    }
+    reply_int(r, (long long)n);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = set_size(a), y = set_size(b);
+    return x < y ? -1 : x > y;
+}
+
+/* Decreasing size, missing (NULL) sets last (SDIFF's algorithm 1). */
+static int cmp_size_rev(const void *a, const void *b)
+{
+    const setv_t *x = a, *y = b;
+    size_t sx = x->p ? set_size(x) : 0, sy = y->p ? set_size(y) : 0;
+    return sx < sy ? 1 : -(sx > sy);
+}
+
+enum { INTER_REPLY, INTER_STORE, INTER_CARD };
+
+/*
+ * sinterGenericCommand.  mode: reply the members, store them at dst, or
+ * count them (stopping at limit if it is not 0).
+ */
+static void sinter_generic(cmdctx_t *ctx, const resp_arg_t *keys, long n,
+                           const resp_arg_t *dst, int mode,
+                           unsigned long long limit, reply_t *r)
+{
+    setv_t *sets = ts_malloc(sizeof(*sets) * (size_t)n);
+    long missing;
+    if (lookup_sets(ctx, keys, n, sets, &missing, r)) goto out;
+    if (missing) {
+        /* an empty set makes the intersection empty */
+        if (mode == INTER_STORE) {
+            if (db_delete(ctx, dst)) db_modified(ctx, dst);
+            reply_int(r, 0);
+        } else if (mode == INTER_CARD) {
+            reply_int(r, 0);
+        } else {
+            reply_set(r, 0);
+        }
+        goto out;
+    }
+    /* Smallest first: fewer members to test. */
+    qsort(sets, (size_t)n, sizeof(*sets), cmp_size);
+
+    size_t handle = 0;
+    setv_t res = {SET_ENC_INTSET, NULL};
+    size_t maxints = set_intset_limit(ctx);
+    if (mode == INTER_REPLY) handle = reply_defer(r);
+    if (mode == INTER_STORE) res.p = intset_new();
+
+    unsigned long long card = 0;
+    siter_t it;
+    sele_t m;
+    siter_init(&it, &sets[0]);
+    while (siter_next(&it, &m)) {
+        long j;
+        for (j = 1; j < n; j++) {
+            if (sets[j].p == sets[0].p) continue;
+            if (!set_has(&sets[j], &m)) break;
+        }
+        if (j < n) continue;
+        if (mode == INTER_CARD) {
+            card++;
+            if (limit && card >= limit) break;
+        } else if (mode == INTER_REPLY) {
+            reply_member(r, &m);
+            card++;
+        } else {
+            set_add(&res, m.p, m.len, maxints);
+        }
+    }
+    siter_done(&it);
+
+    if (mode == INTER_CARD)
+        reply_int(r, (long long)card);
+    else if (mode == INTER_REPLY)
+        reply_set_deferred(r, handle, '~', (long long)card);
+    else
+        store_result(ctx, dst, &res, r);
+out:
+    ts_free(sets);
+}
+
+enum { OP_UNION, OP_DIFF };
+
+/* sunionDiffGenericCommand.  dst NULL: reply the result as a set. */
+static void sunion_diff_generic(cmdctx_t *ctx, const resp_arg_t *keys, long n,
+                                const resp_arg_t *dst, int op, reply_t *r)
+{
+    setv_t *sets = ts_malloc(sizeof(*sets) * (size_t)n);
+    long missing;
+    if (lookup_sets(ctx, keys, n, sets, &missing, r)) goto out;
+    int sameset = 0;
+    for (long j = 1; j < n; j++)
+        if (sets[0].p && sets[j].p == sets[0].p) sameset = 1;
+
+    /* SDIFF: algorithm 1 (test each member of the first set against the
+     * others, O(N*M)) or 2 (add the first, remove the others, O(total)),
+     * whichever looks cheaper, with Redis's bias towards 1. */
+    int diff_algo = 1;
+    if (op == OP_DIFF && sets[0].p && !sameset) {
+        long long one = 0, two = 0;
+        for (long j = 0; j < n; j++) {
+            if (!sets[j].p) continue;
+            one += (long long)set_size(&sets[0]);
+            two += (long long)set_size(&sets[j]);
+        }
+        one /= 2;
+        diff_algo = one <= two ? 1 : 2;
+        if (diff_algo == 1 && n > 1)
+            qsort(sets + 1, (size_t)n - 1, sizeof(*sets), cmp_size_rev);
+    }
+
+    setv_t res = {SET_ENC_INTSET, intset_new()};
+    size_t maxints = set_intset_limit(ctx);
+    siter_t it;
+    sele_t m;
+    if (op == OP_UNION) {
+        for (long j = 0; j < n; j++) {
+            if (!sets[j].p) continue;
+            siter_init(&it, &sets[j]);
+            while (siter_next(&it, &m))
+                set_add(&res, m.p, m.len, maxints);
+            siter_done(&it);
+        }
+    } else if (sameset || !sets[0].p) {
+        /* empty */
+    } else if (diff_algo == 1) {
+        siter_init(&it, &sets[0]);
+        while (siter_next(&it, &m)) {
+            long j;
+            for (j = 1; j < n; j++) {
+                if (!sets[j].p) continue;
+                if (sets[j].p == sets[0].p || set_has(&sets[j], &m)) break;
+            }
+            if (j == n) set_add(&res, m.p, m.len, maxints);
+        }
+        siter_done(&it);
+    } else {
+        for (long j = 0; j < n; j++) {
+            if (!sets[j].p) continue;
+            siter_init(&it, &sets[j]);
+            while (siter_next(&it, &m)) {
+                if (j == 0)
+                    set_add(&res, m.p, m.len, maxints);
+                else
+                    set_remove(&res, m.p, m.len);
+            }
+            siter_done(&it);
+            if (set_size(&res) == 0) break;
+        }
+    }
+
+    if (dst) {
+        store_result(ctx, dst, &res, r);
+    } else {
+        reply_members(r, &res);
+        set_free(res.enc, res.p);
+    }
+out:
+    ts_free(sets);
+}
+
+/* SMEMBERS key (Redis runs it as SINTER key) */
+static void cmd_smembers(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    sinter_generic(ctx, &req->argv[1], 1, NULL, INTER_REPLY, 0, r);
+}
+
+/* SINTER key [key ...] */
+static void cmd_sinter(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    sinter_generic(ctx, &req->argv[1], req->argc - 1, NULL, INTER_REPLY, 0, r);
+}
+
+/* SINTERSTORE destination key [key ...] */
+static void cmd_sinterstore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    sinter_generic(ctx, &req->argv[2], req->argc - 2, &req->argv[1],
+                   INTER_STORE, 0, r);
+}
+
+/* SINTERCARD numkeys key [key ...] [LIMIT limit] */
+static void cmd_sintercard(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    long long numkeys, limit = 0;
+    if (arg_ll_msg(&req->argv[1], &numkeys, r,
+                   "ERR numkeys should be greater than 0"))
+        return;
+    if (numkeys < 1) {
+        reply_error(r, "ERR numkeys should be greater than 0");
+        return;
+    }
+    if (numkeys > req->argc - 2) {
+        reply_error(r, "ERR Number of keys can't be greater than number of "
+                       "args");
+        return;
+    }
+    for (long j = 2 + (long)numkeys; j < req->argc; j++) {
+        int more = req->argc - 1 - (int)j;
+        if (arg_eq(&req->argv[j], "limit") && more) {
+            j++;
+            if (arg_ll_msg(&req->argv[j], &limit, r,
+                           "ERR LIMIT can't be negative"))
+                return;
+            if (limit < 0) {
+                reply_error(r, "ERR LIMIT can't be negative");
+                return;
+            }
+        } else {
+            reply_err_syntax(r);
+            return;
+        }
+    }
+    sinter_generic(ctx, &req->argv[2], (long)numkeys, NULL, INTER_CARD,
+                   (unsigned long long)limit, r);
+}
+
+/* SUNION key [key ...] */
+static void cmd_sunion(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    sunion_diff_generic(ctx, &req->argv[1], req->argc - 1, NULL, OP_UNION, r);
+}
+
+/* SUNIONSTORE destination key [key ...] */
+static void cmd_sunionstore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    sunion_diff_generic(ctx, &req->argv[2], req->argc - 2, &req->argv[1],
+                        OP_UNION, r);
+}
+
+/* SDIFF key [key ...] */
+static void cmd_sdiff(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    sunion_diff_generic(ctx, &req->argv[1], req->argc - 1, NULL, OP_DIFF, r);
+}
+
+/* SDIFFSTORE destination key [key ...] */
+static void cmd_sdiffstore(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    sunion_diff_generic(ctx, &req->argv[2], req->argc - 2, &req->argv[1],
+                        OP_DIFF, r);
+}
+
+/* ==== SSCAN ============================================================== */
+
+/* Entries a SSCAN step collected (pointers stay valid: nothing is
+ * deleted while the command runs). */
+typedef struct scanlist {
+    const dict_entry_t **v;
+    size_t n, cap;
+} scanlist_t;
+
+static void scan_collect(void *arg, dict_entry_t *e)
+{
+    scanlist_t *l = arg;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = ts_realloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n++] = e;
+}
+
+/* SSCAN key cursor [MATCH pattern] [COUNT count] */
+static void cmd_sscan(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    uint64_t cursor;
+    if (db_parse_cursor(&req->argv[2], &cursor)) {
+        reply_error(r, "ERR invalid cursor");
+        return;
+    }
+    kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
+    if (!e) {
+        reply_array(r, 2);
+        reply_bulk(r, "0", 1);
+        reply_array(r, 0);
+        return;
+    }
+    if (!check_set(e, r)) return;
+
+    long long count = 10;
+    const resp_arg_t *pat = NULL;
+    for (int i = 3; i < req->argc; i += 2) {
+        const resp_arg_t *a = &req->argv[i];
+        int more = req->argc - i >= 2;
+        if (arg_eq(a, "count") && more) {
+            if (arg_ll(&req->argv[i + 1], &count, r)) return;
+            if (count < 1) {
+                reply_err_syntax(r);
+                return;
+            }
+        } else if (arg_eq(a, "match") && more) {
+            const resp_arg_t *p = &req->argv[i + 1];
+            pat = p->len == 1 && p->ptr[0] == '*' ? NULL : p;
+        } else {
+            reply_err_syntax(r);
+            return;
+        }
+    }
+
+    setv_t s = setv_of(e);
+    char num[24];
+    sele_t m;
+    if (s.enc == SET_ENC_INTSET) {
+        /* A compact encoding is returned whole, with cursor 0. */
+        reply_array(r, 2);
+        reply_bulk(r, "0", 1);
+        size_t h = reply_defer(r);
+        long long n = 0;
+        siter_t it;
+        siter_init(&it, &s);
+        while (siter_next(&it, &m)) {
+            if (pat && !glob_match(pat->ptr, pat->len, m.p, m.len, 0)) continue;
+            reply_member(r, &m);
+            n++;
+        }
+        siter_done(&it);
+        reply_set_deferred(r, h, '*', n);
+        return;
+    }
+
+    /* As Redis: stop after COUNT members or COUNT*10 buckets. */
+    scanlist_t l = {0};
+    long long maxiter = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
+    do {
+        cursor = dict_scan(s.p, cursor, scan_collect, &l);
+    } while (cursor && maxiter-- && l.n < (unsigned long long)count);
+    reply_array(r, 2);
+    reply_bulk(r, num, resp_ull2str(num, cursor));
+    size_t h = reply_defer(r);
+    long long n = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        size_t len;
+        const char *k = dict_key(l.v[i], &len);
+        if (pat && !glob_match(pat->ptr, pat->len, k, len, 0)) continue;
+        reply_bulk(r, k, len);
+        n++;
+    }
+    reply_set_deferred(r, h, '*', n);
+    ts_free(l.v);
+}
+
+/* ==== binding ============================================================= */
+
 const cmd_bind_t t_set_cmds[] = {
+    {CMD_SADD, cmd_sadd},
+    {CMD_SREM, cmd_srem},
+    {CMD_SMOVE, cmd_smove},
+    {CMD_SISMEMBER, cmd_sismember},
+    {CMD_SMISMEMBER, cmd_smismember},
+    {CMD_SCARD, cmd_scard},
+    {CMD_SPOP, cmd_spop},
+    {CMD_SRANDMEMBER, cmd_srandmember},
+    {CMD_SMEMBERS, cmd_smembers},
+    {CMD_SINTER, cmd_sinter},
+    {CMD_SINTERSTORE, cmd_sinterstore},
+    {CMD_SINTERCARD, cmd_sintercard},
+    {CMD_SUNION, cmd_sunion},
+    {CMD_SUNIONSTORE, cmd_sunionstore},
+    {CMD_SDIFF, cmd_sdiff},
+    {CMD_SDIFFSTORE, cmd_sdiffstore},
+    {CMD_SSCAN, cmd_sscan},
     {CMD__COUNT, NULL},
 };

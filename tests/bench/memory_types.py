@@ -14,6 +14,8 @@ type, chosen by --shape:
     list10    --keys keys (default 1,000,000) `key:0000000`.., each a list
               RPUSH'd with the 10 elements `elem:0`..`elem:9` (Redis 7.0: a
               quicklist of one listpack node; Tessera: one listpack)
+    set10     --keys keys (default 1,000,000) `key:0000000`.., each a set
+              SADD'd with the 10 small integers 0..9 (both: an intset)
 
 Shapes are a table (SHAPES): name -> default key count, description and a
 generator of load commands whose replies are +OK; other types add theirs.
@@ -61,6 +63,12 @@ def list10_commands(keys):
                               *[b"elem:%d" % j for j in range(10)])
 
 
+def set10_commands(keys):
+    for i in range(keys):
+        yield bl.resp_command(b"SADD", key_name(i, keys),
+                              *[b"%d" % j for j in range(10)])
+
+
 def bighash_commands(keys, fields=10000, per_cmd=1000):
     for i in range(keys):
         k = key_name(i, keys)
@@ -79,6 +87,8 @@ SHAPES = {
                 bighash_commands, b"hash"),
     "list10": (1000000, 100000, "list, 10 elements elem:0..elem:9",
                list10_commands, b"list", b":10\r\n"),
+    "set10": (1000000, 100000, "set, 10 small integers 0..9",
+              set10_commands, b"set", b":10\r\n"),
 }
 
 
