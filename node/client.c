@@ -29,8 +29,10 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "blocking.h"
 #include "cmd.h"
 #include "log.h"
+#include "pubsub.h"
 #include "reply.h"
 
 #define READ_CHUNK (16 * 1024)
@@ -130,6 +132,8 @@ void client_free(client_t *c)
         return;
     }
     node_t *n = c->node;
+    block_forget_client(c);
+    pubsub_client_reset(c);
     unlink_pending(n, c);
     unlink_monitor(n, c);
     unlink_client(n, c);
@@ -228,7 +232,8 @@ void client_write_pending(node_t *n)
 int client_obuf_over_limit(client_t *c)
 {
     node_t *n = c->node;
-    const obuf_limit_t *lim = &n->obuf_limits[OBUF_NORMAL];
+    const obuf_limit_t *lim =
+        &n->obuf_limits[(c->flags & CLF_PUBSUB) ? OBUF_PUBSUB : OBUF_NORMAL];
     long long used = (long long)buf_len(&c->obuf);
     if (lim->hard && used >= lim->hard) return 1;
     if (lim->soft && used >= lim->soft) {
@@ -266,7 +271,8 @@ void client_process_input(client_t *c)
     c->flags |= CLF_IN_COMMAND;
     c->flags &= ~CLF_PAUSED;
     while (buf_len(&c->qbuf) > 0 &&
-           !(c->flags & (CLF_CLOSE_AFTER_REPLY | CLF_CLOSE_ASAP))) {
+           !(c->flags & (CLF_CLOSE_AFTER_REPLY | CLF_CLOSE_ASAP |
+                         CLF_BLOCKED))) {
         size_t used = 0;
         const char *err = NULL;
         lim.unauthenticated = !c->authenticated;
@@ -359,11 +365,14 @@ void client_info_line(client_t *c, buf_t *out)
     char flags[16];
     int f = 0;
     if (c->flags & CLF_MONITOR) flags[f++] = 'O';
+    if (c->flags & CLF_PUBSUB) flags[f++] = 'P';
     if (c->flags & CLF_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (c->flags & CLF_CLOSE_ASAP) flags[f++] = 'A';
     if (c->flags & CLF_NO_EVICT) flags[f++] = 'e';
     if (f == 0) flags[f++] = 'N';
     flags[f] = '\0';
+    size_t sub, psub, ssub;
+    pubsub_client_counts(c, &sub, &psub, &ssub);
     const cmd_spec_t *last = cmdtab_get(c->last_cmd);
     char cmdname[64];
     if (last) {
@@ -373,13 +382,14 @@ void client_info_line(client_t *c, buf_t *out)
     }
     buf_printf(out,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
-               "flags=%s db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
+               "flags=%s db=0 sub=%zu psub=%zu ssub=%zu multi=-1 qbuf=%zu "
                "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%lld "
                "obl=0 oll=0 omem=%zu tot-mem=%zu events=r%s cmd=%s "
                "user=default redir=-1 resp=%d",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd,
                c->name ? c->name : "", (now - c->ctime_ms) / 1000,
-               (now - c->last_ms) / 1000, flags, buf_len(&c->qbuf),
+               (now - c->last_ms) / 1000, flags, sub, psub, ssub,
+               buf_len(&c->qbuf),
                c->qbuf.cap - c->qbuf.wpos, c->qbuf.cap, c->qbuf_peak,
                buf_len(&c->obuf),
                sizeof(*c) + buf_alloc_size(&c->qbuf) +

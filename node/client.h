@@ -35,6 +35,9 @@
 #define CLF_PROTECTED_LOCAL   (1u << 10) /* connected from loopback */
 #define CLF_UNIX              (1u << 11)
 #define CLF_PENDING_WRITE     (1u << 12) /* on node->pending_writes */
+#define CLF_BLOCKED           (1u << 20) /* waiting for keys (blocking.c) */
+#define CLF_DENY_BLOCKING     (1u << 21) /* MULTI/EXEC: blocking commands don't */
+#define CLF_PUBSUB            (1u << 28) /* has subscriptions (pubsub.c) */
 
 struct client {
     uint64_t id;
@@ -55,9 +58,11 @@ struct client {
     cmd_id_t last_cmd;
     long long obuf_soft_since;  /* when the soft limit was first passed */
     long long qbuf_peak;
+    struct pubsub_client *pubsub; /* subscriptions (pubsub.c), or NULL */
     client_t *prev, *next;      /* node->clients */
     client_t *mprev, *mnext;    /* node->monitors */
     client_t *pwprev, *pwnext;  /* node->pending_writes */
+    struct blocked *blk;        /* while CLF_BLOCKED */
 };
 
 /* Accept path: wrap a connected socket.  Takes ownership of fd. */

@@ -19,17 +19,19 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "blocking.h"
 #include "client.h"
 #include "evict.h"
 #include "monitor.h"
 #include "numfmt.h"
+#include "pubsub.h"
 #include "slowlog.h"
 
 static cmd_handler_t *handlers[CMD__COUNT];
 
 static const cmd_bind_t *const all_binds[] = {
     t_string_cmds, db_cmds, expire_cmds, conn_cmds, server_cmds,
-    t_list_cmds, t_hash_cmds, t_set_cmds, t_zset_cmds,
+    t_list_cmds, t_hash_cmds, t_set_cmds, t_zset_cmds, pubsub_cmds,
 };
 
 void cmd_setup(void)
@@ -219,7 +221,7 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     int rejected = c == NULL;
     if (c && (check_arity(c, argc, r) || check_auth(cl, c, r) ||
               check_protected(n, cl, c, r) || check_monitor(cl, c, r) ||
-              check_oom(n, c, r)))
+              check_oom(n, c, r) || pubsub_check_context(cl, c, r)))
         rejected = 1;
     if (!rejected && must_pause(n, cl, c, now_us / 1000)) {
         r->out->wpos = mark;
@@ -244,6 +246,7 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     cmd_handler_t *fn = handlers[c->id];
     cl->last_cmd = c->id;   /* CLIENT LIST shows the running command */
     fn(&ctx, &req, r);
+    if (n->block_ready) block_serve(n);     /* the command fed waiters */
     /* Redis 7.0 feeds monitors after the command ran, never for rejected
      * commands, admin commands or QUIT. */
     if (n->nmonitors && !(c->flags & (CF_ADMIN | CF_SKIP_MONITOR)) &&

@@ -54,6 +54,7 @@ extern const cmd_bind_t t_list_cmds[];
 extern const cmd_bind_t t_hash_cmds[];
 extern const cmd_bind_t t_set_cmds[];
 extern const cmd_bind_t t_zset_cmds[];
+extern const cmd_bind_t pubsub_cmds[];
 
 /* Type setup: each registers its db_type_ops (node/types/t_*.c). */
 void t_list_setup(void);

@@ -98,7 +98,7 @@ static void set_name(client_t *c, const resp_arg_t *a)
     c->name = a->len ? ts_strndup(a->ptr, a->len) : NULL;
 }
 
-/* Client types as Redis names them; Tessera's clients are all normal. */
+/* Client types as Redis names them (no masters or replicas yet). */
 enum { CT_NORMAL = 0, CT_MASTER, CT_REPLICA, CT_PUBSUB };
 
 static int client_type_by_name(const resp_arg_t *a)
@@ -112,8 +112,7 @@ static int client_type_by_name(const resp_arg_t *a)
 
 static int client_type(const client_t *c)
 {
-    (void)c;
-    return CT_NORMAL;
+    return (c->flags & CLF_PUBSUB) ? CT_PUBSUB : CT_NORMAL;
 }
 
 /* The oldest client (clients are linked newest first; Redis lists them in
@@ -220,12 +219,17 @@ static void schedule_unpause(node_t *n)
 /* PING [message] */
 static void cmd_ping(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
-    (void)ctx;
     if (req->argc > 2) {
         reply_err_arity(r, "ping");
         return;
     }
-    if (req->argc == 1) reply_simple(r, "PONG");
+    if ((ctx->client->flags & CLF_PUBSUB) && r->proto == 2) {
+        /* RESP2 subscriber: [pong, message] (Redis's pingCommand) */
+        reply_array(r, 2);
+        reply_bulk(r, "pong", 4);
+        if (req->argc == 1) reply_bulk(r, "", 0);
+        else reply_bulk(r, req->argv[1].ptr, req->argv[1].len);
+    } else if (req->argc == 1) reply_simple(r, "PONG");
     else reply_bulk(r, req->argv[1].ptr, req->argv[1].len);
 }
 

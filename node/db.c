@@ -39,6 +39,7 @@
 
 #include "alloc.h"
 #include "evict.h"
+#include "blocking.h"
 #include "glob.h"
 #include "lazyfree.h"
 
@@ -145,8 +146,9 @@ int db_delete(cmdctx_t *ctx, const resp_arg_t *key)
 
 void db_modified(cmdctx_t *ctx, const resp_arg_t *key)
 {
-    (void)key;
     ctx->node->dirty++;
+    if (ctx->node->blocked_clients) /* someone may wait for this key */
+        block_signal_key(ctx->node, key->ptr, key->len);
 }
 
 const char *db_type_name(const kentry_t *e)
@@ -354,6 +356,12 @@ static void cmd_copy(cmdctx_t *ctx, const req_t *req, reply_t *r)
     kentry_t *ne;
     if (ke_type(e) == KT_STRING) {
         ne = copy_string(ctx, e, dst);
+    } else if (ke_is_blob(e)) {
+        /* An embedded value is its bytes: the keyspace copies them. */
+        size_t len;
+        const void *b = ke_blob(e, &len);
+        ne = ks_set_blob(ctx->ks, dst->ptr, dst->len, ke_type(e), ke_enc(e),
+                         b, len, 0);
     } else {
         const db_type_ops_t *ops = ops_of(e);
         if (!ops || !ops->dup) {

@@ -57,10 +57,12 @@ typedef struct db_type_ops {
     /* OBJECT ENCODING name ("listpack", "quicklist", "hashtable", ...). */
     const char *(*encoding_name)(const kentry_t *e);
     /* COPY: a deep copy of e's value, owned by the caller, stored with
-     * ks_set_obj(ks, key, klen, ke_type(e), *enc_out, copy, 0). */
+     * ks_set_obj(ks, key, klen, ke_type(e), *enc_out, copy, 0).  Not
+     * called for embedded blobs (ke_is_blob): db.c copies their bytes. */
     void *(*dup)(const kentry_t *e, int *enc_out);
     /* Free a value of this type (keyspace deletes/overwrites, FLUSHALL
-     * ASYNC on the lazyfree thread: must not touch anything shared). */
+     * ASYNC on the lazyfree thread: must not touch anything shared).
+     * Never called for embedded blobs (they are part of the entry). */
     void (*free)(int enc, void *obj);
 } db_type_ops_t;
 void db_register_type(int type, const db_type_ops_t *ops);

@@ -34,6 +34,7 @@
 #include "cmdtab.h"
 #include "config.h"
 #include "lazyfree.h"
+#include "pubsub.h"
 #include "server.h"
 
 #define LRU_CLOCK_MAX ((1 << 24) - 1) /* Redis's 24-bit LRU clock, seconds */
@@ -164,10 +165,11 @@ static void sec_clients(node_t *n, buf_t *o)
                "maxclients:%lld\r\n"
                "client_recent_max_input_buffer:%zu\r\n"
                "client_recent_max_output_buffer:%zu\r\n"
-               "blocked_clients:0\r\n"
+               "blocked_clients:%lld\r\n"
                "tracking_clients:0\r\n"
                "clients_in_timeout_table:0\r\n",
-               n->nclients, n->maxclients, max_in, max_out);
+               n->nclients, n->maxclients, max_in, max_out,
+               n->blocked_clients);
 }
 
 /* ---- # Memory ------------------------------------------------------------ */
@@ -361,10 +363,12 @@ static void sec_stats(node_t *n, buf_t *o)
                s->conns_received, s->commands, server_ops_per_sec(n),
                s->net_input, s->net_output, s->rejected_conns,
                s->expired_keys, s->evicted_keys, s->hits, s->misses);
+    size_t ps_chans, ps_pats, ps_shard;
+    pubsub_node_counts(n, &ps_chans, &ps_pats, &ps_shard);
     buf_printf(o,
-               "pubsub_channels:0\r\n"
-               "pubsub_patterns:0\r\n"
-               "pubsubshard_channels:0\r\n"
+               "pubsub_channels:%zu\r\n"
+               "pubsub_patterns:%zu\r\n"
+               "pubsubshard_channels:%zu\r\n"
                "latest_fork_usec:0\r\n"
                "total_forks:0\r\n"
                "migrate_cached_sockets:0\r\n"
@@ -387,7 +391,7 @@ static void sec_stats(node_t *n, buf_t *o)
                "io_threaded_writes_processed:0\r\n"
                "reply_buffer_shrinks:0\r\n"
                "reply_buffer_expands:0\r\n",
-               s->unexpected_error_replies, s->total_error_replies,
+               ps_chans, ps_pats, ps_shard, s->unexpected_error_replies, s->total_error_replies,
                s->io_reads, s->io_writes);
 }
 

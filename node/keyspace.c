@@ -16,6 +16,8 @@
  *                                KE_EMBSTR  u32 length + bytes (4 + len)
  *                                KE_RAW     kraw_t * (8): {len, cap, bytes}
  *                                KE_OBJ..   object pointer (8)
+ *                                KF_BLOB    u32 length + bytes (any type's
+ *                                           small encoded value)
  *
  *    16 + 11 ("key:0000000") + 4 + 16 = 47 bytes: the 48-byte class.
  *
@@ -68,6 +70,7 @@ struct kentry {
 _Static_assert(sizeof(struct kentry) == 16, "kentry header must be 16 bytes");
 
 #define KF_EXPIRE 1u                 /* expire and xidx fields present */
+#define KF_BLOB 2u                   /* value is an embedded blob, not a pointer */
 #define KLEN_MAX ((1u << 29) - 1)
 #define EXP_FIELDS 12                /* int64 expire + uint32 xidx */
 #define HDR sizeof(struct kentry)
@@ -84,6 +87,10 @@ static inline size_t e_klen(const kentry_t *e) { return e->kinfo & KLEN_MAX; }
 static inline bool e_has_exp(const kentry_t *e)
 {
     return (e->kinfo >> 29) & KF_EXPIRE;
+}
+static inline bool e_is_blob(const kentry_t *e)
+{
+    return (e->kinfo >> 29) & KF_BLOB;
 }
 static inline unsigned e_type(const kentry_t *e) { return (e->meta >> 24) & 15; }
 static inline unsigned e_enc(const kentry_t *e) { return e->meta >> 28; }
@@ -134,10 +141,18 @@ static inline uint32_t e_emblen(const kentry_t *e)
     return n;
 }
 
-/* Bytes of value stored in the entry. */
+/* Bytes of value stored in the entry (EMBSTR and blobs share the
+ * length-prefixed layout). */
 static inline size_t e_vsize(const kentry_t *e)
 {
-    return e_enc(e) == KE_EMBSTR ? 4 + (size_t)e_emblen(e) : 8;
+    return e_enc(e) == KE_EMBSTR || e_is_blob(e) ? 4 + (size_t)e_emblen(e)
+                                                 : 8;
+}
+
+/* Does the entry point at a value it owns (RAW string or object)? */
+static inline bool e_owns_ptr(const kentry_t *e)
+{
+    return e_enc(e) >= KE_RAW && !e_is_blob(e);
 }
 
 static inline size_t e_size(const kentry_t *e)
@@ -148,9 +163,10 @@ static inline size_t e_size(const kentry_t *e)
 /* A value about to be stored: what goes after the key. */
 typedef struct kval {
     unsigned type, enc;
+    bool blob;              /* s/slen are an embedded blob */
     size_t vsize;
     long long iv;           /* KE_INT */
-    const char *s;          /* KE_EMBSTR */
+    const char *s;          /* KE_EMBSTR and blobs (s may be NULL: zeroed) */
     size_t slen;
     void *ptr;              /* KE_RAW (kraw_t *) and objects */
 } kval_t;
@@ -159,13 +175,20 @@ static void val_write(kentry_t *e, const kval_t *v)
 {
     unsigned char *p = e_valp(e);
     e_set_te(e, v->type, v->enc);
-    if (v->enc == KE_INT) {
+    if (v->blob)
+        e->kinfo |= KF_BLOB << 29;
+    else
+        e->kinfo &= ~(KF_BLOB << 29);
+    if (v->enc == KE_INT && !v->blob) {
         int64_t i = v->iv;
         memcpy(p, &i, 8);
-    } else if (v->enc == KE_EMBSTR) {
+    } else if (v->enc == KE_EMBSTR || v->blob) {
         uint32_t n = (uint32_t)v->slen;
         memcpy(p, &n, 4);
-        if (n) memcpy(p + 4, v->s, n);
+        if (n && v->s)
+            memcpy(p + 4, v->s, n);
+        else if (n)
+            memset(p + 4, 0, n);
     } else {
         memcpy(p, &v->ptr, sizeof(v->ptr));
     }
@@ -658,8 +681,7 @@ static void delete_at(keyspace_t *ks, unsigned slot, ktable_t *t,
                       kentry_t **link, int which)
 {
     kentry_t *e = unlink_entry(ks, slot, t, link, which);
-    unsigned enc = e_enc(e);
-    if (enc >= KE_RAW) val_free(e_type(e), enc, e_ptr(e));
+    if (e_owns_ptr(e)) val_free(e_type(e), e_enc(e), e_ptr(e));
     ts_free(e);
     table_after_delete(ks, slot, t);
 }
@@ -739,15 +761,22 @@ static kentry_t *overwrite(keyspace_t *ks, unsigned slot, ktable_t *t,
 {
     kentry_t *e = *link;
     unsigned otype = e_type(e), oenc = e_enc(e);
-    void *optr = oenc >= KE_RAW ? e_ptr(e) : NULL;
+    void *optr = e_owns_ptr(e) ? e_ptr(e) : NULL;
     char tmp[KE_EMBSTR_MAX];
+    char *heap = NULL;
+    size_t osize = e_size(e);
 
     /* The new bytes may live inside the entry we are about to realloc. */
-    if (v->enc == KE_EMBSTR && v->slen) {
+    if (v->enc == KE_EMBSTR && !v->blob && v->slen) {
         memcpy(tmp, v->s, v->slen);
         v->s = tmp;
+    } else if (v->blob && v->s && v->slen &&
+               (uintptr_t)v->s < (uintptr_t)e + osize &&
+               (uintptr_t)v->s + v->slen > (uintptr_t)e) {
+        heap = ts_malloc(v->slen);
+        memcpy(heap, v->s, v->slen);
+        v->s = heap;
     }
-    size_t osize = e_size(e);
     if (e_has_exp(e) && !keep_ttl) {
         xv_remove(ks, slot, t, e);
         memmove(e->d, e->d + EXP_FIELDS, e_klen(e));
@@ -758,6 +787,7 @@ static kentry_t *overwrite(keyspace_t *ks, unsigned slot, ktable_t *t,
     val_write(e, v);
     ke_set_lru(e, ks->lru_clock);   /* a new value is a new object */
     if (optr) val_free(otype, oenc, optr);
+    ts_free(heap);
     return e;
 }
 
@@ -822,6 +852,16 @@ kentry_t *ks_set_obj(keyspace_t *ks, const char *key, size_t klen, int type,
     assert(type > KT_STRING && type <= 15 && enc >= KE_OBJ && enc <= 15);
     kval_t v = {.type = (unsigned)type, .enc = (unsigned)enc, .vsize = 8,
                 .ptr = obj};
+    return set_value(ks, key, klen, &v, keep_ttl);
+}
+
+kentry_t *ks_set_blob(keyspace_t *ks, const char *key, size_t klen, int type,
+                      int enc, const void *bytes, size_t len, int keep_ttl)
+{
+    assert(type > KT_STRING && type <= 15 && enc >= KE_OBJ && enc <= 15);
+    assert(len <= KS_BLOB_MAX);
+    kval_t v = {.type = (unsigned)type, .enc = (unsigned)enc, .blob = true,
+                .vsize = 4 + len, .s = bytes, .slen = len};
     return set_value(ks, key, klen, &v, keep_ttl);
 }
 
@@ -902,8 +942,7 @@ size_t ks_clear_slot(keyspace_t *ks, unsigned slot)
             kentry_t *e = t->ht[i][b];
             while (e) {
                 kentry_t *next = e->next;
-                unsigned enc = e_enc(e);
-                if (enc >= KE_RAW) val_free(e_type(e), enc, e_ptr(e));
+                if (e_owns_ptr(e)) val_free(e_type(e), e_enc(e), e_ptr(e));
                 ts_free(e);
                 e = next;
             }
@@ -967,13 +1006,13 @@ long long ke_int(const kentry_t *e)
 
 void *ke_obj(const kentry_t *e)
 {
-    assert(e_enc(e) >= KE_OBJ);
+    assert(e_enc(e) >= KE_OBJ && !e_is_blob(e));
     return e_ptr(e);
 }
 
 void ke_set_obj(kentry_t *e, int enc, void *obj)
 {
-    assert(e_enc(e) >= KE_OBJ && enc >= KE_OBJ && enc <= 15);
+    assert(e_enc(e) >= KE_OBJ && !e_is_blob(e) && enc >= KE_OBJ && enc <= 15);
     e_set_te(e, e_type(e), (unsigned)enc);
     e_set_ptr(e, obj);
 }
@@ -981,7 +1020,7 @@ void ke_set_obj(kentry_t *e, int enc, void *obj)
 size_t ke_mem(const kentry_t *e)
 {
     size_t n = ts_usable_size((void *)e);
-    if (e_enc(e) == KE_RAW) n += ts_usable_size(e_ptr(e));
+    if (e_enc(e) == KE_RAW && !e_is_blob(e)) n += ts_usable_size(e_ptr(e));
     return n;
 }
 
@@ -1042,6 +1081,54 @@ char *ks_str_writable(keyspace_t *ks, kentry_t **ep, size_t newlen)
     e_set_ptr(e, r);
     *ep = e;
     return r->buf;
+}
+
+/* ---- embedded blobs ---- */
+
+int ke_is_blob(const kentry_t *e) { return e_is_blob(e); }
+
+void *ke_blob(const kentry_t *e, size_t *len)
+{
+    assert(e_is_blob(e));
+    *len = e_emblen(e);
+    return e_valp(e) + 4;
+}
+
+void *ks_blob_resize(keyspace_t *ks, kentry_t **ep, size_t newlen)
+{
+    kentry_t *e = *ep;
+    assert(e_is_blob(e) && newlen <= KS_BLOB_MAX);
+    size_t olen = e_emblen(e);
+    if (newlen != olen) {
+        unsigned slot;
+        ktable_t *t;
+        kentry_t **l = locate(ks, e, &slot, &t);
+        e = entry_realloc(t, l, e, e_size(e) - olen + newlen);
+        uint32_t n = (uint32_t)newlen;
+        memcpy(e_valp(e), &n, 4);
+        if (newlen > olen) memset(e_valp(e) + 4 + olen, 0, newlen - olen);
+        *ep = e;
+    }
+    return e_valp(e) + 4;
+}
+
+void ks_blob_to_obj(keyspace_t *ks, kentry_t **ep, int enc, void *obj)
+{
+    kentry_t *e = *ep;
+    assert(e_is_blob(e) && enc >= KE_OBJ && enc <= 15);
+    size_t nsize = e_size(e) - e_vsize(e) + 8;
+    if (nsize != e_size(e)) {
+        unsigned slot;
+        ktable_t *t;
+        kentry_t **l = locate(ks, e, &slot, &t);
+        /* Shrinking keeps the key and TTL in place; growing (blobs under
+         * 4 bytes) adds room past the value. */
+        e = entry_realloc(t, l, e, nsize);
+    }
+    e->kinfo &= ~(KF_BLOB << 29);
+    e_set_te(e, e_type(e), (unsigned)enc);
+    e_set_ptr(e, obj);
+    *ep = e;
 }
 
 /* ---- expiry ---- */

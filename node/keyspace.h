@@ -18,7 +18,9 @@
  *    value:  KE_INT     8-byte integer
  *            KE_EMBSTR  4-byte length + bytes (short strings)
  *            KE_RAW     pointer to a separate string (len, cap, bytes)
- *            KE_PTR..   pointer to a type's object (lists, hashes, ...)
+ *            KE_OBJ..   pointer to a type's object (lists, hashes, ...)
+ *            blob       4-byte length + bytes: a type's small encoded
+ *                       value (an intset, a listpack) kept in the entry
  *
  * Because values are embedded, writing a new value may move the entry:
  * every function that can change an entry returns the entry's current
@@ -102,6 +104,43 @@ kentry_t *ks_set_int(keyspace_t *ks, const char *key, size_t klen,
 kentry_t *ks_set_obj(keyspace_t *ks, const char *key, size_t klen, int type,
                      int enc, void *obj, int keep_ttl);
 
+/*
+ * Embedded blobs.  A small encoded value of an object type (an intset, a
+ * listpack) can live inside the entry, as short strings do, instead of
+ * behind a pointer: one allocation per key instead of two.  The entry's
+ * type and enc are the type's (OBJECT ENCODING still asks the type);
+ * ke_is_blob tells a blob from an object pointer, and ke_obj/ke_set_obj
+ * must not be used on a blob.  The bytes belong to the entry: deleting or
+ * overwriting the key frees them without the type's free callback, and
+ * RENAME, TTL changes and COPY (db.c) carry them along.  Nothing about
+ * the blob is aligned: formats read it bytewise (intset and listpack do).
+ *
+ * Every change of size reallocates the entry, so blobs are for values of
+ * at most a few KB.  KS_BLOB_MAX is the hard limit of the length field.
+ */
+#define KS_BLOB_MAX 0xffffffffu
+
+/* Store a blob of `len` bytes (copied from bytes, which may point into
+ * any entry including this key's; NULL: zeroed), creating the key or
+ * replacing its value (any type; the old value is freed).  keep_ttl as
+ * for ks_set_str.  Returns the entry. */
+kentry_t *ks_set_blob(keyspace_t *ks, const char *key, size_t klen, int type,
+                      int enc, const void *bytes, size_t len, int keep_ttl);
+/* 1 if e's value is an embedded blob. */
+int ke_is_blob(const kentry_t *e);
+/* The blob's bytes (writable in place) and length; e must hold a blob.
+ * Valid until the keyspace next changes this entry. */
+void *ke_blob(const kentry_t *e, size_t *len);
+/* Resize the blob to newlen bytes, keeping the first min(old, newlen);
+ * bytes beyond the old length are zeroed.  The entry may move: *e is
+ * updated (chain and expiry index are fixed here).  TTL and LRU are
+ * kept.  Returns the blob's new address. */
+void *ks_blob_resize(keyspace_t *ks, kentry_t **e, size_t newlen);
+/* Replace a blob by an object (an encoding conversion: the caller has
+ * read what it needed from the blob, which is gone afterwards).  Keeps
+ * the type, TTL and LRU; the entry may move (*e updated). */
+void ks_blob_to_obj(keyspace_t *ks, kentry_t **e, int enc, void *obj);
+
 /* Delete a key.  1 if it existed. */
 int ks_delete(keyspace_t *ks, const char *key, size_t klen);
 /* Delete an entry found by ks_find (no second lookup needed by callers
@@ -129,7 +168,7 @@ int ke_enc(const kentry_t *e);
 const char *ke_str(const kentry_t *e, size_t *len, char *scratch);
 /* For KE_INT: the value. */
 long long ke_int(const kentry_t *e);
-/* For object types: the object pointer, and replacing it. */
+/* For object types (not blobs): the object pointer, and replacing it. */
 void *ke_obj(const kentry_t *e);
 void ke_set_obj(kentry_t *e, int enc, void *obj);
 /* Bytes of memory held by the entry and its value (not counting the

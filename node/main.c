@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "blocking.h"
 #include "cmd.h"
 #include "config.h"
 #include "db.h"
@@ -155,11 +156,13 @@ int main(int argc, char **argv)
     n->ks = ks_create(1);
     evict_setup(n);     /* also stamps the keyspace's LRU/LFU clock */
     n->slowlog = slowlog_create();
+    block_setup(n);
 
     int rc = 1;
     if (server_setup(n) == 0) rc = server_run(n);
 
     server_teardown(n);
+    block_teardown(n);
     slowlog_destroy(n->slowlog);
     evict_teardown(n);
     ks_destroy(n->ks);

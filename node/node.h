@@ -23,7 +23,9 @@ struct event_base;
 struct event;
 typedef struct client client_t;
 typedef struct slowlog slowlog_t;
+typedef struct block_state block_state_t;
 typedef struct evict evict_t;
+typedef struct pubsub pubsub_t;
 
 #define NODE_MAX_BIND 16
 #define NODE_VERSION "7.0.15"       /* Redis version we are compatible with */
@@ -112,9 +114,13 @@ typedef struct node {
     uint64_t next_client_id;
     client_t *monitors;         /* clients in MONITOR mode (own list) */
     client_t *pending_writes;   /* clients with replies to write this loop */
+    block_state_t *blocking;    /* clients waiting for keys (blocking.c) */
+    long long blocked_clients;
+    int block_ready;            /* keys were signalled: serve after the command */
     size_t nmonitors;
     slowlog_t *slowlog;
     evict_t *evict;             /* eviction pool and timer (evict.c) */
+    pubsub_t *pubsub;           /* channels and patterns (pubsub.c), or NULL */
     node_stats_t stats;
     cmd_stats_t cmd_stats[CMD__COUNT];
     /* rename-command: NULL = not renamed, "" = disabled, else new name */

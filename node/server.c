@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "blocking.h"
 #include "client.h"
 #include "cmd_conn.h"
 #include "db.h"
@@ -389,6 +390,7 @@ int server_run(node_t *n)
         /* EVLOOP_ONCE: the loop returns after each round of events, so a
          * shutdown requested by a command takes effect right away. */
         if (event_base_loop(n->base, EVLOOP_ONCE) < 0) break;
+        block_resume_unblocked(n);
         client_write_pending(n);
     }
     client_write_pending(n);

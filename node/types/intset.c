@@ -131,20 +131,19 @@ static int search(const intset_t *is, int64_t v, uint32_t *pos)
     return 0;
 }
 
-/* Redis's intsetUpgradeAndAdd: widen to v's encoding, then add v at the
- * end it must go to (it is out of the old range). */
-static intset_t *upgrade_and_add(intset_t *is, int64_t v)
+/* Redis's intsetUpgradeAndAdd, in a buffer that already has room: widen
+ * to v's encoding, then add v at the end it must go to (it is out of the
+ * old range). */
+static void upgrade_and_add(intset_t *is, int64_t v)
 {
     uint32_t cur = enc_of(is), len = intset_len(is);
     int prepend = v < 0;
     set_enc(is, value_enc(v));
-    is = resize(is, len + 1);
     /* From the back, so no value is overwritten before it is read. */
     for (uint32_t i = len; i-- > 0;)
         set_at(is, i + (uint32_t)prepend, get_enc(is->contents, i, cur));
     set_at(is, prepend ? 0 : len, v);
     set_len(is, len + 1);
-    return is;
 }
 
 /* Move the values from `from` to the end so that they start at `to`. */
@@ -161,9 +160,15 @@ static void move_tail(intset_t *is, uint32_t from, uint32_t to)
 intset_t *intset_new(void)
 {
     intset_t *is = ts_malloc(INTSET_HDR);
+    intset_init(is);
+    return is;
+}
+
+void intset_init(void *buf)
+{
+    intset_t *is = buf;
     set_enc(is, ENC16);
     set_len(is, 0);
-    return is;
 }
 
 void intset_free(intset_t *is) { ts_free(is); }
@@ -190,34 +195,55 @@ const unsigned char *intset_blob(const intset_t *is)
     return (const unsigned char *)is;
 }
 
-intset_t *intset_add(intset_t *is, int64_t v, int *added)
+size_t intset_add_len(const intset_t *is, int64_t v)
 {
-    if (added) *added = 1;
-    if (value_enc(v) > enc_of(is)) return upgrade_and_add(is, v);
-    uint32_t pos;
-    if (search(is, v, &pos)) {
-        if (added) *added = 0;
-        return is;
+    uint32_t enc = enc_of(is), venc = value_enc(v), pos;
+    if (venc <= enc && search(is, v, &pos)) return 0;
+    if (venc < enc) venc = enc;
+    return INTSET_HDR + ((size_t)intset_len(is) + 1) * venc;
+}
+
+void intset_add_in_place(intset_t *is, int64_t v)
+{
+    if (value_enc(v) > enc_of(is)) {
+        upgrade_and_add(is, v);
+        return;
     }
+    uint32_t pos;
+    int found = search(is, v, &pos);
+    assert(!found);
+    (void)found;
     uint32_t len = intset_len(is);
-    is = resize(is, len + 1);
     if (pos < len) move_tail(is, pos, pos + 1);
     set_at(is, pos, v);
     set_len(is, len + 1);
+}
+
+int intset_remove_in_place(intset_t *is, int64_t v)
+{
+    uint32_t pos;
+    if (value_enc(v) > enc_of(is) || !search(is, v, &pos)) return 0;
+    uint32_t len = intset_len(is);
+    if (pos < len - 1) move_tail(is, pos + 1, pos);
+    set_len(is, len - 1);
+    return 1;
+}
+
+intset_t *intset_add(intset_t *is, int64_t v, int *added)
+{
+    size_t n = intset_add_len(is, v);
+    if (added) *added = n != 0;
+    if (!n) return is;
+    is = ts_realloc(is, n);
+    intset_add_in_place(is, v);
     return is;
 }
 
 intset_t *intset_remove(intset_t *is, int64_t v, int *removed)
 {
-    uint32_t pos;
-    if (removed) *removed = 0;
-    if (value_enc(v) > enc_of(is) || !search(is, v, &pos)) return is;
-    uint32_t len = intset_len(is);
-    if (removed) *removed = 1;
-    if (pos < len - 1) move_tail(is, pos + 1, pos);
-    is = resize(is, len - 1);
-    set_len(is, len - 1);
-    return is;
+    int r = intset_remove_in_place(is, v);
+    if (removed) *removed = r;
+    return r ? resize(is, intset_len(is)) : is;
 }
 
 int intset_find(const intset_t *is, int64_t v)

@@ -33,6 +33,8 @@ typedef struct intset intset_t;
 /* An empty intset (16-bit encoding).  Never NULL (aborts on OOM). */
 intset_t *intset_new(void);
 void intset_free(intset_t *is);
+/* Write an empty intset (16-bit encoding) into INTSET_HDR bytes at buf. */
+void intset_init(void *buf);
 /* A copy (same bytes). */
 intset_t *intset_dup(const intset_t *is);
 
@@ -42,6 +44,17 @@ intset_t *intset_add(intset_t *is, int64_t v, int *added);
 /* Remove v.  *removed (if not NULL) is 1 if it was there.  Returns the
  * intset, possibly moved. */
 intset_t *intset_remove(intset_t *is, int64_t v, int *removed);
+/*
+ * The same changes in a buffer the caller owns (an intset embedded in a
+ * keyspace entry, ks_blob_resize): intset_add_len is the blob size once v
+ * is added, or 0 if v is already there; the caller makes the buffer that
+ * big, then intset_add_in_place adds v (which must be absent).
+ * intset_remove_in_place removes v (1 if it was there) and leaves the
+ * blob intset_blob_len bytes long; the caller may then shrink the buffer.
+ */
+size_t intset_add_len(const intset_t *is, int64_t v);
+void intset_add_in_place(intset_t *is, int64_t v);
+int intset_remove_in_place(intset_t *is, int64_t v);
 /* 1 if v is in the set (binary search). */
 int intset_find(const intset_t *is, int64_t v);
 

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "blocking.h"
 #include "cmd.h"
 #include "db.h"
 #include "keyspace.h"
@@ -371,6 +372,20 @@ static void pop_range(cmdctx_t *ctx, kentry_t *e, list_t *l, int where,
     list_after_removal(ctx, e, l);
 }
 
+/* Reply the element at `where` as a bulk and remove it. */
+static void pop_one(cmdctx_t *ctx, kentry_t *e, list_t *l, int where,
+                    reply_t *r)
+{
+    lpos_t c;
+    unsigned char buf[LP_INTBUF_SIZE];
+    uint32_t len;
+    list_seek(l, where == QL_HEAD ? 0 : -1, &c);
+    const unsigned char *s = lp_get_text(lpos_entry(l, &c), &len, buf);
+    reply_bulk(r, (const char *)s, len);
+    list_delete_at(l, &c, QL_TAIL);
+    list_after_removal(ctx, e, l);
+}
+
 /* popGenericCommand: LPOP/RPOP key [count]. */
 static void pop_generic(cmdctx_t *ctx, const req_t *req, int where, reply_t *r)
 {
@@ -399,14 +414,7 @@ static void pop_generic(cmdctx_t *ctx, const req_t *req, int where, reply_t *r)
     }
     list_t l = list_of(e);
     if (!hascount) {
-        lpos_t c;
-        unsigned char buf[LP_INTBUF_SIZE];
-        uint32_t len;
-        list_seek(&l, where == QL_HEAD ? 0 : -1, &c);
-        const unsigned char *s = lp_get_text(lpos_entry(&l, &c), &len, buf);
-        reply_bulk(r, (const char *)s, len);
-        list_delete_at(&l, &c, QL_TAIL);
-        list_after_removal(ctx, e, &l);
+        pop_one(ctx, e, &l, where, r);
     } else {
         pop_range(ctx, e, &l, where, count, r);
     }
@@ -815,55 +823,164 @@ static void cmd_rpoplpush(cmdctx_t *ctx, const req_t *req, reply_t *r)
     lmove_generic(ctx, &req->argv[1], &req->argv[2], QL_TAIL, QL_HEAD, r);
 }
 
-/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
-static void cmd_lmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
+/*
+ * LMPOP/BLMPOP: argv[nk] is numkeys, the keys follow, then LEFT|RIGHT
+ * [COUNT count].  Pops from the first non-empty key and returns 1, or
+ * replies an error and returns -1, or returns 0 when every key is empty
+ * (the caller replies null or blocks).
+ */
+static int lmpop_generic(cmdctx_t *ctx, const req_t *req, int nk, reply_t *r)
 {
     long long numkeys, count = -1;
     int where;
-    if (parse_min(&req->argv[1], 1, &numkeys, r,
+    if (parse_min(&req->argv[nk], 1, &numkeys, r,
                   "ERR numkeys should be greater than 0"))
-        return;
-    if (numkeys > req->argc - 2) { /* where_idx would be past the end */
+        return -1;
+    if (numkeys > req->argc - nk - 1) { /* where_idx past the end */
         reply_err_syntax(r);
-        return;
+        return -1;
     }
-    int where_idx = 2 + (int)numkeys;
+    int where_idx = nk + 1 + (int)numkeys;
     if (where_idx >= req->argc) {
         reply_err_syntax(r);
-        return;
+        return -1;
     }
-    if (parse_where(&req->argv[where_idx], &where, r)) return;
+    if (parse_where(&req->argv[where_idx], &where, r)) return -1;
     for (int j = where_idx + 1; j < req->argc; j++) {
         int moreargs = req->argc - 1 - j;
         if (count == -1 && arg_eq(&req->argv[j], "count") && moreargs) {
             j++;
             if (parse_min(&req->argv[j], 1, &count, r,
                           "ERR count should be greater than 0"))
-                return;
+                return -1;
         } else {
             reply_err_syntax(r);
-            return;
+            return -1;
         }
     }
     if (count == -1) count = 1;
-    for (int j = 2; j < where_idx; j++) {
+    for (int j = nk + 1; j < where_idx; j++) {
         const resp_arg_t *key = &req->argv[j];
         kentry_t *e = db_lookup_write(ctx, key);
         if (!e) continue;
-        if (!check_list(e, r)) return;
+        if (!check_list(e, r)) return -1;
         list_t l = list_of(e);
         if (list_len(&l) == 0) continue;
         reply_array(r, 2);
         reply_bulk(r, key->ptr, key->len);
         pop_range(ctx, e, &l, where, count, r);
         db_modified(ctx, key);
+        return 1;
+    }
+    return 0;
+}
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
+static void cmd_lmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    if (lmpop_generic(ctx, req, 1, r) == 0) reply_null_array(r);
+}
+
+/* ---- blocking forms (node/blocking.c) ------------------------------------- */
+
+/* Block on argv[first..first+n-1], or reply as a timeout when blocking is
+ * not allowed (inside MULTI). */
+static void block_on_range(cmdctx_t *ctx, const req_t *req, int first, int n,
+                           long long deadline, reply_t *r)
+{
+    if (!block_allowed(ctx)) {
+        reply_null_array(r);
         return;
     }
-    reply_null_array(r);
+    int stackidx[16];
+    int *idx = n <= 16 ? stackidx : ts_malloc((size_t)n * sizeof(int));
+    for (int i = 0; i < n; i++) idx[i] = first + i;
+    block_client(ctx, req, idx, n, deadline);
+    if (idx != stackidx) ts_free(idx);
+}
+
+/* BLPOP/BRPOP key [key ...] timeout */
+static void bpop_generic(cmdctx_t *ctx, const req_t *req, int where,
+                         reply_t *r)
+{
+    long long deadline;
+    if (block_parse_timeout(&req->argv[req->argc - 1], ctx->now_ms,
+                            &deadline, r))
+        return;
+    for (int j = 1; j < req->argc - 1; j++) {
+        const resp_arg_t *key = &req->argv[j];
+        kentry_t *e = db_lookup_write(ctx, key);
+        if (!e) continue;
+        if (!check_list(e, r)) return;
+        list_t l = list_of(e);
+        reply_array(r, 2);
+        reply_bulk(r, key->ptr, key->len);
+        pop_one(ctx, e, &l, where, r);
+        db_modified(ctx, key);
+        return;
+    }
+    block_on_range(ctx, req, 1, req->argc - 2, deadline, r);
+}
+
+/* BLPOP key [key ...] timeout */
+static void cmd_blpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    bpop_generic(ctx, req, QL_HEAD, r);
+}
+
+/* BRPOP key [key ...] timeout */
+static void cmd_brpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    bpop_generic(ctx, req, QL_TAIL, r);
+}
+
+/* BLMOVE/BRPOPLPUSH: move if src has an element, else wait for src. */
+static void blmove_generic(cmdctx_t *ctx, const req_t *req, int from, int to,
+                           const resp_arg_t *timeout, reply_t *r)
+{
+    long long deadline;
+    if (block_parse_timeout(timeout, ctx->now_ms, &deadline, r)) return;
+    kentry_t *e = db_lookup_write(ctx, &req->argv[1]);
+    if (e) {
+        if (!check_list(e, r)) return;
+        lmove_generic(ctx, &req->argv[1], &req->argv[2], from, to, r);
+        return;
+    }
+    block_on_range(ctx, req, 1, 1, deadline, r);
+}
+
+/* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout */
+static void cmd_blmove(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    int from, to;
+    if (parse_where(&req->argv[3], &from, r) ||
+        parse_where(&req->argv[4], &to, r))
+        return;
+    blmove_generic(ctx, req, from, to, &req->argv[5], r);
+}
+
+/* BRPOPLPUSH source destination timeout */
+static void cmd_brpoplpush(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    blmove_generic(ctx, req, QL_TAIL, QL_HEAD, &req->argv[3], r);
+}
+
+/* BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] */
+static void cmd_blmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    long long deadline;
+    if (block_parse_timeout(&req->argv[1], ctx->now_ms, &deadline, r)) return;
+    if (lmpop_generic(ctx, req, 2, r) != 0) return;
+    long long numkeys = 0;
+    resp_str2ll(req->argv[2].ptr, req->argv[2].len, &numkeys);
+    block_on_range(ctx, req, 3, (int)numkeys, deadline, r);
 }
 
 const cmd_bind_t t_list_cmds[] = {
     {CMD_LPUSH, cmd_lpush},         {CMD_RPUSH, cmd_rpush},
+    {CMD_BLPOP, cmd_blpop},         {CMD_BRPOP, cmd_brpop},
+    {CMD_BLMOVE, cmd_blmove},       {CMD_BRPOPLPUSH, cmd_brpoplpush},
+    {CMD_BLMPOP, cmd_blmpop},
     {CMD_LPUSHX, cmd_lpushx},       {CMD_RPUSHX, cmd_rpushx},
     {CMD_LPOP, cmd_lpop},           {CMD_RPOP, cmd_rpop},
     {CMD_LLEN, cmd_llen},           {CMD_LRANGE, cmd_lrange},

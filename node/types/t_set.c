@@ -16,11 +16,17 @@
  * is Redis's: SPOP with a count near the set's size rebuilds the set from
  * the members that stay, and that new set starts as an intset again.
  *
- * The value is a keyspace object (ks_set_obj): the entry's pointer is the
- * intset or the dict, the entry's encoding says which.  Changing an
- * intset may reallocate it, so every change stores the new pointer back
- * with ke_set_obj (the entry itself does not move).  Empty sets are never
- * stored: the last removal deletes the key.
+ * An intset of up to SET_BLOB_MAX bytes (every intset under the default
+ * set-max-intset-entries) lives inside the key's entry as an embedded
+ * blob (ks_set_blob): one allocation per small set, not two.  Adds and
+ * removes resize the entry (ks_blob_resize, then intset_add_in_place /
+ * intset_remove_in_place), so the entry may move: setv_t carries the
+ * entry and follows it.  A larger intset, and the dict of the hashtable
+ * encoding, are keyspace objects (ks_set_obj); a heap intset's new
+ * address is stored back with ke_set_obj after each change.  Results
+ * being built (SINTERSTORE, SPOP's rebuild) are detached heap values
+ * until set_store_key puts them in a key.  Empty sets are never stored:
+ * the last removal deletes the key.
  *
  * First the type's API (set_*: create, add, remove, membership, random,
  * iteration, conversion), then the commands.  Where Redis's order of
@@ -47,6 +53,9 @@
 
 enum { SET_ENC_INTSET = KE_OBJ, SET_ENC_HT = KE_OBJ + 1 };
 
+/* Intsets up to this size are embedded in their key's entry: every
+ * intset of 512 64-bit members (the default limit) fits. */
+#define SET_BLOB_MAX 8192
 /* Redis's intset limit regardless of set-max-intset-entries. */
 #define INTSET_MAX_CAP (1LL << 30)
 /* SPOP with count: rebuild when remaining * this <= count. */
@@ -56,10 +65,14 @@ enum { SET_ENC_INTSET = KE_OBJ, SET_ENC_HT = KE_OBJ + 1 };
 
 /* ==== the set type ======================================================= */
 
-/* A set value: the encoding and the object (intset_t * or dict_t *). */
+/* A set value: the encoding and the object (intset_t * or dict_t *).
+ * e is the key's entry (NULL for a detached value being built); when e
+ * holds an embedded blob, p points into it and changes go through ks. */
 typedef struct setv {
     int enc;
     void *p;
+    keyspace_t *ks;
+    kentry_t *e;
 } setv_t;
 
 /* One member as bytes; integers from an intset are formatted into buf. */
@@ -94,14 +107,81 @@ static size_t set_intset_limit(const cmdctx_t *ctx)
     return m < 0 ? 0 : (size_t)m;
 }
 
-/* An empty set that can hold `first` (setTypeCreate): an intset if it
- * is an integer, else a hashtable. */
+/* An empty detached set that can hold `first` (setTypeCreate): an intset
+ * if it is an integer, else a hashtable. */
 static setv_t set_create(const char *first, size_t len)
 {
     long long v;
     if (resp_str2ll(first, len, &v))
-        return (setv_t){SET_ENC_INTSET, intset_new()};
-    return (setv_t){SET_ENC_HT, dict_create()};
+        return (setv_t){SET_ENC_INTSET, intset_new(), NULL, NULL};
+    return (setv_t){SET_ENC_HT, dict_create(), NULL, NULL};
+}
+
+/* The same, created as the value of key (which must not exist): an empty
+ * intset is embedded in the new entry. */
+static setv_t set_create_key(keyspace_t *ks, const resp_arg_t *key,
+                             const char *first, size_t len)
+{
+    long long v;
+    setv_t s = {SET_ENC_HT, NULL, ks, NULL};
+    if (resp_str2ll(first, len, &v)) {
+        size_t n;
+        s.enc = SET_ENC_INTSET;
+        s.e = ks_set_blob(ks, key->ptr, key->len, KT_SET, SET_ENC_INTSET,
+                          NULL, INTSET_HDR, 0);
+        s.p = ke_blob(s.e, &n);
+        intset_init(s.p);
+    } else {
+        s.p = dict_create();
+        s.e = ks_set_obj(ks, key->ptr, key->len, KT_SET, SET_ENC_HT, s.p, 0);
+    }
+    return s;
+}
+
+static inline int set_embedded(const setv_t *s)
+{
+    return s->e && ke_is_blob(s->e);
+}
+
+/* Move an embedded intset to the heap (it outgrew SET_BLOB_MAX). */
+static void set_unembed(setv_t *s)
+{
+    intset_t *is = intset_from_blob(s->p, intset_blob_len(s->p));
+    ks_blob_to_obj(s->ks, &s->e, SET_ENC_INTSET, is);
+    s->p = is;
+}
+
+/* Add / remove an integer of an intset, wherever it lives; 1 if the set
+ * changed. */
+static int set_int_add(setv_t *s, int64_t v)
+{
+    if (set_embedded(s)) {
+        size_t n = intset_add_len(s->p, v);
+        if (!n) return 0;
+        if (n <= SET_BLOB_MAX) {
+            s->p = ks_blob_resize(s->ks, &s->e, n);
+            intset_add_in_place(s->p, v);
+            return 1;
+        }
+        set_unembed(s);
+    }
+    int added;
+    s->p = intset_add(s->p, v, &added);
+    if (s->e) ke_set_obj(s->e, s->enc, s->p);
+    return added;
+}
+
+static int set_int_remove(setv_t *s, int64_t v)
+{
+    if (set_embedded(s)) {
+        if (!intset_remove_in_place(s->p, v)) return 0;
+        s->p = ks_blob_resize(s->ks, &s->e, intset_blob_len(s->p));
+        return 1;
+    }
+    int removed;
+    s->p = intset_remove(s->p, v, &removed);
+    if (s->e) ke_set_obj(s->e, s->enc, s->p);
+    return removed;
 }
 
 static size_t set_size(const setv_t *s)
@@ -121,7 +201,12 @@ static void set_convert(setv_t *s)
         int added;
         dict_add(d, buf, resp_ll2str(buf, v), &added);
     }
-    intset_free(is);
+    if (set_embedded(s)) {
+        ks_blob_to_obj(s->ks, &s->e, SET_ENC_HT, d);
+    } else {
+        intset_free(is);
+        if (s->e) ke_set_obj(s->e, SET_ENC_HT, d);
+    }
     s->enc = SET_ENC_HT;
     s->p = d;
 }
@@ -132,8 +217,7 @@ static int set_add(setv_t *s, const char *p, size_t len, size_t maxints)
     if (s->enc == SET_ENC_INTSET) {
         long long v;
         if (resp_str2ll(p, len, &v)) {
-            int added;
-            s->p = intset_add(s->p, v, &added);
+            int added = set_int_add(s, v);
             if (added && intset_len(s->p) > maxints) set_convert(s);
             return added;
         }
@@ -149,9 +233,7 @@ static int set_remove(setv_t *s, const char *p, size_t len)
 {
     if (s->enc == SET_ENC_INTSET) {
         long long v;
-        int removed = 0;
-        if (resp_str2ll(p, len, &v)) s->p = intset_remove(s->p, v, &removed);
-        return removed;
+        return resp_str2ll(p, len, &v) && set_int_remove(s, v);
     }
     return dict_delete(s->p, p, len, NULL);
 }
@@ -236,8 +318,8 @@ static void siter_done(siter_t *it)
 static setv_t set_dup_value(const setv_t *s)
 {
     if (s->enc == SET_ENC_INTSET)
-        return (setv_t){SET_ENC_INTSET, intset_dup(s->p)};
-    setv_t c = {SET_ENC_HT, dict_create()};
+        return (setv_t){SET_ENC_INTSET, intset_dup(s->p), NULL, NULL};
+    setv_t c = {SET_ENC_HT, dict_create(), NULL, NULL};
     siter_t it;
     sele_t m;
     siter_init(&it, s);
@@ -256,9 +338,10 @@ static const char *set_encoding_name(const kentry_t *e)
     return ke_enc(e) == SET_ENC_INTSET ? "intset" : "hashtable";
 }
 
+/* COPY of a heap value (db.c copies embedded intsets itself). */
 static void *set_dup(const kentry_t *e, int *enc_out)
 {
-    setv_t s = {ke_enc(e), ke_obj(e)};
+    setv_t s = {ke_enc(e), ke_obj(e), NULL, NULL};
     setv_t c = set_dup_value(&s);
     *enc_out = c.enc;
     return c.p;
@@ -277,16 +360,34 @@ void t_set_setup(void)
 
 /* ==== command helpers ===================================================== */
 
-static inline setv_t setv_of(const kentry_t *e)
+/* The set in entry e (of ctx's keyspace).  Changes made through the
+ * set_* functions keep the entry up to date; e itself may move (use the
+ * returned value's e, or look the key up again). */
+static inline setv_t setv_of(cmdctx_t *ctx, kentry_t *e)
 {
-    return (setv_t){ke_enc(e), ke_obj(e)};
+    setv_t s = {ke_enc(e), NULL, ctx->ks, e};
+    if (ke_is_blob(e)) {
+        size_t n;
+        s.p = ke_blob(e, &n);
+    } else {
+        s.p = ke_obj(e);
+    }
+    return s;
 }
 
-/* Store a changed value back into its entry (the object may have moved or
- * changed encoding). */
-static inline void setv_store(kentry_t *e, const setv_t *s)
+/* Store a detached set as key's value (replacing whatever it held);
+ * takes ownership of s. */
+static void set_store_key(cmdctx_t *ctx, const resp_arg_t *key, setv_t *s,
+                          int keep_ttl)
 {
-    ke_set_obj(e, s->enc, s->p);
+    if (s->enc == SET_ENC_INTSET && intset_blob_len(s->p) <= SET_BLOB_MAX) {
+        ks_set_blob(ctx->ks, key->ptr, key->len, KT_SET, SET_ENC_INTSET,
+                    intset_blob(s->p), intset_blob_len(s->p), keep_ttl);
+        intset_free(s->p);
+    } else {
+        ks_set_obj(ctx->ks, key->ptr, key->len, KT_SET, s->enc, s->p,
+                   keep_ttl);
+    }
 }
 
 /* Is the entry a set?  Replies WRONGTYPE and returns 0 if not. */
@@ -338,16 +439,14 @@ static void cmd_sadd(cmdctx_t *ctx, const req_t *req, reply_t *r)
     setv_t s;
     if (e) {
         if (!check_set(e, r)) return;
-        s = setv_of(e);
+        s = setv_of(ctx, e);
     } else {
-        s = set_create(req->argv[2].ptr, req->argv[2].len);
-        e = ks_set_obj(ctx->ks, key->ptr, key->len, KT_SET, s.enc, s.p, 0);
+        s = set_create_key(ctx->ks, key, req->argv[2].ptr, req->argv[2].len);
     }
     size_t maxints = set_intset_limit(ctx);
     long long added = 0;
     for (int j = 2; j < req->argc; j++)
         added += set_add(&s, req->argv[j].ptr, req->argv[j].len, maxints);
-    setv_store(e, &s);
     if (added) db_modified(ctx, key);
     reply_int(r, added);
 }
@@ -362,14 +461,13 @@ static void cmd_srem(cmdctx_t *ctx, const req_t *req, reply_t *r)
         return;
     }
     if (!check_set(e, r)) return;
-    setv_t s = setv_of(e);
+    setv_t s = setv_of(ctx, e);
     long long deleted = 0;
     for (int j = 2; j < req->argc; j++) {
         if (!set_remove(&s, req->argv[j].ptr, req->argv[j].len)) continue;
         deleted++;
         if (set_size(&s) == 0) break;
     }
-    setv_store(e, &s);
     if (deleted) {
         delete_if_empty(ctx, key, &s);
         db_modified(ctx, key);
@@ -384,14 +482,14 @@ static void cmd_smove(cmdctx_t *ctx, const req_t *req, reply_t *r)
     const resp_arg_t *ele = &req->argv[3];
     kentry_t *se = db_lookup_write(ctx, src);
     /* A lookup only deletes its own key (lazy expiry), and entries do not
-     * move when other keys change: se stays valid. */
+     * move when other keys change: se stays valid (until src changes). */
     kentry_t *de = db_lookup_write(ctx, dst);
     if (!se) {
         reply_int(r, 0);
         return;
     }
     if (!check_set(se, r) || (de && !check_set(de, r))) return;
-    setv_t ss = setv_of(se);
+    setv_t ss = setv_of(ctx, se);
     if (same_key(src, dst)) {
         reply_int(r, set_ismember(&ss, ele->ptr, ele->len));
         return;
@@ -400,19 +498,13 @@ static void cmd_smove(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_int(r, 0);
         return;
     }
-    setv_store(se, &ss);
     delete_if_empty(ctx, src, &ss);
 
-    /* Deleting src does not move other entries: de is still valid. */
-    setv_t ds;
-    if (de) {
-        ds = setv_of(de);
-    } else {
-        ds = set_create(ele->ptr, ele->len);
-        de = ks_set_obj(ctx->ks, dst->ptr, dst->len, KT_SET, ds.enc, ds.p, 0);
-    }
+    /* Changing or deleting src does not move other entries: de is still
+     * valid. */
+    setv_t ds = de ? setv_of(ctx, de)
+                   : set_create_key(ctx->ks, dst, ele->ptr, ele->len);
     set_add(&ds, ele->ptr, ele->len, set_intset_limit(ctx));
-    setv_store(de, &ds);
     db_modified(ctx, src);
     db_modified(ctx, dst);
     reply_int(r, 1);
@@ -427,7 +519,7 @@ static void cmd_sismember(cmdctx_t *ctx, const req_t *req, reply_t *r)
         return;
     }
     if (!check_set(e, r)) return;
-    setv_t s = setv_of(e);
+    setv_t s = setv_of(ctx, e);
     reply_int(r, set_ismember(&s, req->argv[2].ptr, req->argv[2].len));
 }
 
@@ -436,7 +528,7 @@ static void cmd_smismember(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
     if (e && !check_set(e, r)) return;
-    setv_t s = e ? setv_of(e) : (setv_t){0, NULL};
+    setv_t s = e ? setv_of(ctx, e) : (setv_t){0, NULL, NULL, NULL};
     reply_array(r, req->argc - 2);
     for (int j = 2; j < req->argc; j++)
         reply_int(r, e && set_ismember(&s, req->argv[j].ptr, req->argv[j].len));
@@ -451,7 +543,7 @@ static void cmd_scard(cmdctx_t *ctx, const req_t *req, reply_t *r)
         return;
     }
     if (!check_set(e, r)) return;
-    setv_t s = setv_of(e);
+    setv_t s = setv_of(ctx, e);
     reply_int(r, (long long)set_size(&s));
 }
 
@@ -480,7 +572,7 @@ static void spop_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_set(r, 0);
         return;
     }
-    setv_t s = setv_of(e);
+    setv_t s = setv_of(ctx, e);
     size_t size = set_size(&s);
 
     /* CASE 1: everything; the key goes away. */
@@ -500,19 +592,18 @@ static void spop_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
             set_random(&s, &m);
             reply_member(r, &m);
             if (m.is_int) {
-                s.p = intset_remove(s.p, m.v, NULL);
+                set_int_remove(&s, m.v);
             } else {
                 /* the bytes live in the entry being deleted: reply first */
                 dict_delete(s.p, m.p, m.len, NULL);
             }
         }
-        setv_store(e, &s);
     } else {
         /* CASE 3: most of the set goes: move the members that stay to a
          * new set, reply what is left of the old one, keep the new one
          * (which starts as an intset again if its first member is an
          * integer, as in Redis). */
-        setv_t ns = {0, NULL};
+        setv_t ns = {0, NULL, NULL, NULL};
         size_t maxints = set_intset_limit(ctx);
         while (remaining--) {
             set_random(&s, &m);
@@ -530,9 +621,8 @@ static void spop_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
         while (siter_next(&it, &m))
             reply_member(r, &m);
         siter_done(&it);
-        setv_store(e, &s);
         /* Replaces (and frees) the old set, keeping the TTL. */
-        ks_set_obj(ctx->ks, key->ptr, key->len, KT_SET, ns.enc, ns.p, 1);
+        set_store_key(ctx, key, &ns, 1);
     }
     db_modified(ctx, key);
 }
@@ -555,15 +645,14 @@ static void cmd_spop(cmdctx_t *ctx, const req_t *req, reply_t *r)
         return;
     }
     if (!check_set(e, r)) return;
-    setv_t s = setv_of(e);
+    setv_t s = setv_of(ctx, e);
     sele_t m;
     set_random(&s, &m);
     reply_member(r, &m);
     if (m.is_int)
-        s.p = intset_remove(s.p, m.v, NULL);
+        set_int_remove(&s, m.v);
     else
         dict_delete(s.p, m.p, m.len, NULL);
-    setv_store(e, &s);
     delete_if_empty(ctx, key, &s);
     db_modified(ctx, key);
 }
@@ -607,7 +696,7 @@ static void srandmember_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_array(r, 0);
         return;
     }
-    setv_t s = setv_of(e);
+    setv_t s = setv_of(ctx, e);
     size_t size = set_size(&s);
     sele_t m;
 
@@ -674,7 +763,7 @@ static void cmd_srandmember(cmdctx_t *ctx, const req_t *req, reply_t *r)
         return;
     }
     if (!check_set(e, r)) return;
-    setv_t s = setv_of(e);
+    setv_t s = setv_of(ctx, e);
     sele_t m;
     set_random(&s, &m);
     reply_member(r, &m);
@@ -695,12 +784,12 @@ static int lookup_sets(cmdctx_t *ctx, const resp_arg_t *keys, long n,
     for (long j = 0; j < n; j++) {
         kentry_t *e = db_lookup_read(ctx, &keys[j]);
         if (!e) {
-            sets[j] = (setv_t){0, NULL};
+            sets[j] = (setv_t){0, NULL, NULL, NULL};
             (*missing)++;
             continue;
         }
         if (!check_set(e, r)) return -1;
-        sets[j] = setv_of(e);
+        sets[j] = setv_of(ctx, e);
     }
     return 0;
 }
@@ -715,7 +804,7 @@ static void store_result(cmdctx_t *ctx, const resp_arg_t *dst, setv_t *res,
 {
     size_t n = set_size(res);
     if (n > 0) {
-        ks_set_obj(ctx->ks, dst->ptr, dst->len, KT_SET, res->enc, res->p, 0);
+        set_store_key(ctx, dst, res, 0);
         db_modified(ctx, dst);
     } else {
         set_free(res->enc, res->p);
@@ -767,7 +856,7 @@ static void sinter_generic(cmdctx_t *ctx, const resp_arg_t *keys, long n,
     qsort(sets, (size_t)n, sizeof(*sets), cmp_size);
 
     size_t handle = 0;
-    setv_t res = {SET_ENC_INTSET, NULL};
+    setv_t res = {SET_ENC_INTSET, NULL, NULL, NULL};
     size_t maxints = set_intset_limit(ctx);
     if (mode == INTER_REPLY) handle = reply_defer(r);
     if (mode == INTER_STORE) res.p = intset_new();
@@ -835,7 +924,7 @@ static void sunion_diff_generic(cmdctx_t *ctx, const resp_arg_t *keys, long n,
             qsort(sets + 1, (size_t)n - 1, sizeof(*sets), cmp_size_rev);
     }
 
-    setv_t res = {SET_ENC_INTSET, intset_new()};
+    setv_t res = {SET_ENC_INTSET, intset_new(), NULL, NULL};
     size_t maxints = set_intset_limit(ctx);
     siter_t it;
     sele_t m;
@@ -1022,7 +1111,7 @@ static void cmd_sscan(cmdctx_t *ctx, const req_t *req, reply_t *r)
         }
     }
 
-    setv_t s = setv_of(e);
+    setv_t s = setv_of(ctx, e);
     char num[24];
     sele_t m;
     if (s.enc == SET_ENC_INTSET) {

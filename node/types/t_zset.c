@@ -27,7 +27,7 @@
  * zaddGenericCommand, zrangeGenericCommand, genericZpopCommand and
  * zunionInterDiffGenericCommand.
  *
- * Not here: BZPOPMIN/BZPOPMAX/BZMPOP (blocking, built with the other
+ * BZPOPMIN/BZPOPMAX/BZMPOP block through node/blocking.c (the other
  * blocking commands).  Plain sets as ZUNION/ZINTER/ZDIFF inputs are not
  * read yet (they answer WRONGTYPE) until t_set.c exports an iterator.
  */
@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "blocking.h"
 #include "cmd.h"
 #include "db.h"
 #include "dict.h"
@@ -1374,13 +1375,16 @@ static void cmd_zremrangebylex(cmdctx_t *ctx, const req_t *req, reply_t *r)
 /* ==== pops ============================================================== */
 
 /*
- * genericZpopCommand for ZPOPMIN/ZPOPMAX (emitkey 0) and ZMPOP (emitkey
- * 1): pop up to count members from the first non-empty key; count -1 is
- * the plain single pop.  nested: RESP3 pairs / ZMPOP layout.
+ * genericZpopCommand for ZPOPMIN/ZPOPMAX (emitkey 0), ZMPOP (emitkey 1)
+ * and BZPOPMIN/BZPOPMAX (emitkey 2: flat key, member, score): pop up to
+ * count members from the first non-empty key; count -1 is the plain single
+ * pop.  nested: RESP3 pairs / ZMPOP layout.  Returns 1 when it replied
+ * (members or an error) and 0 when every key was missing, without a reply:
+ * the caller answers that case (empty array, null, or blocking).
  */
-static void zpop_generic(cmdctx_t *ctx, const resp_arg_t *keys, int nkeys,
-                         int max, int emitkey, long count, int nested,
-                         int nil_when_empty, reply_t *r)
+static int zpop_generic(cmdctx_t *ctx, const resp_arg_t *keys, int nkeys,
+                        int max, int emitkey, long count, int nested,
+                        reply_t *r)
 {
     zobj_t z;
     const resp_arg_t *key = NULL;
@@ -1388,25 +1392,22 @@ static void zpop_generic(cmdctx_t *ctx, const resp_arg_t *keys, int nkeys,
     for (int i = 0; i < nkeys; i++) {
         e = db_lookup_write(ctx, &keys[i]);
         if (!e) continue;
-        if (!get_zobj(e, &z, r)) return;
+        if (!get_zobj(e, &z, r)) return 1;
         key = &keys[i];
         break;
     }
-    if (!key) {
-        if (nil_when_empty)
-            reply_null_array(r);
-        else
-            reply_array(r, 0);
-        return;
-    }
+    if (!key) return 0;
     if (count == 0) {
         reply_array(r, 0);
-        return;
+        return 1;
     }
     if (count == -1) count = 1;
     long len = (long)zobj_len(&z);
     long n = count > len ? len : count;
-    if (!nested && !emitkey) {
+    if (emitkey == 2) {
+        reply_array(r, 3);
+        reply_bulk(r, key->ptr, key->len);
+    } else if (!nested && !emitkey) {
         reply_array(r, n * 2);
     } else if (nested && !emitkey) {
         reply_array(r, n);
@@ -1436,6 +1437,7 @@ static void zpop_generic(cmdctx_t *ctx, const resp_arg_t *keys, int nkeys,
     }
     store_back(ctx, key, &z);
     db_modified(ctx, key);
+    return 1;
 }
 
 static void zpop_minmax(cmdctx_t *ctx, const req_t *req, reply_t *r, int max)
@@ -1452,8 +1454,9 @@ static void zpop_minmax(cmdctx_t *ctx, const req_t *req, reply_t *r, int max)
             return;
         }
     }
-    zpop_generic(ctx, &req->argv[1], 1, max, 0, count,
-                 r->proto > 2 && count != -1, 0, r);
+    if (!zpop_generic(ctx, &req->argv[1], 1, max, 0, count,
+                      r->proto > 2 && count != -1, r))
+        reply_array(r, 0);
 }
 
 /* ZPOPMIN key [count] */
@@ -1480,18 +1483,21 @@ static int arg_positive(const resp_arg_t *a, long *out, reply_t *r,
     return 0;
 }
 
-/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
-static void cmd_zmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
+/*
+ * ZMPOP/BZMPOP: argv[nk] is numkeys, then the keys, MIN|MAX [COUNT n].
+ * Returns 1 when it replied, 0 when every key was empty (no reply).
+ */
+static int zmpop_generic(cmdctx_t *ctx, const req_t *req, int nk, reply_t *r)
 {
     long numkeys, count = -1;
     int max;
-    if (arg_positive(&req->argv[1], &numkeys, r,
+    if (arg_positive(&req->argv[nk], &numkeys, r,
                      "ERR numkeys should be greater than 0"))
-        return;
-    long where = 1 + numkeys + 1;
+        return 1;
+    long where = nk + numkeys + 1;
     if (where >= req->argc) {
         reply_err_syntax(r);
-        return;
+        return 1;
     }
     if (arg_eq(&req->argv[where], "min")) {
         max = 0;
@@ -1499,7 +1505,7 @@ static void cmd_zmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
         max = 1;
     } else {
         reply_err_syntax(r);
-        return;
+        return 1;
     }
     for (long j = where + 1; j < req->argc; j++) {
         int more = req->argc - 1 - (int)j;
@@ -1507,14 +1513,72 @@ static void cmd_zmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
             j++;
             if (arg_positive(&req->argv[j], &count, r,
                              "ERR count should be greater than 0"))
-                return;
+                return 1;
         } else {
             reply_err_syntax(r);
-            return;
+            return 1;
         }
     }
     if (count == -1) count = 1;
-    zpop_generic(ctx, &req->argv[2], (int)numkeys, max, 1, count, 1, 1, r);
+    return zpop_generic(ctx, &req->argv[nk + 1], (int)numkeys, max, 1, count,
+                        1, r);
+}
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
+static void cmd_zmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    if (!zmpop_generic(ctx, req, 1, r)) reply_null_array(r);
+}
+
+/* ---- blocking forms (node/blocking.c) ------------------------------------ */
+
+static void zblock(cmdctx_t *ctx, const req_t *req, int first, int n,
+                   long long deadline, reply_t *r)
+{
+    if (!block_allowed(ctx)) {
+        reply_null_array(r);
+        return;
+    }
+    int stackidx[16];
+    int *idx = n <= 16 ? stackidx : ts_malloc((size_t)n * sizeof(int));
+    for (int i = 0; i < n; i++) idx[i] = first + i;
+    block_client(ctx, req, idx, n, deadline);
+    if (idx != stackidx) ts_free(idx);
+}
+
+/* BZPOPMIN/BZPOPMAX key [key ...] timeout */
+static void bzpop_minmax(cmdctx_t *ctx, const req_t *req, reply_t *r, int max)
+{
+    long long deadline;
+    if (block_parse_timeout(&req->argv[req->argc - 1], ctx->now_ms,
+                            &deadline, r))
+        return;
+    if (zpop_generic(ctx, &req->argv[1], req->argc - 2, max, 2, -1, 0, r))
+        return;
+    zblock(ctx, req, 1, req->argc - 2, deadline, r);
+}
+
+/* BZPOPMIN key [key ...] timeout */
+static void cmd_bzpopmin(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    bzpop_minmax(ctx, req, r, 0);
+}
+
+/* BZPOPMAX key [key ...] timeout */
+static void cmd_bzpopmax(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    bzpop_minmax(ctx, req, r, 1);
+}
+
+/* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count] */
+static void cmd_bzmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    long long deadline;
+    if (block_parse_timeout(&req->argv[1], ctx->now_ms, &deadline, r)) return;
+    if (zmpop_generic(ctx, req, 2, r)) return;
+    long long numkeys = 0;
+    resp_str2ll(req->argv[2].ptr, req->argv[2].len, &numkeys);
+    zblock(ctx, req, 3, (int)numkeys, deadline, r);
 }
 
 /* ==== random members and scan =========================================== */
@@ -2039,6 +2103,9 @@ const cmd_bind_t t_zset_cmds[] = {
     {CMD_ZINTERSTORE, cmd_zinterstore},
     {CMD_ZLEXCOUNT, cmd_zlexcount},
     {CMD_ZMPOP, cmd_zmpop},
+    {CMD_BZPOPMIN, cmd_bzpopmin},
+    {CMD_BZPOPMAX, cmd_bzpopmax},
+    {CMD_BZMPOP, cmd_bzmpop},
     {CMD_ZMSCORE, cmd_zmscore},
     {CMD_ZPOPMAX, cmd_zpopmax},
     {CMD_ZPOPMIN, cmd_zpopmin},

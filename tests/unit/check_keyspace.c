@@ -3,8 +3,9 @@
  *
  * The core is a model-based test: the keyspace and a naive model (an
  * array indexed by a fixed universe of keys) are driven by the same random
- * operations (set string/int/object, delete, rename, TTLs, in-place
- * writes, the expiry cycle on a fake clock, slot clears, rehash steps,
+ * operations (set string/int/object/embedded blob, delete, rename, TTLs,
+ * in-place string writes, blob resizes and blob-to-object conversions,
+ * the expiry cycle on a fake clock, slot clears, rehash steps,
  * SCAN with deletions, resize on/off) in standalone and cluster mode, and
  * compared after every step: sizes, sampled lookups and, regularly, every
  * key, a full SCAN, per-slot counts and the memory accounting (the bytes
@@ -118,7 +119,7 @@ static int canonical_int(const char *s, size_t n, long long *out)
 
 /* ---- the model ---- */
 
-enum { MK_STR, MK_OBJ };
+enum { MK_STR, MK_OBJ, MK_BLOB };
 
 typedef struct mkey {
     char key[256];
@@ -127,9 +128,9 @@ typedef struct mkey {
     int present;
     int kind;
     int enc;                /* expected encoding */
-    char *val;              /* MK_STR: malloc'd bytes */
+    char *val;              /* MK_STR, MK_BLOB: malloc'd bytes */
     size_t vlen;
-    int otype, oid;         /* MK_OBJ */
+    int otype, oid;         /* MK_OBJ (otype also MK_BLOB) */
     long long expire;
     uint32_t lru;
 } mkey_t;
@@ -252,11 +253,21 @@ static void check_entry(const model_t *md, const kentry_t *e, const mkey_t *m)
     REQUIRE(memcmp(k, m->key, kl) == 0);
     REQ_EQ(ke_expire(e), m->expire);
     REQ_EQ(ke_lru(e), m->lru);
+    REQ_EQ(ke_is_blob(e), m->kind == MK_BLOB);
     if (m->kind == MK_OBJ) {
         const fobj_t *o = ke_obj(e);
         REQ_EQ(ke_type(e), m->otype);
         REQ_EQ(ke_enc(e), o->enc);
         REQ_EQ(o->id, m->oid);
+        return;
+    }
+    if (m->kind == MK_BLOB) {
+        REQ_EQ(ke_type(e), m->otype);
+        REQ_EQ(ke_enc(e), m->enc);
+        size_t bl;
+        const char *b = ke_blob(e, &bl);
+        REQ_EQ(bl, m->vlen);
+        REQUIRE(bl == 0 || memcmp(b, m->val, bl) == 0);
         return;
     }
     (void)md;
@@ -457,6 +468,84 @@ static void op_set_obj(model_t *md)
         fobj_free(type, o->enc, o);
         check_entry(md, e, m);
     }
+}
+
+/* A blob of random bytes; sometimes copied from a blob in the keyspace
+ * (possibly this key's own: the aliasing case). */
+static void op_set_blob(model_t *md)
+{
+    char buf[4096];     /* op_blob_resize keeps blobs under 2,000 bytes */
+    mkey_t *m = pick(md, 0, NULL);
+    size_t n = rnd_below(4) ? rnd_below(64) : rnd_below(600);
+    for (size_t i = 0; i < n; i++) buf[i] = (char)rnd();
+    const void *src = rnd_below(8) ? buf : NULL;    /* NULL: zeroed */
+    if (!src) memset(buf, 0, n);
+    mkey_t *o = pick(md, 1, NULL);
+    if (o && o->kind == MK_BLOB && rnd_below(3) == 0) {
+        kentry_t *oe = ks_find(md->ks, o->key, o->klen);
+        src = ke_blob(oe, &n);
+        memcpy(buf, o->val, n);
+    }
+    int type = 1 + (int)rnd_below(4), enc = KE_OBJ + (int)rnd_below(13);
+    int keep = (int)rnd_below(2);
+    kentry_t *e = ks_set_blob(md->ks, m->key, m->klen, type, enc, src, n,
+                              keep);
+    model_set_common(md, m, keep);
+    m->kind = MK_BLOB;
+    m->otype = type;
+    m->enc = enc;
+    m->val = malloc(n + 1);
+    memcpy(m->val, buf, n);
+    m->vlen = n;
+    check_entry(md, e, m);
+}
+
+/* Grow or shrink a blob in place, then write into it; or turn it into an
+ * object (an encoding conversion). */
+static void op_blob_resize(model_t *md)
+{
+    mkey_t *m = NULL;
+    for (int tries = 0; tries < 8 && (!m || m->kind != MK_BLOB); tries++)
+        m = pick(md, 1, NULL);
+    if (!m || m->kind != MK_BLOB) return;
+    kentry_t *e = ks_find(md->ks, m->key, m->klen);
+    uint32_t lru = ke_lru(e);
+    if (rnd_below(6) == 0) {
+        int id = ++md->next_oid, enc = KE_OBJ + (int)rnd_below(13);
+        ks_blob_to_obj(md->ks, &e, enc, fobj_new(m->otype, enc, id));
+        free(m->val);
+        m->val = NULL;
+        m->vlen = 0;
+        m->kind = MK_OBJ;
+        m->oid = id;
+        md->nobj++;
+        REQ_EQ(ke_lru(e), lru);
+        REQ_PTR_EQ(ks_find(md->ks, m->key, m->klen), e);
+        check_entry(md, e, m);
+        return;
+    }
+    size_t newlen;
+    switch (rnd_below(3)) {
+    case 0: newlen = m->vlen < 2000 ? m->vlen + 1 + rnd_below(16) : 0; break;
+    case 1: newlen = m->vlen ? m->vlen - 1 - rnd_below(m->vlen) : 0; break;
+    default: newlen = rnd_below(700); break;
+    }
+    unsigned char *p = ks_blob_resize(md->ks, &e, newlen);
+    size_t keep = m->vlen < newlen ? m->vlen : newlen;
+    REQUIRE(keep == 0 || memcmp(p, m->val, keep) == 0);
+    for (size_t i = keep; i < newlen; i++) REQ_EQ(p[i], 0);
+    m->val = realloc(m->val, newlen + 1);
+    if (newlen > keep) memset(m->val + keep, 0, newlen - keep);
+    m->vlen = newlen;
+    for (int w = 0; newlen && w < 3; w++) {
+        size_t at = rnd_below(newlen);
+        char c = (char)rnd();
+        p[at] = (unsigned char)c;
+        m->val[at] = c;
+    }
+    REQ_EQ(ke_lru(e), lru);
+    REQ_PTR_EQ(ks_find(md->ks, m->key, m->klen), e);
+    check_entry(md, e, m);
 }
 
 static void op_delete(model_t *md)
@@ -699,7 +788,9 @@ static void model_step(model_t *md)
      * instead of settling at one size. */
     if (md->phase > 0 && r >= 330 && r < 490 && rnd_below(4)) r = 0;
     if (md->phase < 0 && r < 330 && rnd_below(4)) r = 440;
-    if (r < 220) op_set_str(md);
+    if (r < 160) op_set_str(md);
+    else if (r < 190) op_set_blob(md);
+    else if (r < 220) op_blob_resize(md);
     else if (r < 290) op_set_int(md);
     else if (r < 330) op_set_obj(md);
     else if (r < 440) op_delete(md);
@@ -1101,6 +1192,50 @@ START_TEST(test_rename_ttl_and_slots)
 }
 END_TEST
 
+/* A blob key through its life: TTL, growth, rename across slots, a copy
+ * of itself, conversion, delete; nothing leaks, no free callback runs. */
+START_TEST(test_blob_lifecycle)
+{
+    size_t base = ts_used_memory();
+    keyspace_t *ks = ks_create(SLOT_COUNT);
+    kentry_t *e = ks_set_blob(ks, "{a}s", 4, KT_SET, KE_OBJ, "\2\0\0\0", 4, 0);
+    REQUIRE(ke_is_blob(e));
+    REQ_EQ(ke_type(e), KT_SET);
+    REQ_EQ(ke_enc(e), KE_OBJ);
+    e = ks_set_expire(ks, e, 777);
+    unsigned char *p = ks_blob_resize(ks, &e, 3000);
+    REQ_EQ(p[0], 2);
+    REQ_EQ(p[2999], 0);
+    memset(p + 4, 'q', 2996);
+    REQ_EQ(ke_expire(e), 777);
+    REQ_PTR_EQ(ks_random_volatile(ks, rnd), e);
+    REQ_GE(ke_mem(e), 3000 + 4 + 4 + 16 + 12);
+    e = ks_rename(ks, e, "{b}t", 4);
+    REQ_EQ(ks_expires_size(ks), 1);
+    size_t len;
+    p = ke_blob(e, &len);
+    REQ_EQ(len, 3000);
+    REQ_EQ(p[2999], 'q');
+    /* overwrite with a slice of its own bytes (aliasing) */
+    e = ks_set_blob(ks, "{b}t", 4, KT_HASH, KE_OBJ + 1, p + 1000, 10, 1);
+    p = ke_blob(e, &len);
+    REQ_EQ(len, 10);
+    REQUIRE(memcmp(p, "qqqqqqqqqq", 10) == 0);
+    REQ_EQ(ke_expire(e), 777);
+    REQ_EQ(ks_persist(ks, &e), 1);
+    ks_blob_to_obj(ks, &e, KE_OBJ + 1, fobj_new(KT_HASH, KE_OBJ + 1, 9));
+    REQUIRE(!ke_is_blob(e));
+    REQ_EQ(objs_live, 1);
+    e = ks_set_blob(ks, "{b}t", 4, KT_LIST, KE_OBJ, NULL, 0, 0);
+    REQ_EQ(objs_live, 0);       /* the object was freed, the blob is not one */
+    REQUIRE(ke_is_blob(e));
+    REQ_EQ(ks_delete(ks, "{b}t", 4), 1);
+    REQ_EQ(ks_size(ks), 0);
+    ks_destroy(ks);
+    REQ_EQ(ts_used_memory(), base);
+}
+END_TEST
+
 static void *destroy_thread(void *arg)
 {
     ks_destroy(arg);
@@ -1115,7 +1250,8 @@ START_TEST(test_destroy_in_thread)
     memset(big, 'b', sizeof(big));
     for (int i = 0; i < 20000; i++) {
         size_t n = (size_t)sprintf(k, "t:%d", i);
-        if (i % 3 == 0) ks_set_str(ks, k, n, big, sizeof(big), 0);
+        if (i % 3 == 0 && i % 2) ks_set_str(ks, k, n, big, sizeof(big), 0);
+        else if (i % 3 == 0) ks_set_blob(ks, k, n, KT_SET, KE_OBJ, big, 30, 0);
         else if (i % 3 == 1) ks_set_obj(ks, k, n, KT_HASH, 5, fobj_new(KT_HASH, 5, i), 0);
         else ks_set_expire(ks, ks_set_int(ks, k, n, i, 0), i);
     }
@@ -1195,6 +1331,7 @@ static Suite *keyspace_suite(void)
     tcase_add_test(tc, test_aliasing);
     tcase_add_test(tc, test_writable_growth);
     tcase_add_test(tc, test_rename_ttl_and_slots);
+    tcase_add_test(tc, test_blob_lifecycle);
     tcase_add_test(tc, test_destroy_in_thread);
     tcase_add_test(tc, test_memory_standalone);
     tcase_add_test(tc, test_memory_cluster);

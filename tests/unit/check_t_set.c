@@ -99,6 +99,16 @@ static const char *encoding_of(const char *key)
     return ke_enc(e) == KE_OBJ ? "intset" : "hashtable";
 }
 
+/* An intset value, embedded in its entry (small) or on the heap (large). */
+static const intset_t *intset_of(const kentry_t *e)
+{
+    size_t len;
+    if (!ke_is_blob(e)) return ke_obj(e);
+    const intset_t *is = ke_blob(e, &len);
+    ck_assert_uint_eq(len, intset_blob_len(is));
+    return is;
+}
+
 /* ---- known answers (redis-server 7.0.15) ---- */
 
 START_TEST(test_known_answers)
@@ -123,11 +133,68 @@ START_TEST(test_known_answers)
                                 "$1\r\n5\r\n");
     /* the DUMP payload of this set from redis: 0b 10 <blob> 0a00 crc */
     kentry_t *e = ks_find(node.ks, "s", 1);
-    const intset_t *is = ke_obj(e);
+    ck_assert(ke_is_blob(e));
+    const intset_t *is = intset_of(e);
     ck_assert_uint_eq(intset_blob_len(is), 16);
     ck_assert(memcmp(intset_blob(is),
                      "\x04\x00\x00\x00\x02\x00\x00\x00\x90\xee\xfe\xff"
                      "\x05\x00\x00\x00", 16) == 0);
+}
+END_TEST
+
+/*
+ * Small intsets live in their entry; one past SET_BLOB_MAX (8 KB) moves to
+ * the heap and stays an intset; every change keeps the bytes valid, with
+ * a TTL on the key throughout; SPOP's rebuild embeds the result again.
+ */
+START_TEST(test_embedded_and_heap_intsets)
+{
+    node.set_max_intset_entries = 5000;
+    size_t n;
+    char line[128];
+    run("SADD big 1", &n);
+    kentry_t *e = ks_find(node.ks, "big", 3);
+    ck_assert(ke_is_blob(e));
+    ks_set_expire(node.ks, e, 1800000000000LL);
+    long long v = 5000000000LL;     /* 64-bit members: 8 bytes each */
+    for (int i = 0; i < 1100; i++, v += 7) {
+        snprintf(line, sizeof(line), "SADD big %lld %lld", v, -v);
+        ck_assert_str_eq(run(line, &n), ":2\r\n");
+        e = ks_find(node.ks, "big", 3);
+        ck_assert_str_eq(encoding_of("big"), "intset");
+        const intset_t *is = intset_of(e);
+        ck_assert(intset_validate(intset_blob(is), intset_blob_len(is), 1));
+        ck_assert_int_eq(ke_is_blob(e), intset_blob_len(is) <= 8192);
+        ck_assert_int_eq(ke_expire(e), 1800000000000LL);
+    }
+    ck_assert(!ke_is_blob(e));
+    ck_assert_str_eq(run("SCARD big", &n), ":2201\r\n");
+    ck_assert_str_eq(run("SREM big 1 5000000000 -5000000000", &n), ":3\r\n");
+    ck_assert_str_eq(run("SISMEMBER big 5000000007", &n), ":1\r\n");
+    /* SPOP rebuild: few remain, the new set is embedded again */
+    run("SPOP big 2190", &n);
+    e = ks_find(node.ks, "big", 3);
+    ck_assert_str_eq(run("SCARD big", &n), ":8\r\n");
+    ck_assert(ke_is_blob(e));
+    ck_assert_int_eq(ke_expire(e), 1800000000000LL);
+    /* and a hashtable conversion from an embedded intset with a TTL */
+    ck_assert_str_eq(run("SADD big x", &n), ":1\r\n");
+    e = ks_find(node.ks, "big", 3);
+    ck_assert(!ke_is_blob(e));
+    ck_assert_str_eq(encoding_of("big"), "hashtable");
+    ck_assert_int_eq(ke_expire(e), 1800000000000LL);
+    ck_assert_str_eq(run("SCARD big", &n), ":9\r\n");
+    /* SINTERSTORE of an intset into an existing key: embedded */
+    run("SADD a 1 2 3", &n);
+    ck_assert_str_eq(run("SINTERSTORE big a a", &n), ":3\r\n");
+    ck_assert(ke_is_blob(ks_find(node.ks, "big", 3)));
+    ck_assert_int_eq(ke_expire(ks_find(node.ks, "big", 3)), -1);
+    /* SMOVE between embedded sets, the source emptied */
+    ck_assert_str_eq(run("SMOVE a big 4", &n), ":0\r\n");
+    run("SREM a 2 3", &n);
+    ck_assert_str_eq(run("SMOVE a c 1", &n), ":1\r\n");
+    ck_assert_ptr_null(ks_find(node.ks, "a", 1));
+    ck_assert(ke_is_blob(ks_find(node.ks, "c", 1)));
 }
 END_TEST
 
@@ -218,7 +285,7 @@ static void check_key(int k, long long maxints)
     }
     int only_ints = (model[k] >> NINT) == 0;
     if (ke_enc(e) == KE_OBJ) {
-        const intset_t *is = ke_obj(e);
+        const intset_t *is = intset_of(e);
         REQ(only_ints && popcount(model[k]) <= maxints);
         REQ(intset_validate(intset_blob(is), intset_blob_len(is), 1));
     } else if (!only_ints || popcount(model[k]) > maxints) {
@@ -331,6 +398,7 @@ static Suite *t_set_suite(void)
     TCase *tc = tcase_create("known_answers");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_known_answers);
+    tcase_add_test(tc, test_embedded_and_heap_intsets);
     suite_add_tcase(s, tc);
     tc = tcase_create("model");
     tcase_add_checked_fixture(tc, setup, teardown);
