@@ -134,6 +134,7 @@ void client_free(client_t *c)
     node_t *n = c->node;
     block_forget_client(c);
     pubsub_client_reset(c);
+    multi_client_free(c);
     unlink_pending(n, c);
     unlink_monitor(n, c);
     unlink_client(n, c);
@@ -366,6 +367,8 @@ void client_info_line(client_t *c, buf_t *out)
     int f = 0;
     if (c->flags & CLF_MONITOR) flags[f++] = 'O';
     if (c->flags & CLF_PUBSUB) flags[f++] = 'P';
+    if (c->flags & CLF_MULTI) flags[f++] = 'x';
+    if (c->flags & CLF_DIRTY_CAS) flags[f++] = 'd';
     if (c->flags & CLF_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (c->flags & CLF_CLOSE_ASAP) flags[f++] = 'A';
     if (c->flags & CLF_NO_EVICT) flags[f++] = 'e';
@@ -382,18 +385,19 @@ void client_info_line(client_t *c, buf_t *out)
     }
     buf_printf(out,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
-               "flags=%s db=0 sub=%zu psub=%zu ssub=%zu multi=-1 qbuf=%zu "
-               "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%lld "
+               "flags=%s db=0 sub=%zu psub=%zu ssub=%zu multi=%d qbuf=%zu "
+               "qbuf-free=%zu argv-mem=0 multi-mem=%zu rbs=%zu rbp=%lld "
                "obl=0 oll=0 omem=%zu tot-mem=%zu events=r%s cmd=%s "
                "user=default redir=-1 resp=%d",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd,
                c->name ? c->name : "", (now - c->ctime_ms) / 1000,
                (now - c->last_ms) / 1000, flags, sub, psub, ssub,
-               buf_len(&c->qbuf),
-               c->qbuf.cap - c->qbuf.wpos, c->qbuf.cap, c->qbuf_peak,
+               (c->flags & CLF_MULTI) ? c->mstate.count : -1,
+               buf_len(&c->qbuf), c->qbuf.cap - c->qbuf.wpos,
+               c->mstate.mem, c->qbuf.cap, c->qbuf_peak,
                buf_len(&c->obuf),
                sizeof(*c) + buf_alloc_size(&c->qbuf) +
-                   buf_alloc_size(&c->obuf),
+                   buf_alloc_size(&c->obuf) + c->mstate.mem,
                (c->flags & CLF_WRITE_ARMED) ? "w" : "", cmdname, c->proto);
     (void)n;
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "multi.h"
 #include "node.h"
 #include "resp.h"
 
@@ -35,6 +36,10 @@
 #define CLF_PROTECTED_LOCAL   (1u << 10) /* connected from loopback */
 #define CLF_UNIX              (1u << 11)
 #define CLF_PENDING_WRITE     (1u << 12) /* on node->pending_writes */
+/* transactions (multi.c); high bits, clear of other additions */
+#define CLF_MULTI             (1u << 24) /* between MULTI and EXEC */
+#define CLF_DIRTY_CAS         (1u << 25) /* a WATCHed key was touched */
+#define CLF_DIRTY_EXEC        (1u << 26) /* a queued command was refused */
 #define CLF_BLOCKED           (1u << 20) /* waiting for keys (blocking.c) */
 #define CLF_DENY_BLOCKING     (1u << 21) /* MULTI/EXEC: blocking commands don't */
 #define CLF_PUBSUB            (1u << 28) /* has subscriptions (pubsub.c) */
@@ -62,6 +67,7 @@ struct client {
     client_t *prev, *next;      /* node->clients */
     client_t *mprev, *mnext;    /* node->monitors */
     client_t *pwprev, *pwnext;  /* node->pending_writes */
+    multi_state_t mstate;       /* MULTI queue and WATCHed keys */
     struct blocked *blk;        /* while CLF_BLOCKED */
 };
 

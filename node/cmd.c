@@ -7,8 +7,10 @@
  *   lookup (unknown command / subcommand) -> arity -> authentication ->
  *   protected commands (DEBUG) -> CLIENT PAUSE -> maxmemory (OOM)
  *
- * then the handler runs, then the bookkeeping: commandstats, slowlog,
- * the MONITOR feed, CLIENT REPLY OFF/SKIP.
+ * then (cmd_call) the handler runs, then the bookkeeping: commandstats,
+ * slowlog, the MONITOR feed; last CLIENT REPLY OFF/SKIP.  A client in
+ * MULTI has its commands queued after the checks (multi.c); EXEC runs
+ * them through cmd_call.
  */
 #include "cmd.h"
 
@@ -23,6 +25,7 @@
 #include "client.h"
 #include "evict.h"
 #include "monitor.h"
+#include "multi.h"
 #include "numfmt.h"
 #include "pubsub.h"
 #include "slowlog.h"
@@ -32,6 +35,7 @@ static cmd_handler_t *handlers[CMD__COUNT];
 static const cmd_bind_t *const all_binds[] = {
     t_string_cmds, db_cmds, expire_cmds, conn_cmds, server_cmds,
     t_list_cmds, t_hash_cmds, t_set_cmds, t_zset_cmds, pubsub_cmds,
+    multi_cmds,
 };
 
 void cmd_setup(void)
@@ -182,11 +186,13 @@ static int must_pause(node_t *n, client_t *cl, const cmd_spec_t *c,
     /* An expired pause is cleared by the cron, which also resumes the
      * clients it held; clearing it here would leave them waiting. */
     if (!n->pause_end_ms || now_ms >= n->pause_end_ms) return 0;
-    (void)cl;
     /* ALL holds every command, CLIENT UNPAUSE included (as Redis 7.0). */
     if (n->pause_writes_only) {
-        /* WRITE mode pauses writes and commands that may expire keys */
-        return (c->flags & (CF_WRITE | CF_MAY_REPLICATE)) != 0;
+        /* WRITE mode pauses writes and commands that may expire keys;
+         * EXEC counts with what it queued */
+        unsigned f = c->flags;
+        if (c->id == CMD_EXEC) f |= multi_queued_flags(cl);
+        return (f & (CF_WRITE | CF_MAY_REPLICATE)) != 0;
     }
     return 1;
 }
@@ -203,10 +209,12 @@ static int check_monitor(client_t *cl, const cmd_spec_t *c, reply_t *r)
 
 /* maxmemory: as Redis, evict before any command when over the limit, and
  * refuse commands that may grow memory only if that could not help. */
-static int check_oom(node_t *n, const cmd_spec_t *c, reply_t *r)
+static int check_oom(node_t *n, client_t *cl, const cmd_spec_t *c,
+                     reply_t *r)
 {
     if (!n->maxmemory) return 0;
-    if (evict_perform(n, node_unix_ms()) == 0 || !(c->flags & CF_DENYOOM))
+    if (evict_perform(n, node_unix_ms()) == 0 ||
+        (!(c->flags & CF_DENYOOM) && !multi_oom_rejects(cl, c)))
         return 0;
     reply_error(r, "OOM command not allowed when used memory > 'maxmemory'.");
     return -1;
@@ -221,7 +229,7 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     int rejected = c == NULL;
     if (c && (check_arity(c, argc, r) || check_auth(cl, c, r) ||
               check_protected(n, cl, c, r) || check_monitor(cl, c, r) ||
-              check_oom(n, c, r) || pubsub_check_context(cl, c, r)))
+              check_oom(n, cl, c, r) || pubsub_check_context(cl, c, r)))
         rejected = 1;
     if (!rejected && must_pause(n, cl, c, now_us / 1000)) {
         r->out->wpos = mark;
@@ -230,9 +238,33 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     if (rejected) {
         n->stats.total_error_replies++;
         if (c) n->cmd_stats[c->id].rejected++;
+        if (cl->flags & CLF_MULTI) multi_rejected(cl, c, r, mark);
         goto reply_mode;
     }
+    /* In MULTI commands are queued, not run: the one test it costs. */
+    if ((cl->flags & CLF_MULTI) && multi_queue(n, cl, c, argc, argv, r))
+        goto reply_mode;
+    cmd_call(n, cl, c, argc, argv, r, now_us);
 
+reply_mode:
+    /* CLIENT REPLY OFF|SKIP: drop what this command wrote. */
+    if (cl->flags & CLF_REPLY_SKIP) {
+        r->out->wpos = mark;
+        cl->flags &= ~CLF_REPLY_SKIP;
+    } else if (cl->flags & CLF_REPLY_OFF) {
+        r->out->wpos = mark;
+    }
+    if (cl->flags & CLF_REPLY_SKIP_NEXT) {
+        cl->flags &= ~CLF_REPLY_SKIP_NEXT;
+        cl->flags |= CLF_REPLY_SKIP;
+    }
+    return 0;
+}
+
+void cmd_call(node_t *n, client_t *cl, const cmd_spec_t *c, int argc,
+              const resp_arg_t *argv, reply_t *r, long long now_us)
+{
+    size_t mark = r->out->wpos;
     /* Keep the LRU/LFU stamp of new values on this command's second, so
      * OBJECT IDLETIME right after a write says 0 (the cron alone would
      * lag by up to a tick). */
@@ -246,7 +278,8 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     cmd_handler_t *fn = handlers[c->id];
     cl->last_cmd = c->id;   /* CLIENT LIST shows the running command */
     fn(&ctx, &req, r);
-    if (n->block_ready) block_serve(n);     /* the command fed waiters */
+    /* the command fed waiters (inside EXEC: once, after the EXEC) */
+    if (n->block_ready && !(cl->flags & CLF_MULTI)) block_serve(n);
     /* Redis 7.0 feeds monitors after the command ran, never for rejected
      * commands, admin commands or QUIT. */
     if (n->nmonitors && !(c->flags & (CF_ADMIN | CF_SKIP_MONITOR)) &&
@@ -266,20 +299,6 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     if (n->slowlog_slower_than >= 0 && dur >= n->slowlog_slower_than &&
         !(c->flags & CF_SKIP_SLOWLOG))
         slowlog_push(n, cl, argc, argv, dur, now_us / 1000000);
-
-reply_mode:
-    /* CLIENT REPLY OFF|SKIP: drop what this command wrote. */
-    if (cl->flags & CLF_REPLY_SKIP) {
-        r->out->wpos = mark;
-        cl->flags &= ~CLF_REPLY_SKIP;
-    } else if (cl->flags & CLF_REPLY_OFF) {
-        r->out->wpos = mark;
-    }
-    if (cl->flags & CLF_REPLY_SKIP_NEXT) {
-        cl->flags &= ~CLF_REPLY_SKIP_NEXT;
-        cl->flags |= CLF_REPLY_SKIP;
-    }
-    return 0;
 }
 
 int arg_ll_msg(const resp_arg_t *a, long long *out, reply_t *r,

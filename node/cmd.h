@@ -54,6 +54,7 @@ extern const cmd_bind_t t_list_cmds[];
 extern const cmd_bind_t t_hash_cmds[];
 extern const cmd_bind_t t_set_cmds[];
 extern const cmd_bind_t t_zset_cmds[];
+extern const cmd_bind_t multi_cmds[];
 extern const cmd_bind_t pubsub_cmds[];
 
 /* Type setup: each registers its db_type_ops (node/types/t_*.c). */
@@ -79,6 +80,14 @@ int cmd_implemented(const cmd_spec_t *c);
  */
 int cmd_execute(node_t *n, client_t *c, int argc, const resp_arg_t *argv,
                 reply_t *r);
+
+/*
+ * Run a command that passed cmd_execute's checks: handler, then stats,
+ * slowlog and MONITOR feed.  now_us is when it started.  EXEC calls it
+ * for each queued command.
+ */
+void cmd_call(node_t *n, client_t *cl, const cmd_spec_t *c, int argc,
+              const resp_arg_t *argv, reply_t *r, long long now_us);
 
 /* Resolve a command name to its spec honouring rename-command (NULL if
  * unknown or disabled). */

@@ -127,6 +127,10 @@ static void cmd_shutdown(cmdctx_t *ctx, const req_t *req, reply_t *r)
 static void cmd_monitor(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     (void)req;
+    if (ctx->client->flags & CLF_DENY_BLOCKING) {   /* inside EXEC */
+        reply_error(r, "ERR MONITOR isn't allowed for DENY BLOCKING client");
+        return;
+    }
     if (ctx->client->flags & CLF_MONITOR) return; /* Redis: no reply */
     monitor_add(ctx->node, ctx->client);
     reply_ok(r);
@@ -640,10 +644,12 @@ static void reply_key_specs(reply_t *r, const cmd_spec_t *c)
     reply_set(r, 1);
     reply_map(r, 3);
     reply_bulk_str(r, "flags");
-    reply_set(r, 2);
+    reply_set(r, c->id == CMD_WATCH ? 1 : 2);
     if (c->flags & CF_WRITE) {
         reply_simple(r, "RW");
         reply_simple(r, "update");
+    } else if (c->id == CMD_WATCH) {
+        reply_simple(r, "RO");      /* Redis 7.0: no access flag */
     } else {
         reply_simple(r, "RO");
         reply_simple(r, "access");

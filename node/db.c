@@ -42,6 +42,7 @@
 #include "blocking.h"
 #include "glob.h"
 #include "lazyfree.h"
+#include "multi.h"
 
 /* Redis shares the integer objects 0..9999 (OBJ_SHARED_INTEGERS); OBJECT
  * REFCOUNT reports INT_MAX (OBJ_SHARED_REFCOUNT) for them. */
@@ -97,6 +98,9 @@ int db_is_expired(cmdctx_t *ctx, const kentry_t *e)
 static kentry_t *expire_if_needed(cmdctx_t *ctx, kentry_t *e)
 {
     if (e && db_is_expired(ctx, e)) {
+        size_t klen;
+        const char *key = ke_key(e, &klen);
+        multi_touch_deleted(ctx->node, key, klen); /* WATCH: before */
         ks_delete_entry(ctx->ks, e);
         ctx->node->stats.expired_keys++;
         return NULL;
@@ -147,6 +151,8 @@ int db_delete(cmdctx_t *ctx, const resp_arg_t *key)
 void db_modified(cmdctx_t *ctx, const resp_arg_t *key)
 {
     ctx->node->dirty++;
+    if (ctx->node->watched_keys)    /* WATCH: EXEC of watchers fails */
+        multi_touch_key(ctx->node, key->ptr, key->len);
     if (ctx->node->blocked_clients) /* someone may wait for this key */
         block_signal_key(ctx->node, key->ptr, key->len);
 }
@@ -256,7 +262,10 @@ static void rename_generic(cmdctx_t *ctx, const req_t *req, reply_t *r, int nx)
     /* Find src again: expiring dst may have changed the table. */
     kentry_t *e = ks_find(ctx->ks, src->ptr, src->len);
     ks_rename(ctx->ks, e, dst->ptr, dst->len); /* keeps value and TTL */
-    /* One change, as Redis counts it (dirty + 1). */
+    /* One change, as Redis counts it (dirty + 1); both keys are
+     * touched for WATCH. */
+    if (ctx->node->watched_keys)
+        multi_touch_key(ctx->node, src->ptr, src->len);
     db_modified(ctx, dst);
     if (nx)
         reply_int(r, 1);
@@ -575,6 +584,7 @@ static long long flush_keyspace(cmdctx_t *ctx, int async)
 {
     keyspace_t *old = ctx->ks;
     long long removed = (long long)ks_size(old);
+    multi_touch_flush(ctx->node);   /* WATCHed keys that existed */
     if (async) {
         keyspace_t *fresh = ks_create(ks_nslots(old));
         ks_set_lru_clock(fresh, evict_new_clock(ctx->node, ctx->now_ms));

@@ -46,6 +46,7 @@
 #include "alloc.h"
 #include "db.h"
 #include "log.h"
+#include "multi.h"
 
 #define EVPOOL_SIZE 16
 #define EVPOOL_CACHED_KEY 255   /* keys up to this long reuse a buffer */
@@ -339,6 +340,9 @@ static int perform(node_t *n, long long now_ms)
     while ((long long)ts_used_memory() > n->maxmemory) {
         kentry_t *e = pick(ev, n, now_ms);
         if (!e) return EV_FAIL;
+        size_t klen;
+        const char *key = ke_key(e, &klen);
+        multi_touch_deleted(n, key, klen); /* WATCH, as Redis 7.0 */
         ks_delete_entry(n->ks, e);
         n->stats.evicted_keys++;
         if (++keys % 16 == 0 &&

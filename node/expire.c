@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "multi.h"
 
 /* Redis's EXPIRE_NX ... EXPIRE_LT */
 enum { EX_NX = 1, EX_XX = 2, EX_GT = 4, EX_LT = 8 };
@@ -193,7 +194,9 @@ static void cmd_persist(cmdctx_t *ctx, const req_t *req, reply_t *r)
 
 static void count_expired(void *arg, kentry_t *e)
 {
-    (void)e;
+    size_t klen;
+    const char *key = ke_key(e, &klen);
+    multi_touch_deleted(arg, key, klen); /* WATCH (called before delete) */
     ((node_t *)arg)->stats.expired_keys++;
 }
 

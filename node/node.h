@@ -137,6 +137,7 @@ typedef struct node {
     char *config_file;          /* absolute path or NULL */
     long long cron_loops;
     long long clock_sec;        /* second of the keyspace's LRU stamp */
+    struct dict *watched_keys;  /* multi.c: key -> watchers; NULL if none */
 } node_t;
 
 /* Wall clock in ms / us, monotonic clock in us. */
