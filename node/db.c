@@ -467,17 +467,12 @@ int db_parse_cursor(const resp_arg_t *a, uint64_t *out)
     return 0;
 }
 
-typedef struct scan_opts {
-    long long count;
-    const resp_arg_t *pat;  /* NULL: no MATCH (or MATCH *) */
-    const resp_arg_t *type; /* NULL: no TYPE */
-} scan_opts_t;
-
-static int scan_parse(const req_t *req, scan_opts_t *o, reply_t *r)
+int db_scan_parse(const req_t *req, int first, int allow_type,
+                  scan_opts_t *o, reply_t *r)
 {
     o->count = 10;
     o->pat = o->type = NULL;
-    for (int i = 2; i < req->argc; i += 2) {
+    for (int i = first; i < req->argc; i += 2) {
         const resp_arg_t *a = &req->argv[i];
         int more = req->argc - i >= 2;
         if (arg_eq(a, "count") && more) {
@@ -489,7 +484,7 @@ static int scan_parse(const req_t *req, scan_opts_t *o, reply_t *r)
         } else if (arg_eq(a, "match") && more) {
             const resp_arg_t *p = &req->argv[i + 1];
             o->pat = p->len == 1 && p->ptr[0] == '*' ? NULL : p;
-        } else if (arg_eq(a, "type") && more) {
+        } else if (allow_type && arg_eq(a, "type") && more) {
             o->type = &req->argv[i + 1];
         } else {
             reply_err_syntax(r);
@@ -523,7 +518,7 @@ static void cmd_scan(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_error(r, "ERR invalid cursor");
         return;
     }
-    if (scan_parse(req, &o, r)) return;
+    if (db_scan_parse(req, 2, 1, &o, r)) return;
 
     /* As Redis: stop after COUNT keys or COUNT*10 buckets, so a sparse
      * table cannot make one call slow. */

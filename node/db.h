@@ -42,6 +42,18 @@ uint64_t db_rand(void);
  * leading zeros allowed, no leading space, no trailing bytes).  0 or -1. */
 int db_parse_cursor(const resp_arg_t *a, uint64_t *out);
 
+/* SCAN-family options: COUNT (default 10, >= 1), MATCH (NULL for none or
+ * "*"), TYPE (SCAN only). */
+typedef struct scan_opts {
+    long long count;
+    const resp_arg_t *pat;
+    const resp_arg_t *type;
+} scan_opts_t;
+/* Parse options from argv[first..]; replies "ERR syntax error" (or the
+ * integer error) and returns -1 on bad input. */
+int db_scan_parse(const req_t *req, int first, int allow_type,
+                  scan_opts_t *o, reply_t *r);
+
 /* The TYPE name of an entry ("string", "list", ...). */
 const char *db_type_name(const kentry_t *e);
 

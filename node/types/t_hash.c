@@ -826,25 +826,10 @@ static void cmd_hscan(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_array(r, 0);
         return;
     }
-    long long count = 10;
-    const resp_arg_t *pat = NULL;
-    for (int i = 3; i < req->argc; i += 2) {
-        const resp_arg_t *a = &req->argv[i];
-        int more = req->argc - i >= 2;
-        if (arg_eq(a, "count") && more) {
-            if (arg_ll(&req->argv[i + 1], &count, r)) return;
-            if (count < 1) {
-                reply_err_syntax(r);
-                return;
-            }
-        } else if (arg_eq(a, "match") && more) {
-            const resp_arg_t *p = &req->argv[i + 1];
-            pat = p->len == 1 && p->ptr[0] == '*' ? NULL : p;
-        } else {
-            reply_err_syntax(r);
-            return;
-        }
-    }
+    scan_opts_t so;
+    if (db_scan_parse(req, 3, 0, &so, r)) return;
+    long long count = so.count;
+    const resp_arg_t *pat = so.pat;
 
     /* The elements are written after the cursor, whose value is known only
      * once the walk is done: collect into a side buffer first. */

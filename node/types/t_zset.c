@@ -1770,27 +1770,10 @@ static void cmd_zscan(cmdctx_t *ctx, const req_t *req, reply_t *r)
         return;
     }
     if (!get_zobj(e, &z, r)) return;
-    long count = 10;
-    const resp_arg_t *pat = NULL;
-    for (int j = 3; j < req->argc; j += 2) {
-        if (j + 1 >= req->argc) {
-            reply_err_syntax(r);
-            return;
-        }
-        if (arg_eq(&req->argv[j], "count")) {
-            if (arg_long(&req->argv[j + 1], &count, r, NULL)) return;
-            if (count < 1) {
-                reply_err_syntax(r);
-                return;
-            }
-        } else if (arg_eq(&req->argv[j], "match")) {
-            pat = &req->argv[j + 1];
-            if (pat->len == 1 && pat->ptr[0] == '*') pat = NULL;
-        } else {
-            reply_err_syntax(r);
-            return;
-        }
-    }
+    scan_opts_t so;
+    if (db_scan_parse(req, 3, 0, &so, r)) return;
+    long count = (long)so.count;
+    const resp_arg_t *pat = so.pat;
     reply_array(r, 2);
     scan_acc_t acc = {.r = r, .pat = pat, .n = 0, .seen = 0};
     if (z.enc == ZE_LISTPACK) {
