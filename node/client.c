@@ -32,6 +32,7 @@
 #include "blocking.h"
 #include "cmd.h"
 #include "log.h"
+#include "monitor.h"
 #include "pubsub.h"
 #include "reply.h"
 
@@ -105,16 +106,6 @@ client_t *client_create(node_t *n, int fd, int is_local)
     return c;
 }
 
-static void unlink_monitor(node_t *n, client_t *c)
-{
-    if (!(c->flags & CLF_MONITOR)) return;
-    if (c->mprev) c->mprev->mnext = c->mnext;
-    else n->monitors = c->mnext;
-    if (c->mnext) c->mnext->mprev = c->mprev;
-    n->nmonitors--;
-    c->flags &= ~CLF_MONITOR;
-}
-
 static void unlink_pending(node_t *n, client_t *c)
 {
     if (!(c->flags & CLF_PENDING_WRITE)) return;
@@ -136,7 +127,7 @@ void client_free(client_t *c)
     pubsub_client_reset(c);
     multi_client_free(c);
     unlink_pending(n, c);
-    unlink_monitor(n, c);
+    monitor_remove(n, c);
     unlink_client(n, c);
     event_free(c->ev);
     close(c->fd);

@@ -29,6 +29,9 @@
 #include "client.h"
 #include "cmd.h"
 #include "config.h"
+#include "monitor.h"
+#include "multi.h"
+#include "pubsub.h"
 
 #define DEFAULT_USER "default"
 #define MAX_QUOTED 128 /* user input quoted in errors, as Redis's %.128s */
@@ -707,7 +710,31 @@ static void cmd_client_help(cmdctx_t *ctx, const req_t *req, reply_t *r)
     reply_help(r, client_help);
 }
 
+/*
+ * RESET: the connection as it was right after connecting (Redis's
+ * clearClientConnectionState): out of MONITOR, replies on, transaction
+ * discarded and keys unwatched, subscriptions dropped, RESP2, no name,
+ * not authenticated when a password is set, NO-EVICT off.
+ */
+static void cmd_reset(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    client_t *c = ctx->client;
+    node_t *n = ctx->node;
+    monitor_remove(n, c);
+    c->flags &= ~(CLF_REPLY_OFF | CLF_REPLY_SKIP | CLF_REPLY_SKIP_NEXT |
+                  CLF_NO_EVICT);
+    multi_client_free(c);
+    pubsub_client_reset(c);
+    c->proto = 2;
+    r->proto = 2;
+    ts_free(c->name);
+    c->name = NULL;
+    c->authenticated = n->requirepass == NULL || n->requirepass[0] == '\0';
+    reply_simple(r, "RESET");
+}
+
 const cmd_bind_t conn_cmds[] = {
+    {CMD_RESET, cmd_reset},
     {CMD_PING, cmd_ping},
     {CMD_ECHO, cmd_echo},
     {CMD_QUIT, cmd_quit},

@@ -35,6 +35,16 @@ void monitor_add(node_t *n, client_t *c)
     n->nmonitors++;
 }
 
+void monitor_remove(node_t *n, client_t *c)
+{
+    if (!(c->flags & CLF_MONITOR)) return;
+    if (c->mprev) c->mprev->mnext = c->mnext;
+    else n->monitors = c->mnext;
+    if (c->mnext) c->mnext->mprev = c->mprev;
+    n->nmonitors--;
+    c->flags &= ~CLF_MONITOR;
+}
+
 /* Redis's sdscatrepr. */
 static void cat_repr(buf_t *b, const char *p, size_t len)
 {

@@ -8,8 +8,9 @@
 #include "node.h"
 #include "resp.h"
 
-/* Put client c into monitor mode. */
+/* Put client c into monitor mode; take it out (RESET, client free). */
 void monitor_add(node_t *n, client_t *c);
+void monitor_remove(node_t *n, client_t *c);
 /* Send one command line to every monitor (not to the sender itself). */
 void monitor_feed(node_t *n, client_t *from, int argc, const resp_arg_t *argv,
                   long long now_us);

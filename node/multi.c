@@ -224,7 +224,7 @@ int multi_queue(node_t *n, client_t *cl, const cmd_spec_t *c, int argc,
 {
     switch (c->id) {
     case CMD_EXEC: case CMD_DISCARD: case CMD_MULTI: case CMD_WATCH:
-    case CMD_QUIT:
+    case CMD_QUIT: case CMD_RESET:
         return 0;
     default:
         break;
@@ -285,7 +285,7 @@ int multi_oom_rejects(const client_t *cl, const cmd_spec_t *c)
     if (c->id == CMD_EXEC) return (cl->mstate.cmd_flags & CF_DENYOOM) != 0;
     if (!(cl->flags & CLF_MULTI)) return 0;
     /* the no-multi rejection comes first in Redis */
-    return c->id != CMD_DISCARD && c->id != CMD_QUIT &&
+    return c->id != CMD_DISCARD && c->id != CMD_QUIT && c->id != CMD_RESET &&
            !(c->flags & CF_NO_MULTI);
 }
 

@@ -66,7 +66,7 @@ void multi_touch_deleted(node_t *n, const char *key, size_t klen);
  * keys that exist become dirty.  Cheap when nothing is watched. */
 void multi_touch_flush(node_t *n);
 
-/* Client teardown: discard the transaction, unwatch everything. */
+/* Client teardown and RESET: discard the transaction, unwatch everything. */
 void multi_client_free(client_t *cl);
 
 #endif

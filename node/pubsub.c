@@ -330,11 +330,11 @@ int pubsub_check_context(const client_t *c, const cmd_spec_t *spec,
     case CMD_PSUBSCRIBE:
     case CMD_PUNSUBSCRIBE:
     case CMD_QUIT:
+    case CMD_RESET:
         return 0;
     default:
         break;
     }
-    if (strcmp(spec->name, "reset") == 0) return 0;   /* when it exists */
     reply_errorf(r,
                  "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
                  "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
