@@ -29,7 +29,8 @@
  * the last removal deletes the key.
  *
  * First the type's API (set_*: create, add, remove, membership, random,
- * iteration, conversion), then the commands.  Where Redis's order of
+ * iteration, conversion), the read-only view other types use (t_set.h:
+ * ZUNION & co. take plain sets), then the commands.  Where Redis's order of
  * checks or choice of algorithm is observable (which error wins, which
  * encoding a result gets, SPOP's and SRANDMEMBER's cases, SINTER sorting
  * by size, the *STORE variants deleting an empty destination) the
@@ -50,6 +51,7 @@
 #include "keyspace.h"
 #include "reply.h"
 #include "resp.h"
+#include "t_set.h"
 
 enum { SET_ENC_INTSET = KE_OBJ, SET_ENC_HT = KE_OBJ + 1 };
 
@@ -356,6 +358,53 @@ static const db_type_ops_t set_ops = {
 void t_set_setup(void)
 {
     db_register_type(KT_SET, &set_ops);
+}
+
+/* ---- read-only view for other types (t_set.h) --------------------------- */
+
+/* The encoding and object of the set in e (a blob's bytes if embedded). */
+static const void *set_ptr_of(const kentry_t *e)
+{
+    size_t n;
+    return ke_is_blob(e) ? ke_blob(e, &n) : ke_obj(e);
+}
+
+size_t t_set_card(const kentry_t *e)
+{
+    const void *p = set_ptr_of(e);
+    return ke_enc(e) == SET_ENC_INTSET ? intset_len(p)
+                                       : dict_size(p);
+}
+
+int t_set_contains(const kentry_t *e, const char *m, size_t len)
+{
+    setv_t s = {ke_enc(e), (void *)set_ptr_of(e), NULL, NULL};
+    return set_ismember(&s, m, len);
+}
+
+void t_set_iter_init(t_set_iter_t *it, const kentry_t *e)
+{
+    it->enc = ke_enc(e);
+    it->p = set_ptr_of(e);
+    it->pos = 0;
+    if (it->enc == SET_ENC_HT) dict_iter_init((dict_t *)it->p, &it->di);
+}
+
+const char *t_set_iter_next(t_set_iter_t *it, size_t *len)
+{
+    if (it->enc == SET_ENC_INTSET) {
+        int64_t v;
+        if (!intset_get(it->p, it->pos++, &v)) return NULL;
+        *len = resp_ll2str(it->buf, v);
+        return it->buf;
+    }
+    dict_entry_t *de = dict_iter_next(&it->di);
+    return de ? dict_key(de, len) : NULL;
+}
+
+void t_set_iter_done(t_set_iter_t *it)
+{
+    if (it->enc == SET_ENC_HT) dict_iter_done(&it->di);
 }
 
 /* ==== command helpers ===================================================== */

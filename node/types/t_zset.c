@@ -28,8 +28,10 @@
  * zunionInterDiffGenericCommand.
  *
  * BZPOPMIN/BZPOPMAX/BZMPOP block through node/blocking.c (the other
- * blocking commands).  Plain sets as ZUNION/ZINTER/ZDIFF inputs are not
- * read yet (they answer WRONGTYPE) until t_set.c exports an iterator.
+ * blocking commands).  As in Redis, ZUNION, ZINTER, ZDIFF, their STORE
+ * forms and ZINTERCARD also take plain sets as inputs, every member
+ * scoring 1.0 (times its WEIGHT); they are read through t_set.h.  Keys
+ * of any other type answer WRONGTYPE.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -50,6 +52,7 @@
 #include "listpack.h"
 #include "reply.h"
 #include "resp.h"
+#include "t_set.h"
 #include "zskiplist.h"
 
 #define ZE_LISTPACK KE_OBJ
@@ -1817,13 +1820,25 @@ enum { OP_UNION, OP_INTER, OP_DIFF };
 enum { AGG_SUM, AGG_MIN, AGG_MAX };
 
 typedef struct zsrc {
-    zobj_t z;       /* z.ptr NULL: missing key */
+    zobj_t z;               /* z.ptr NULL: missing key, or set below */
+    const kentry_t *set;    /* a plain set (every member scores 1.0) */
     double weight;
 } zsrc_t;
 
 static inline size_t src_len(const zsrc_t *s)
 {
-    return s->z.ptr ? zobj_len(&s->z) : 0;
+    if (s->z.ptr) return zobj_len(&s->z);
+    return s->set ? t_set_card(s->set) : 0;
+}
+
+/* zuiFind: 1 with *score if m is in the input. */
+static inline int src_score(const zsrc_t *s, const char *m, size_t ml,
+                            double *score)
+{
+    if (s->z.ptr) return zobj_score(&s->z, m, ml, score);
+    if (!s->set || !t_set_contains(s->set, m, ml)) return 0;
+    *score = 1.0;
+    return 1;
 }
 
 static inline void aggregate(double *t, double v, int agg)
@@ -1869,53 +1884,84 @@ static void sort_by_card(zsrc_t *src, long n)
     }
 }
 
+/* What compute() is doing, for the per-member step. */
+typedef struct zop {
+    zsrc_t *src;
+    long n;
+    int op, agg;
+    dict_t *acc;            /* result (NULL for ZINTERCARD) */
+    long limit;             /* ZINTERCARD's LIMIT, 0: none */
+    long long *card;        /* ZINTERCARD's count, else NULL */
+    size_t *maxlen, *totlen;
+} zop_t;
+
+/* One member m (score s) of input i.  Returns 1 to stop (LIMIT). */
+static inline int visit(zop_t *o, long i, const char *m, size_t ml, double s)
+{
+    zsrc_t *src = o->src;
+    double other;
+    long j;
+    if (o->op == OP_UNION) {
+        double score = src[i].weight * s;
+        if (isnan(score)) score = 0;
+        acc_put(o->acc, m, ml, score, o->agg, o->maxlen, o->totlen);
+    } else if (o->op == OP_INTER) {
+        double score = src[0].weight * s;
+        if (isnan(score)) score = 0;
+        for (j = 1; j < o->n; j++) {
+            if (!src_score(&src[j], m, ml, &other)) return 0;
+            other *= src[j].weight;
+            if (isnan(other)) other = 0;
+            aggregate(&score, other, o->agg);
+        }
+        if (o->card) {
+            (*o->card)++;
+            return o->limit && *o->card >= o->limit;
+        }
+        acc_put(o->acc, m, ml, score, o->agg, o->maxlen, o->totlen);
+    } else {
+        for (j = 1; j < o->n; j++)
+            if (src_score(&src[j], m, ml, &other)) return 0;
+        acc_put(o->acc, m, ml, s, AGG_SUM, o->maxlen, o->totlen);
+    }
+    return 0;
+}
+
+/* visit() every member of input i (non-empty); 1 if stopped. */
+static int visit_src(zop_t *o, long i)
+{
+    const zsrc_t *sr = &o->src[i];
+    const char *m;
+    size_t ml;
+    int stop = 0;
+    if (sr->z.ptr) {
+        zit_t it;
+        double s;
+        for (zit_rank(&it, &sr->z, 0, 0); !stop && zit_valid(&it);
+             zit_next(&it)) {
+            m = zit_get(&it, &ml, &s);
+            stop = visit(o, i, m, ml, s);
+        }
+        return stop;
+    }
+    t_set_iter_t si;
+    t_set_iter_init(&si, sr->set);
+    while (!stop && (m = t_set_iter_next(&si, &ml)))
+        stop = visit(o, i, m, ml, 1.0);
+    t_set_iter_done(&si);
+    return stop;
+}
+
 static void compute(zsrc_t *src, long n, int op, int agg, dict_t *acc,
                     long limit, long long *card, size_t *maxlen,
                     size_t *totlen)
 {
-    zit_t it;
-    size_t ml;
-    double s, o;
-    if (op == OP_INTER) {
-        if (src_len(&src[0]) == 0) return;
-        for (zit_rank(&it, &src[0].z, 0, 0); zit_valid(&it); zit_next(&it)) {
-            const char *m = zit_get(&it, &ml, &s);
-            double score = src[0].weight * s;
-            if (isnan(score)) score = 0;
-            long j;
-            for (j = 1; j < n; j++) {
-                if (!src[j].z.ptr || !zobj_score(&src[j].z, m, ml, &o)) break;
-                o *= src[j].weight;
-                if (isnan(o)) o = 0;
-                aggregate(&score, o, agg);
-            }
-            if (j != n) continue;
-            if (card) {
-                (*card)++;
-                if (limit && *card >= limit) return;
-            } else {
-                acc_put(acc, m, ml, score, agg, maxlen, totlen);
-            }
-        }
-    } else if (op == OP_UNION) {
-        for (long i = 0; i < n; i++) {
-            if (!src_len(&src[i])) continue;
-            for (zit_rank(&it, &src[i].z, 0, 0); zit_valid(&it); zit_next(&it)) {
-                const char *m = zit_get(&it, &ml, &s);
-                double score = src[i].weight * s;
-                if (isnan(score)) score = 0;
-                acc_put(acc, m, ml, score, agg, maxlen, totlen);
-            }
-        }
-    } else {
-        if (src_len(&src[0]) == 0) return;
-        for (zit_rank(&it, &src[0].z, 0, 0); zit_valid(&it); zit_next(&it)) {
-            const char *m = zit_get(&it, &ml, &s);
-            long j;
-            for (j = 1; j < n; j++)
-                if (src[j].z.ptr && zobj_score(&src[j].z, m, ml, &o)) break;
-            if (j == n) acc_put(acc, m, ml, s, AGG_SUM, maxlen, totlen);
-        }
+    zop_t o = {src, n, op, agg, acc, limit, card, maxlen, totlen};
+    if (op == OP_UNION) {
+        for (long i = 0; i < n; i++)
+            if (src_len(&src[i])) visit_src(&o, i);
+    } else if (src_len(&src[0])) {
+        visit_src(&o, 0);   /* ZINTER, ZDIFF: walk the first input */
     }
 }
 
@@ -1944,8 +1990,11 @@ static void zsetop_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
                              : db_lookup_read(ctx, &req->argv[j]);
         src[i].weight = 1.0;
         if (!e) continue;
+        if (ke_type(e) == KT_SET) {
+            src[i].set = e;     /* entries do not move while we read */
+            continue;
+        }
         if (ke_type(e) != KT_ZSET) {
-            /* KT_SET inputs: see the top of the file */
             reply_err_wrongtype(r);
             goto out;
         }

@@ -217,6 +217,85 @@ def test_setops(r):
     assert ex("ZUNION", 2, "i", "j", "WITHSCORES") == [b"m", b"0"]
 
 
+
+def test_setops_plain_set_inputs(r):
+    """Plain sets (intset and hashtable) as inputs: every member scores 1."""
+    ex = r.execute_command
+    r.sadd("s", "a", "b")
+    r.zadd("z", {"a": 1, "c": 5})
+    assert ex("ZUNION", 2, "s", "z", "WITHSCORES") == \
+        [b"b", b"1", b"a", b"2", b"c", b"5"]
+    assert ex("ZINTER", 2, "s", "z", "WEIGHTS", 3, 1, "WITHSCORES") == [b"a", b"4"]
+    assert ex("ZDIFF", 2, "s", "z", "WITHSCORES") == [b"b", b"1"]
+    assert ex("ZDIFF", 2, "z", "s", "WITHSCORES") == [b"c", b"5"]
+    assert ex("ZINTERCARD", 2, "s", "z") == 1
+    assert ex("ZUNIONSTORE", "d", 2, "s", "z", "AGGREGATE", "MAX") == 3
+    assert r.zrange("d", 0, -1, withscores=True) == \
+        [(b"a", 1.0), (b"b", 1.0), (b"c", 5.0)]
+    assert r.object("encoding", "d") == b"listpack"
+    assert ex("ZUNION", 1, "s", "WEIGHTS", "inf", "WITHSCORES") == \
+        [b"a", b"inf", b"b", b"inf"]
+    assert ex("ZUNION", 2, "s", "s", "WEIGHTS", "inf", "-inf", "WITHSCORES") == \
+        [b"a", b"0", b"b", b"0"]
+
+    # intset members are compared and returned as canonical decimal text
+    r.sadd("si", 1, 2, 3)
+    r.zadd("zc", {"01": 1, "1": 2})
+    assert r.object("encoding", "si") == b"intset"
+    assert ex("ZINTER", 2, "zc", "si", "WITHSCORES") == [b"1", b"3"]
+    assert ex("ZINTER", 2, "si", "zc", "WITHSCORES") == [b"1", b"3"]
+    assert ex("ZDIFF", 2, "si", "zc", "WITHSCORES") == [b"2", b"1", b"3", b"1"]
+    assert ex("ZDIFF", 2, "zc", "si", "WITHSCORES") == [b"01", b"1"]
+    r.sadd("h", "a", "b", -5)
+    assert r.object("encoding", "h") == b"hashtable"
+    assert ex("ZUNION", 3, "h", "si", "zc", "WEIGHTS", 2, 0.5, 1, "WITHSCORES") == \
+        [b"2", b"0.5", b"3", b"0.5", b"01", b"1", b"-5", b"2", b"a", b"2",
+         b"b", b"2", b"1", b"2.5"]
+    assert ex("ZDIFF", 1, "h") == [b"-5", b"a", b"b"]
+    assert ex("ZINTERCARD", 3, "si", "h", "zc") == 0
+    assert ex("ZINTERCARD", 2, "si", "si", "LIMIT", 2) == 2
+    assert ex("ZINTER", 2, "si", "nokey") == []
+    assert ex("ZUNION", 2, "nokey", "si", "WITHSCORES") == \
+        [b"1", b"1", b"2", b"1", b"3", b"1"]
+
+    # the result's encoding follows the members' text length
+    assert ex("ZUNIONSTORE", "d", 2, "h", "si") == 6
+    assert r.object("encoding", "d") == b"listpack"
+    r.config_set("zset-max-listpack-value", 1)
+    try:
+        assert ex("ZUNIONSTORE", "d", 2, "h", "si") == 6
+        assert r.object("encoding", "d") == b"skiplist"
+        assert ex("ZUNIONSTORE", "d", 1, "si") == 3
+        assert r.object("encoding", "d") == b"listpack"
+    finally:
+        r.config_set("zset-max-listpack-value", 64)
+
+    # a set input may be the destination: it becomes a sorted set
+    assert ex("ZINTERSTORE", "s", 2, "s", "z") == 1
+    assert r.type("s") == b"zset"
+    assert r.zrange("s", 0, -1, withscores=True) == [(b"a", 2.0)]
+
+    # a large intset (not embedded in its key)
+    r.config_set("set-max-intset-entries", 3000)
+    try:
+        base = 1 << 40
+        r.sadd("big", *[base + i for i in range(1, 1501)])
+        assert r.object("encoding", "big") == b"intset"
+        r.zadd("zb", {str(base + 1): 7, str(base + 223): 8, "nope": 9})
+        assert ex("ZINTERCARD", 2, "big", "zb") == 2
+        assert ex("ZINTER", 2, "zb", "big", "WEIGHTS", 1, 2, "WITHSCORES") == \
+            [str(base + 1).encode(), b"9", str(base + 223).encode(), b"10"]
+        assert ex("ZUNIONSTORE", "db", 2, "big", "zb") == 1501
+        assert ex("ZDIFF", 2, "zb", "big") == [b"nope"]
+    finally:
+        r.config_set("set-max-intset-entries", 512)
+
+    # other types still answer WRONGTYPE, before the options are parsed
+    r.set("str", "x")
+    assert err(r, "ZUNION", 2, "si", "str") == WRONGTYPE
+    assert err(r, "ZUNION", 2, "str", "si", "WEIGHTS", "x") == WRONGTYPE
+    assert err(r, "ZINTERCARD", 2, "si", "str") == WRONGTYPE
+
 def test_zscan_and_zrandmember(r, small):
     ex = r.execute_command
     for name, n in (("lp", 3), ("sl", 50)):
