@@ -958,6 +958,18 @@ static void cmd_zrevrank(cmdctx_t *ctx, const req_t *req, reply_t *r)
     zrank_generic(ctx, req, r, 1);
 }
 
+/* Members from first to last inclusive, by rank: O(log n) on a skiplist. */
+static long long nodes_between(zset_t *zs, zsl_node_t *first,
+                               zsl_node_t *last)
+{
+    size_t l1, l2;
+    double s1, s2;
+    const char *m1 = zsl_ele(first->ele, &l1, &s1);
+    const char *m2 = zsl_ele(last->ele, &l2, &s2);
+    return (long long)(zsl_rank(zs->zsl, s2, m2, l2) -
+                       zsl_rank(zs->zsl, s1, m1, l1)) + 1;
+}
+
 /* ZCOUNT key min max */
 static void cmd_zcount(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
@@ -977,13 +989,7 @@ static void cmd_zcount(cmdctx_t *ctx, const req_t *req, reply_t *r)
     zit_score(&it, &z, &range, 0);
     if (z.enc == ZE_SKIPLIST && it.x) {
         zset_t *zs = z.ptr;
-        zsl_node_t *last = zsl_last_in_range(zs->zsl, &range);
-        size_t l1, l2;
-        double s1, s2;
-        const char *m1 = zsl_ele(it.x->ele, &l1, &s1);
-        const char *m2 = zsl_ele(last->ele, &l2, &s2);
-        count = (long long)(zsl_rank(zs->zsl, s2, m2, l2) -
-                            zsl_rank(zs->zsl, s1, m1, l1)) + 1;
+        count = nodes_between(zs, it.x, zsl_last_in_range(zs->zsl, &range));
     } else {
         for (; zit_valid(&it) && zit_in_score(&it, &range); zit_next(&it))
             count++;
@@ -1010,13 +1016,7 @@ static void cmd_zlexcount(cmdctx_t *ctx, const req_t *req, reply_t *r)
     zit_lex(&it, &z, &range, 0);
     if (z.enc == ZE_SKIPLIST && it.x) {
         zset_t *zs = z.ptr;
-        zsl_node_t *last = zsl_last_in_lex(zs->zsl, &range);
-        size_t l1, l2;
-        double s1, s2;
-        const char *m1 = zsl_ele(it.x->ele, &l1, &s1);
-        const char *m2 = zsl_ele(last->ele, &l2, &s2);
-        count = (long long)(zsl_rank(zs->zsl, s2, m2, l2) -
-                            zsl_rank(zs->zsl, s1, m1, l1)) + 1;
+        count = nodes_between(zs, it.x, zsl_last_in_lex(zs->zsl, &range));
     } else {
         for (; zit_valid(&it) && zit_in_lex(&it, &range); zit_next(&it))
             count++;
