@@ -126,13 +126,17 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
-def main():
-    args = parse_args()
-    workdir = tempfile.mkdtemp(prefix="tessera-bench-memory-")
+def compare_memory(args, name, config, measure, title,
+                   label=lambda result: ""):
+    """Start ref and cand, run measure(server, args) on each in turn (one at a
+    time, so they never compete for memory bandwidth), print the bytes-per-key
+    table, write the JSON results.  Shared by memory_keys and memory_types.
+    `label(result)` adds to each server's heading line.  Returns the exit
+    status (0, 1 on a failed measurement, 2 if a server died)."""
+    workdir = tempfile.mkdtemp(prefix=f"tessera-bench-{name}-")
     servers = [bl.Server("ref", args.ref_bin, workdir=workdir, extra=args.ref_args),
                bl.Server("cand", args.cand_bin, workdir=workdir, extra=args.cand_args)]
-    payload = {"benchmark": "memory_keys", "meta": bl.common_meta(args),
-               "config": {"keys": args.keys, "value_size": args.value_size},
+    payload = {"benchmark": name, "meta": bl.common_meta(args), "config": config,
                "results": {}, "error": None}
     status = 0
     t_start = time.monotonic()
@@ -146,9 +150,9 @@ def main():
         payload["ratio_used_memory"] = ratio(res["cand"]["used_memory_per_key"],
                                              res["ref"]["used_memory_per_key"])
         payload["ratio_rss"] = ratio(res["cand"]["rss_per_key"], res["ref"]["rss_per_key"])
-        for name in ("ref", "cand"):
-            if res[name]["used_memory_per_key"] is None:
-                payload["error"] = f"{name}: INFO memory has no used_memory"
+        for n in ("ref", "cand"):
+            if res[n]["used_memory_per_key"] is None:
+                payload["error"] = f"{n}: INFO memory has no used_memory"
                 status = 1
     except bl.ServerDied as e:
         payload["error"] = str(e)
@@ -172,10 +176,11 @@ def main():
     payload["elapsed_s"] = round(time.monotonic() - t_start, 1)
     res = payload["results"]
     if "ref" in res and "cand" in res:
-        print(f"\n### memory_keys: bytes per key, {args.keys:,} keys, "
-              f"{args.value_size}-byte values\n")
-        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']})")
-        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']})\n")
+        print(f"\n### {name}: bytes per key, {title}\n")
+        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']})"
+              f"{label(res['ref'])}")
+        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']})"
+              f"{label(res['cand'])}\n")
         rows = [["used_memory (INFO)", bl.fmt_num(res["ref"]["used_memory_per_key"], 1),
                  bl.fmt_num(res["cand"]["used_memory_per_key"], 1),
                  bl.fmt_ratio(payload["ratio_used_memory"])],
@@ -183,10 +188,17 @@ def main():
                  bl.fmt_num(res["cand"]["rss_per_key"], 1), bl.fmt_ratio(payload["ratio_rss"])]]
         print(bl.markdown_table(["bytes/key", "ref", "cand", "cand/ref"], rows))
     if payload["error"]:
-        print(f"\nmemory_keys FAILED: {payload['error'].splitlines()[0]}")
-    path = bl.write_results("memory_keys", payload, args.out_dir)
+        print(f"\n{name} FAILED: {payload['error'].splitlines()[0]}")
+    path = bl.write_results(name, payload, args.out_dir)
     print(f"results: {path}")
     return status
+
+
+def main():
+    args = parse_args()
+    return compare_memory(args, "memory_keys",
+                          {"keys": args.keys, "value_size": args.value_size},
+                          measure, f"{args.keys:,} keys, {args.value_size}-byte values")
 
 
 if __name__ == "__main__":

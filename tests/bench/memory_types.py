@@ -28,16 +28,14 @@ Exit status: 0 ok, 1 tooling failure, 2 a server failed to start or died.
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
-from memory_keys import settled_used_memory, BenchError  # noqa: E402
+from memory_keys import BenchError, compare_memory, settled_used_memory  # noqa: E402
 
 
 def key_name(i, keys):
@@ -154,75 +152,13 @@ def measure(srv, args):
     return r
 
 
-def ratio(a, b):
-    return a / b if a is not None and b else None
-
-
 def main():
     args = parse_args()
-    workdir = tempfile.mkdtemp(prefix="tessera-bench-memtypes-")
-    servers = [bl.Server("ref", args.ref_bin, workdir=workdir, extra=args.ref_args),
-               bl.Server("cand", args.cand_bin, workdir=workdir, extra=args.cand_args)]
-    name = "memory_types_" + args.shape
-    payload = {"benchmark": name, "meta": bl.common_meta(args),
-               "config": {"shape": args.shape, "keys": args.keys,
-                          "description": SHAPES[args.shape][2]},
-               "results": {}, "error": None}
-    status = 0
-    t_start = time.monotonic()
-    try:
-        for s in servers:
-            s.start()
-            bl.log(f"started {s.name}: {s.binary} on port {s.port} (pid {s.proc.pid})")
-        # One at a time, so the two never compete for memory bandwidth.
-        for s in servers:
-            payload["results"][s.name] = measure(s, args)
-        res = payload["results"]
-        payload["ratio_used_memory"] = ratio(res["cand"]["used_memory_per_key"],
-                                             res["ref"]["used_memory_per_key"])
-        payload["ratio_rss"] = ratio(res["cand"]["rss_per_key"], res["ref"]["rss_per_key"])
-        for n in ("ref", "cand"):
-            if res[n]["used_memory_per_key"] is None:
-                payload["error"] = f"{n}: INFO memory has no used_memory"
-                status = 1
-    except bl.ServerDied as e:
-        payload["error"] = str(e)
-        bl.log(f"ERROR: {e}")
-        status = 2
-    except BenchError as e:
-        payload["error"] = str(e)
-        bl.log(f"ERROR: {e}")
-        status = 1
-    except KeyboardInterrupt:
-        payload["error"] = "interrupted"
-        status = 130
-    finally:
-        for s in servers:
-            s.stop()
-        if args.keep or status != 0:
-            bl.log(f"server logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-    payload["elapsed_s"] = round(time.monotonic() - t_start, 1)
-    res = payload["results"]
-    if "ref" in res and "cand" in res:
-        print(f"\n### {name}: bytes per key, {args.keys:,} keys, {SHAPES[args.shape][2]}\n")
-        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']}), "
-              f"encoding {res['ref']['encoding']}")
-        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']}), "
-              f"encoding {res['cand']['encoding']}\n")
-        rows = [["used_memory (INFO)", bl.fmt_num(res["ref"]["used_memory_per_key"], 1),
-                 bl.fmt_num(res["cand"]["used_memory_per_key"], 1),
-                 bl.fmt_ratio(payload["ratio_used_memory"])],
-                ["RSS (/proc)", bl.fmt_num(res["ref"]["rss_per_key"], 1),
-                 bl.fmt_num(res["cand"]["rss_per_key"], 1), bl.fmt_ratio(payload["ratio_rss"])]]
-        print(bl.markdown_table(["bytes/key", "ref", "cand", "cand/ref"], rows))
-    if payload["error"]:
-        print(f"\n{name} FAILED: {payload['error'].splitlines()[0]}")
-    path = bl.write_results(name, payload, args.out_dir)
-    print(f"results: {path}")
-    return status
+    desc = SHAPES[args.shape][2]
+    return compare_memory(args, "memory_types_" + args.shape,
+                          {"shape": args.shape, "keys": args.keys, "description": desc},
+                          measure, f"{args.keys:,} keys, {desc}",
+                          label=lambda res: f", encoding {res['encoding']}")
 
 
 if __name__ == "__main__":
