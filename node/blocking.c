@@ -18,10 +18,12 @@
 #include <event2/event.h>
 
 #include "alloc.h"
+#include "aof.h"
 #include "client.h"
 #include "dict.h"
 #include "keyspace.h"
 #include "numfmt.h"
+#include "propagate.h"
 #include "reply.h"
 
 typedef struct waitq waitq_t;
@@ -274,7 +276,10 @@ static int rerun(node_t *n, client_t *c)
     req_t req = {.argc = b->argc, .argv = b->argv, .spec = b->spec};
     s->rerun = c;
     s->again = 0;
+    long long dirty = propagate_begin(n);
     cmd_handler(b->spec->id)(&ctx, &req, &r);
+    propagate_end(n, dirty, b->spec, b->argc, b->argv); /* as its pop */
+    if (n->aof) c->aof_need = aof_appended(n);  /* reply after the AOF */
     s->rerun = NULL;
     return !s->again;
 }
@@ -322,6 +327,11 @@ void block_forget_client(client_t *c)
     for (size_t i = 0; i < s->nresume; i++)
         if (s->resume[i] == c) s->resume[i] = NULL;
     if (c->blk) unblock(n, c);
+}
+
+void block_resume_client(node_t *n, client_t *c)
+{
+    queue_resume(n->blocking, c);
 }
 
 void block_resume_unblocked(node_t *n)

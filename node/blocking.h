@@ -54,6 +54,10 @@ void block_serve(node_t *n);
 /* A blocked client goes away (client_free). */
 void block_forget_client(client_t *c);
 
+/* A client another module blocked (WAIT, node/repl) was released: run
+ * what it pipelined with the others, at the end of this iteration. */
+void block_resume_client(node_t *n, client_t *c);
+
 /* Run the pending input of clients unblocked since the last call (once
  * per event-loop iteration, before replies are written). */
 void block_resume_unblocked(node_t *n);

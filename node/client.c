@@ -29,12 +29,14 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "aof.h"
 #include "blocking.h"
 #include "cmd.h"
 #include "log.h"
 #include "monitor.h"
 #include "pubsub.h"
 #include "reply.h"
+#include "repl/repl.h"
 
 #define READ_CHUNK (16 * 1024)
 #define QBUF_KEEP (32 * 1024)      /* shrink idle query buffers above this */
@@ -124,6 +126,8 @@ void client_free(client_t *c)
     }
     node_t *n = c->node;
     block_forget_client(c);
+    if (c->flags & (CLF_MASTER | CLF_REPLICA | CLF_REPL_WAIT))
+        repl_client_free(c);
     pubsub_client_reset(c);
     multi_client_free(c);
     unlink_pending(n, c);
@@ -194,7 +198,8 @@ static int write_obuf(client_t *c)
 
 void client_flush(client_t *c)
 {
-    if (c->flags & CLF_PENDING_WRITE) return;
+    /* a replica whose RDB a child is writing: its socket is not ours */
+    if (c->flags & (CLF_PENDING_WRITE | CLF_REPL_HOLD)) return;
     if (!buf_len(&c->obuf) &&
         !(c->flags & (CLF_CLOSE_ASAP | CLF_CLOSE_AFTER_REPLY)))
         return;
@@ -208,7 +213,11 @@ void client_flush(client_t *c)
 
 void client_write_pending(node_t *n)
 {
-    client_t *c;
+    client_t *c, *held = NULL;
+    /* The AOF first (appendfsync always: write + fsync once for the whole
+     * round, Redis's beforeSleep); a client whose writes are not on disk
+     * yet (the disk fails) keeps its replies until they are. */
+    if (n->aof) aof_flush(n);
     while ((c = n->pending_writes) != NULL) {
         unlink_pending(n, c);
         if (c->flags & CLF_CLOSE_ASAP) {
@@ -217,7 +226,16 @@ void client_write_pending(node_t *n)
         }
         /* already waiting for EV_WRITE: that event will write it */
         if (c->flags & CLF_WRITE_ARMED) continue;
+        if (n->aof && aof_hold_replies(n, c->aof_need)) {
+            c->pwnext = held;
+            held = c;
+            continue;
+        }
         write_obuf(c);
+    }
+    while ((c = held) != NULL) {   /* retried next round */
+        held = c->pwnext;
+        client_flush(c);
     }
 }
 
@@ -225,7 +243,9 @@ int client_obuf_over_limit(client_t *c)
 {
     node_t *n = c->node;
     const obuf_limit_t *lim =
-        &n->obuf_limits[(c->flags & CLF_PUBSUB) ? OBUF_PUBSUB : OBUF_NORMAL];
+        &n->obuf_limits[(c->flags & CLF_REPLICA) ? OBUF_REPLICA
+                        : (c->flags & CLF_PUBSUB) ? OBUF_PUBSUB
+                                                  : OBUF_NORMAL];
     long long used = (long long)buf_len(&c->obuf);
     if (lim->hard && used >= lim->hard) return 1;
     if (lim->soft && used >= lim->soft) {
@@ -291,6 +311,8 @@ void client_process_input(client_t *c)
                 c->flags |= CLF_CLOSE_ASAP;
             }
         }
+        /* the master's stream: offset, our backlog, sub-replicas */
+        if (c->flags & CLF_MASTER) repl_master_applied(c, buf_rptr(&c->qbuf), used);
         buf_consume(&c->qbuf, used);
     }
     c->flags &= ~CLF_IN_COMMAND;
@@ -341,7 +363,14 @@ void client_on_event(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     client_t *c = arg;
     if (what & EV_WRITE) {
-        if (write_obuf(c) < 0) return;
+        node_t *n = c->node;
+        if (n->aof) aof_flush(n);   /* replies never overtake the AOF */
+        if (n->aof && aof_hold_replies(n, c->aof_need)) {
+            arm_write(c, 0);        /* client_write_pending retries */
+            client_flush(c);
+        } else if (write_obuf(c) < 0) {
+            return;
+        }
     }
     if (what & EV_READ) {
         if (client_read(c) < 0) return;
@@ -356,6 +385,8 @@ void client_info_line(client_t *c, buf_t *out)
     long long now = node_unix_ms();
     char flags[16];
     int f = 0;
+    if (c->flags & CLF_MASTER) flags[f++] = 'M';
+    if ((c->flags & CLF_REPLICA) && !(c->flags & CLF_MONITOR)) flags[f++] = 'S';
     if (c->flags & CLF_MONITOR) flags[f++] = 'O';
     if (c->flags & CLF_PUBSUB) flags[f++] = 'P';
     if (c->flags & CLF_MULTI) flags[f++] = 'x';

@@ -43,6 +43,13 @@
 #define CLF_BLOCKED           (1u << 20) /* waiting for keys (blocking.c) */
 #define CLF_DENY_BLOCKING     (1u << 21) /* MULTI/EXEC: blocking commands don't */
 #define CLF_PUBSUB            (1u << 28) /* has subscriptions (pubsub.c) */
+#define CLF_ASKING            (1u << 29) /* ASKING: next command may use an importing slot */
+#define CLF_READONLY          (1u << 30) /* READONLY: reads served by a replica */
+/* replication (node/repl) */
+#define CLF_MASTER            (1u << 27) /* our link to the master */
+#define CLF_REPLICA           (1u << 31) /* a replica of ours (after PSYNC) */
+#define CLF_REPL_HOLD         (1u << 22) /* replica syncing: don't write yet */
+#define CLF_REPL_WAIT         (1u << 23) /* blocked in WAIT */
 
 struct client {
     uint64_t id;
@@ -69,6 +76,13 @@ struct client {
     client_t *pwprev, *pwnext;  /* node->pending_writes */
     multi_state_t mstate;       /* MULTI queue and WATCHed keys */
     struct blocked *blk;        /* while CLF_BLOCKED */
+    long long aof_need;         /* AOF bytes that must be durable before
+                                   its replies go out (aof.h) */
+    /* replication (node/repl): REPLCONF values, WAIT */
+    int repl_port;              /* REPLCONF listening-port */
+    unsigned repl_capa;         /* REPLCONF capa eof/psync2 */
+    char repl_ip[46];           /* REPLCONF ip-address */
+    struct repl_waiter *blk_repl; /* while CLF_REPL_WAIT */
 };
 
 /* Accept path: wrap a connected socket.  Takes ownership of fd. */

@@ -5,7 +5,8 @@
  * handler are small functions run in Redis's order (processCommand):
  *
  *   lookup (unknown command / subcommand) -> arity -> authentication ->
- *   protected commands (DEBUG) -> CLIENT PAUSE -> maxmemory (OOM)
+ *   protected commands (DEBUG) -> cluster redirection (cluster mode only:
+ *   MOVED, ASK, CROSSSLOT, ...) -> CLIENT PAUSE -> maxmemory (OOM)
  *
  * then (cmd_call) the handler runs, then the bookkeeping: commandstats,
  * slowlog, the MONITOR feed; last CLIENT REPLY OFF/SKIP.  A client in
@@ -21,21 +22,30 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "aof.h"
 #include "blocking.h"
 #include "client.h"
+#include "cluster/cluster.h"
 #include "evict.h"
 #include "monitor.h"
 #include "multi.h"
 #include "numfmt.h"
+#include "propagate.h"
 #include "pubsub.h"
+#include "rdb.h"
+#include "repl/repl.h"
 #include "slowlog.h"
 
 static cmd_handler_t *handlers[CMD__COUNT];
 
 static const cmd_bind_t *const all_binds[] = {
+    aof_cmds,
     t_string_cmds, db_cmds, expire_cmds, conn_cmds, server_cmds,
     t_list_cmds, t_hash_cmds, t_set_cmds, t_zset_cmds, pubsub_cmds,
     multi_cmds,
+    rdb_cmds,
+    cluster_cmds,
+    repl_cmds,
 };
 
 void cmd_setup(void)
@@ -207,12 +217,33 @@ static int check_monitor(client_t *cl, const cmd_spec_t *c, reply_t *r)
     return -1;
 }
 
+/* A failed BGSAVE with save points and stop-writes-on-bgsave-error, or
+ * a failed AOF write/fsync: as Redis 7.0, writes (and PING) get -MISCONF
+ * until a save / a retried write succeeds. */
+static int check_misconf(node_t *n, client_t *cl, const cmd_spec_t *c,
+                         reply_t *r)
+{
+    int rdb = rdb_writes_refused(n);
+    int aof_err = rdb ? 0 : aof_write_errno(n);
+    if (!rdb && !aof_err) return 0;
+    unsigned f = c->flags;
+    if (c->id == CMD_EXEC) f |= multi_queued_flags(cl);
+    if (!(f & CF_WRITE) && c->id != CMD_PING) return 0;
+    if (rdb)
+        reply_error(r, rdb_err_misconf);
+    else
+        reply_errorf(r, "MISCONF Errors writing to the AOF file: %s",
+                     strerror(aof_err));
+    return -1;
+}
+
 /* maxmemory: as Redis, evict before any command when over the limit, and
  * refuse commands that may grow memory only if that could not help. */
 static int check_oom(node_t *n, client_t *cl, const cmd_spec_t *c,
                      reply_t *r)
 {
-    if (!n->maxmemory) return 0;
+    /* the master's stream is obeyed (replica-ignore-maxmemory) */
+    if (!n->maxmemory || (cl->flags & CLF_MASTER)) return 0;
     if (evict_perform(n, node_unix_ms()) == 0 ||
         (!(c->flags & CF_DENYOOM) && !multi_oom_rejects(cl, c)))
         return 0;
@@ -229,7 +260,11 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     int rejected = c == NULL;
     if (c && (check_arity(c, argc, r) || check_auth(cl, c, r) ||
               check_protected(n, cl, c, r) || check_monitor(cl, c, r) ||
-              check_oom(n, cl, c, r) || pubsub_check_context(cl, c, r)))
+              (n->cluster &&
+               cluster_check_command(n, cl, c, argc, argv, r)) ||
+              check_oom(n, cl, c, r) || check_misconf(n, cl, c, r) ||
+              repl_check_write(n, cl, c, r) ||
+              pubsub_check_context(cl, c, r)))
         rejected = 1;
     if (!rejected && must_pause(n, cl, c, now_us / 1000)) {
         r->out->wpos = mark;
@@ -244,9 +279,12 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     /* In MULTI commands are queued, not run: the one test it costs. */
     if ((cl->flags & CLF_MULTI) && multi_queue(n, cl, c, argc, argv, r))
         goto reply_mode;
+    long long off0 = n->repl_min_ack ? repl_stream_offset(n) : 0;
     cmd_call(n, cl, c, argc, argv, r, now_us);
+    if (n->repl_min_ack) repl_hold_reply(n, cl, off0); /* durable writes */
 
 reply_mode:
+    if (cl->flags & CLF_ASKING) cluster_after_command(cl, c);
     /* CLIENT REPLY OFF|SKIP: drop what this command wrote. */
     if (cl->flags & CLF_REPLY_SKIP) {
         r->out->wpos = mark;
@@ -277,7 +315,13 @@ void cmd_call(node_t *n, client_t *cl, const cmd_spec_t *c, int argc,
     req_t req = {.argc = argc, .argv = argv, .spec = c};
     cmd_handler_t *fn = handlers[c->id];
     cl->last_cmd = c->id;   /* CLIENT LIST shows the running command */
+    long long dirty = propagate_begin(n);
+    long long aof_before = n->aof ? aof_appended(n) : 0;
     fn(&ctx, &req, r);
+    propagate_end(n, dirty, c, argc, argv); /* AOF / replication stream */
+    /* appendfsync always: its replies wait until that is on disk */
+    if (n->aof && aof_appended(n) != aof_before)
+        cl->aof_need = aof_appended(n);
     /* the command fed waiters (inside EXEC: once, after the EXEC) */
     if (n->block_ready && !(cl->flags & CLF_MULTI)) block_serve(n);
     /* Redis 7.0 feeds monitors after the command ran, never for rejected

@@ -56,6 +56,8 @@ extern const cmd_bind_t t_set_cmds[];
 extern const cmd_bind_t t_zset_cmds[];
 extern const cmd_bind_t multi_cmds[];
 extern const cmd_bind_t pubsub_cmds[];
+extern const cmd_bind_t cluster_cmds[];   /* node/cluster/cmd_cluster.c */
+extern const cmd_bind_t rdb_cmds[];   /* persist/rdb.c */
 
 /* Type setup: each registers its db_type_ops (node/types/t_*.c). */
 void t_list_setup(void);

@@ -115,6 +115,9 @@ static int client_type_by_name(const resp_arg_t *a)
 
 static int client_type(const client_t *c)
 {
+    if (c->flags & CLF_MASTER) return CT_MASTER;
+    if ((c->flags & CLF_REPLICA) && !(c->flags & CLF_MONITOR))
+        return CT_REPLICA;
     return (c->flags & CLF_PUBSUB) ? CT_PUBSUB : CT_NORMAL;
 }
 
@@ -714,7 +717,8 @@ static void cmd_client_help(cmdctx_t *ctx, const req_t *req, reply_t *r)
  * RESET: the connection as it was right after connecting (Redis's
  * clearClientConnectionState): out of MONITOR, replies on, transaction
  * discarded and keys unwatched, subscriptions dropped, RESP2, no name,
- * not authenticated when a password is set, NO-EVICT off.
+ * not authenticated when a password is set, NO-EVICT off, READONLY and
+ * ASKING (cluster) off.
  */
 static void cmd_reset(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
@@ -722,7 +726,7 @@ static void cmd_reset(cmdctx_t *ctx, const req_t *req, reply_t *r)
     node_t *n = ctx->node;
     monitor_remove(n, c);
     c->flags &= ~(CLF_REPLY_OFF | CLF_REPLY_SKIP | CLF_REPLY_SKIP_NEXT |
-                  CLF_NO_EVICT);
+                  CLF_NO_EVICT | CLF_ASKING | CLF_READONLY);
     multi_client_free(c);
     pubsub_client_reset(c);
     c->proto = 2;

@@ -15,9 +15,9 @@
  * one by one through config_set, and if one fails the ones already set get
  * their previous values back.
  *
- * Tessera has no persistence yet, so SHUTDOWN SAVE refuses and keeps
- * running instead of pretending to have saved; plain SHUTDOWN and
- * SHUTDOWN NOSAVE stop the node.
+ * SHUTDOWN saves an RDB first as Redis 7.0 does (SAVE, or save points
+ * configured and no NOSAVE; persist/rdb.c), and keeps running with an
+ * error if that fails, unless FORCE.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +34,7 @@
 #include "info.h"
 #include "log.h"
 #include "monitor.h"
+#include "rdb.h"
 #include "server.h"
 #include "slowlog.h"
 
@@ -109,14 +110,16 @@ static void cmd_shutdown(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_error(r, "ERR No shutdown in progress.");
         return;
     }
-    if (save && !force) {
-        reply_error(r, "ERR SHUTDOWN SAVE is not supported: persistence is "
-                       "not implemented yet");
-        return;
+    /* prepareForShutdown: save when asked or when there are save points */
+    if (rdb_shutdown_save(ctx->node, save, nosave) != 0) {
+        if (!force) {
+            log_msg(LL_WARNING, "Errors trying to shut down the server. "
+                                "Check the logs for more information.");
+            reply_error(r, "ERR Errors trying to SHUTDOWN. Check logs.");
+            return;
+        }
+        log_msg(LL_WARNING, "Error trying to save the DB. Exit anyway.");
     }
-    if (save)
-        log_msg(LL_WARNING, "Error trying to save the DB (persistence is not "
-                            "implemented yet). Exit anyway.");
     log_msg(LL_WARNING, "User requested shutdown...");
     /* No reply: the connection closes, as with Redis. */
     client_close_after_reply(ctx->client);
@@ -284,6 +287,9 @@ static const char *const debug_help[] = {
     "    it is used instead of the 'key' prefix. These are not propagated to",
     "    replicas. Cluster slots are not respected so keys not belonging to the",
     "    current node can be created in cluster mode.",
+    "RELOAD [NOSAVE]",
+    "    Save the RDB on disk and reload it back to memory. With NOSAVE the",
+    "    database is loaded from the existing RDB file.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -313,6 +319,13 @@ static void cmd_debug(cmdctx_t *ctx, const req_t *req, reply_t *r)
         debug_object(ctx, &req->argv[2], r);
     } else if (arg_eq(sub, "populate") && argc >= 3 && argc <= 5) {
         debug_populate(ctx, req, r);
+    } else if (arg_eq(sub, "reload") &&
+               (argc == 2 || (argc == 3 && arg_eq(&req->argv[2], "nosave")))) {
+        int rc = rdb_debug_reload(ctx->node, argc == 2);
+        if (rc == 0) reply_ok(r);
+        else if (rc == -1) reply_error(r, "ERR");
+        else reply_error(r, "ERR Error trying to load the RDB dump, check "
+                            "server logs.");
     } else if (arg_eq(sub, "change-repl-id") && argc == 2) {
         /* No replication yet: there is no replication id to change. */
         reply_ok(r);

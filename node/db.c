@@ -43,6 +43,9 @@
 #include "glob.h"
 #include "lazyfree.h"
 #include "multi.h"
+#include "notify.h"
+#include "propagate.h"
+#include "rdb.h"
 
 /* Redis shares the integer objects 0..9999 (OBJ_SHARED_INTEGERS); OBJECT
  * REFCOUNT reports INT_MAX (OBJ_SHARED_REFCOUNT) for them. */
@@ -98,9 +101,18 @@ int db_is_expired(cmdctx_t *ctx, const kentry_t *e)
 static kentry_t *expire_if_needed(cmdctx_t *ctx, kentry_t *e)
 {
     if (e && db_is_expired(ctx, e)) {
+        /* A replica deletes nothing: it waits for the master's DEL.  The
+         * key looks absent to its clients and present to the master's
+         * stream (Redis 7.0's expireIfNeeded). */
+        if (ctx->node->replica_mode)
+            return ctx->client && ctx->client == ctx->node->master_client
+                       ? e
+                       : NULL;
         size_t klen;
         const char *key = ke_key(e, &klen);
         multi_touch_deleted(ctx->node, key, klen); /* WATCH: before */
+        propagate_del(ctx->node, key, klen);       /* AOF, replicas */
+        notify_keyb(ctx->node, NOTIFY_EXPIRED, "expired", key, klen);
         ks_delete_entry(ctx->ks, e);
         ctx->node->stats.expired_keys++;
         return NULL;
@@ -128,6 +140,7 @@ kentry_t *db_lookup_read(cmdctx_t *ctx, const resp_arg_t *key)
         ctx->node->stats.hits++;
     } else {
         ctx->node->stats.misses++;
+        notify_key(ctx->node, NOTIFY_KEY_MISS, "keymiss", key);
     }
     return e;
 }
@@ -196,6 +209,7 @@ static void del_generic(cmdctx_t *ctx, const req_t *req, reply_t *r)
         if (!e) continue;
         ks_delete_entry(ctx->ks, e);
         db_modified(ctx, &req->argv[j]);
+        notify_key(ctx->node, NOTIFY_GENERIC, "del", &req->argv[j]);
         deleted++;
     }
     reply_int(r, deleted);
@@ -218,8 +232,12 @@ static void cmd_unlink(cmdctx_t *ctx, const req_t *req, reply_t *r)
 static void cmd_exists(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     long long count = 0;
-    for (int j = 1; j < req->argc; j++)
-        if (lookup_stat(ctx, &req->argv[j])) count++;
+    for (int j = 1; j < req->argc; j++) {
+        if (lookup_stat(ctx, &req->argv[j]))
+            count++;
+        else
+            notify_key(ctx->node, NOTIFY_KEY_MISS, "keymiss", &req->argv[j]);
+    }
     reply_int(r, count);
 }
 
@@ -227,6 +245,7 @@ static void cmd_exists(cmdctx_t *ctx, const req_t *req, reply_t *r)
 static void cmd_type(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     kentry_t *e = lookup_stat(ctx, &req->argv[1]);
+    if (!e) notify_key(ctx->node, NOTIFY_KEY_MISS, "keymiss", &req->argv[1]);
     reply_simple(r, e ? db_type_name(e) : "none");
 }
 
@@ -267,6 +286,10 @@ static void rename_generic(cmdctx_t *ctx, const req_t *req, reply_t *r, int nx)
     if (ctx->node->watched_keys)
         multi_touch_key(ctx->node, src->ptr, src->len);
     db_modified(ctx, dst);
+    /* Redis deletes dst and adds it again: "new" even over a key. */
+    notify_key(ctx->node, NOTIFY_NEW, "new", dst);
+    notify_key(ctx->node, NOTIFY_GENERIC, "rename_from", src);
+    notify_key(ctx->node, NOTIFY_GENERIC, "rename_to", dst);
     if (nx)
         reply_int(r, 1);
     else
@@ -384,6 +407,8 @@ static void cmd_copy(cmdctx_t *ctx, const req_t *req, reply_t *r)
     ke_set_lru(ne, evict_new_clock(ctx->node, ctx->now_ms)); /* a new object */
     if (when != -1) ks_set_expire(ctx->ks, ne, when);
     db_modified(ctx, dst);
+    notify_key(ctx->node, NOTIFY_NEW, "new", dst); /* as RENAME */
+    notify_key(ctx->node, NOTIFY_GENERIC, "copy_to", dst);
     reply_int(r, 1);
 }
 
@@ -617,6 +642,7 @@ static void cmd_flushall(cmdctx_t *ctx, const req_t *req, reply_t *r)
     int async = flush_parse(req, r);
     if (async < 0) return;
     ctx->node->dirty += flush_keyspace(ctx, async);
+    rdb_flushall(ctx->node); /* kill BGSAVE; save the empty set (save points) */
     ctx->node->dirty++; /* Redis counts FLUSHALL itself as a change */
     reply_ok(r);
 }

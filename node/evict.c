@@ -47,6 +47,8 @@
 #include "db.h"
 #include "log.h"
 #include "multi.h"
+#include "notify.h"
+#include "propagate.h"
 
 #define EVPOOL_SIZE 16
 #define EVPOOL_CACHED_KEY 255   /* keys up to this long reuse a buffer */
@@ -343,6 +345,8 @@ static int perform(node_t *n, long long now_ms)
         size_t klen;
         const char *key = ke_key(e, &klen);
         multi_touch_deleted(n, key, klen); /* WATCH, as Redis 7.0 */
+        propagate_del(n, key, klen);       /* AOF, replicas */
+        notify_keyb(n, NOTIFY_EVICTED, "evicted", key, klen);
         ks_delete_entry(n->ks, e);
         n->stats.evicted_keys++;
         if (++keys % 16 == 0 &&

@@ -16,6 +16,8 @@
 
 #include "db.h"
 #include "multi.h"
+#include "notify.h"
+#include "propagate.h"
 
 /* Redis's EXPIRE_NX ... EXPIRE_LT */
 enum { EX_NX = 1, EX_XX = 2, EX_GT = 4, EX_LT = 8 };
@@ -91,11 +93,22 @@ static void expire_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
         reply_int(r, 0);
         return;
     }
-    if (when <= ctx->now_ms)
+    if (when <= ctx->now_ms) {
         ks_delete_entry(ctx->ks, e); /* already past: DEL, not expiry */
-    else
+        resp_arg_t del[2] = {{"DEL", 3}, req->argv[1]};
+        propagate_rewrite(ctx, 2, del);
+    } else {
         ks_set_expire(ctx->ks, e, when);
+        /* replicas and the AOF get the absolute time: PEXPIREAT key ms */
+        char num[24];
+        int idx[2] = {0, 2};
+        resp_arg_t val[2] = {{"PEXPIREAT", 9}, {num, resp_ll2str(num, when)}};
+        if (req->spec->id != CMD_PEXPIREAT) /* as is, like Redis */
+            propagate_rewrite_edit(ctx, req->argc, req->argv, 2, idx, val);
+    }
     db_modified(ctx, &req->argv[1]);
+    notify_key(ctx->node, NOTIFY_GENERIC,
+               when <= ctx->now_ms ? "del" : "expire", &req->argv[1]);
     reply_int(r, 1);
     return;
 
@@ -140,6 +153,7 @@ static void ttl_generic(cmdctx_t *ctx, const req_t *req, reply_t *r, int ms,
     kentry_t *e = db_lookup_notouch(ctx, &req->argv[1]);
     if (!e) {
         ctx->node->stats.misses++;
+        notify_key(ctx->node, NOTIFY_KEY_MISS, "keymiss", &req->argv[1]);
         reply_int(r, -2);
         return;
     }
@@ -187,6 +201,7 @@ static void cmd_persist(cmdctx_t *ctx, const req_t *req, reply_t *r)
         return;
     }
     db_modified(ctx, &req->argv[1]);
+    notify_key(ctx->node, NOTIFY_GENERIC, "persist", &req->argv[1]);
     reply_int(r, 1);
 }
 
@@ -197,6 +212,8 @@ static void count_expired(void *arg, kentry_t *e)
     size_t klen;
     const char *key = ke_key(e, &klen);
     multi_touch_deleted(arg, key, klen); /* WATCH (called before delete) */
+    propagate_del(arg, key, klen);       /* AOF, replicas: DEL key */
+    notify_keyb(arg, NOTIFY_EXPIRED, "expired", key, klen);
     ((node_t *)arg)->stats.expired_keys++;
 }
 

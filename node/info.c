@@ -34,7 +34,10 @@
 #include "cmdtab.h"
 #include "config.h"
 #include "lazyfree.h"
+#include "persist/aof.h"
+#include "persist/rdb.h"
 #include "pubsub.h"
+#include "repl/repl.h"
 #include "server.h"
 
 #define LRU_CLOCK_MAX ((1 << 24) - 1) /* Redis's 24-bit LRU clock, seconds */
@@ -267,7 +270,7 @@ static void sec_memory(node_t *n, buf_t *o)
                "mem_fragmentation_ratio:%.2f\r\n"
                "mem_fragmentation_bytes:%lld\r\n"
                "mem_not_counted_for_evict:0\r\n"
-               "mem_replication_backlog:0\r\n"
+               "mem_replication_backlog:%zu\r\n"
                "mem_total_replication_buffers:0\r\n"
                "mem_clients_slaves:0\r\n"
                "mem_clients_normal:%zu\r\n"
@@ -284,8 +287,8 @@ static void sec_memory(node_t *n, buf_t *o)
                ratio((double)rss, (double)as.resident),
                as.resident ? (long long)rss - (long long)as.resident : 0,
                ratio((double)rss, (double)used),
-               (long long)rss - (long long)used, clients,
-               as.allocator ? as.allocator : "libc",
+               (long long)rss - (long long)used, repl_backlog_memory(n),
+               clients, as.allocator ? as.allocator : "libc",
                lazyfree_pending_objects(), lazyfree_freed_objects());
 }
 
@@ -293,39 +296,9 @@ static void sec_memory(node_t *n, buf_t *o)
 
 static void sec_persistence(node_t *n, buf_t *o)
 {
-    buf_printf(o,
-               "# Persistence\r\n"
-               "loading:0\r\n"
-               "async_loading:0\r\n"
-               "current_cow_peak:0\r\n"
-               "current_cow_size:0\r\n"
-               "current_cow_size_age:0\r\n"
-               "current_fork_perc:0.00\r\n"
-               "current_save_keys_processed:0\r\n"
-               "current_save_keys_total:0\r\n"
-               "rdb_changes_since_last_save:%lld\r\n"
-               "rdb_bgsave_in_progress:0\r\n"
-               "rdb_last_save_time:%lld\r\n"
-               "rdb_last_bgsave_status:ok\r\n"
-               "rdb_last_bgsave_time_sec:-1\r\n"
-               "rdb_current_bgsave_time_sec:-1\r\n"
-               "rdb_saves:0\r\n"
-               "rdb_last_cow_size:0\r\n"
-               "rdb_last_load_keys_expired:0\r\n"
-               "rdb_last_load_keys_loaded:0\r\n"
-               "aof_enabled:%d\r\n"
-               "aof_rewrite_in_progress:0\r\n"
-               "aof_rewrite_scheduled:0\r\n"
-               "aof_last_rewrite_time_sec:-1\r\n"
-               "aof_current_rewrite_time_sec:-1\r\n"
-               "aof_last_bgrewrite_status:ok\r\n"
-               "aof_rewrites:0\r\n"
-               "aof_rewrites_consecutive_failures:0\r\n"
-               "aof_last_write_status:ok\r\n"
-               "aof_last_cow_size:0\r\n"
-               "module_fork_in_progress:0\r\n"
-               "module_fork_last_cow_size:0\r\n",
-               n->dirty, n->lastsave, n->appendonly ? 1 : 0);
+    buf_printf(o, "# Persistence\r\n");
+    rdb_info(n, o); /* loading, current_* and rdb_* lines */
+    aof_info(n, o); /* aof_* and module_fork_* lines */
 }
 
 /* ---- # Stats -------------------------------------------------------------- */
@@ -347,9 +320,9 @@ static void sec_stats(node_t *n, buf_t *o)
                "instantaneous_input_repl_kbps:0.00\r\n"
                "instantaneous_output_repl_kbps:0.00\r\n"
                "rejected_connections:%lld\r\n"
-               "sync_full:0\r\n"
-               "sync_partial_ok:0\r\n"
-               "sync_partial_err:0\r\n"
+               "sync_full:%lld\r\n"
+               "sync_partial_ok:%lld\r\n"
+               "sync_partial_err:%lld\r\n"
                "expired_keys:%lld\r\n"
                "expired_stale_perc:0.00\r\n"
                "expired_time_cap_reached_count:0\r\n"
@@ -362,6 +335,7 @@ static void sec_stats(node_t *n, buf_t *o)
                "keyspace_misses:%lld\r\n",
                s->conns_received, s->commands, server_ops_per_sec(n),
                s->net_input, s->net_output, s->rejected_conns,
+               s->sync_full, s->sync_partial_ok, s->sync_partial_err,
                s->expired_keys, s->evicted_keys, s->hits, s->misses);
     size_t ps_chans, ps_pats, ps_shard;
     pubsub_node_counts(n, &ps_chans, &ps_pats, &ps_shard);
@@ -399,21 +373,7 @@ static void sec_stats(node_t *n, buf_t *o)
 
 static void sec_replication(node_t *n, buf_t *o)
 {
-    /* No replication yet: the run id stands in for the replication id. */
-    buf_printf(o,
-               "# Replication\r\n"
-               "role:master\r\n"
-               "connected_slaves:0\r\n"
-               "master_failover_state:no-failover\r\n"
-               "master_replid:%s\r\n"
-               "master_replid2:0000000000000000000000000000000000000000\r\n"
-               "master_repl_offset:0\r\n"
-               "second_repl_offset:-1\r\n"
-               "repl_backlog_active:0\r\n"
-               "repl_backlog_size:1048576\r\n"
-               "repl_backlog_first_byte_offset:0\r\n"
-               "repl_backlog_histlen:0\r\n",
-               n->runid);
+    repl_info(n, o);    /* node/repl */
 }
 
 static void cpu_line(buf_t *o, const char *name, const struct timeval *tv)

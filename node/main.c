@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "aof.h"
 #include "blocking.h"
+#include "cluster/cluster.h"
 #include "cmd.h"
 #include "config.h"
 #include "db.h"
@@ -26,8 +28,11 @@
 #include "log.h"
 #include "node.h"
 #include "options.h"
+#include "rdb.h"
+#include "repl/repl.h"
 #include "server.h"
 #include "slowlog.h"
+#include "slot.h"
 
 static void usage(void)
 {
@@ -153,15 +158,23 @@ int main(int argc, char **argv)
     event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
     n->base = event_base_new_with_config(ecfg);
     event_config_free(ecfg);
-    n->ks = ks_create(1);
+    n->ks = ks_create(n->cluster_enabled ? SLOT_COUNT : 1);
     evict_setup(n);     /* also stamps the keyspace's LRU/LFU clock */
     n->slowlog = slowlog_create();
     block_setup(n);
+    repl_setup(n);      /* stream sink; connects if replicaof was given */
 
     int rc = 1;
-    if (server_setup(n) == 0) rc = server_run(n);
+    if (rdb_setup(n) == 0 && aof_setup(n) == 0 &&
+        (!n->cluster_enabled || cluster_setup(n) == 0) &&
+        server_setup(n) == 0)
+        rc = server_run(n);
 
     server_teardown(n);
+    repl_teardown(n);
+    cluster_teardown(n);
+    aof_teardown(n);
+    rdb_teardown(n);
     block_teardown(n);
     slowlog_destroy(n->slowlog);
     evict_teardown(n);

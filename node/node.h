@@ -28,6 +28,7 @@ typedef struct evict evict_t;
 typedef struct pubsub pubsub_t;
 
 #define NODE_MAX_BIND 16
+#define NODE_MAX_SAVE_POINTS 16
 #define NODE_VERSION "7.0.15"       /* Redis version we are compatible with */
 #define TESSERA_VERSION "0.1.0"
 
@@ -54,6 +55,7 @@ typedef struct node_stats {
     long long total_error_replies;
     long long unexpected_error_replies;
     long long io_reads, io_writes;
+    long long sync_full, sync_partial_ok, sync_partial_err; /* node/repl */
     /* instantaneous ops: ring of samples taken by the cron */
     long long ops_samples[16];
     long long ops_last_count, ops_last_ms;
@@ -90,7 +92,38 @@ typedef struct node {
     long long lfu_decay_time;
     long long databases;
     int appendonly;
+    /* AOF (node/persist/aof.c) */
+    int appendfsync;            /* enum aof_fsync (aof.h) */
+    char *appendfilename;
+    char *appenddirname;
+    int aof_use_rdb_preamble;
+    int aof_load_truncated;
+    int no_appendfsync_on_rewrite;
+    int aof_rewrite_incremental_fsync;
+    int aof_timestamp_enabled;          /* only 0 */
+    long long auto_aof_rewrite_perc;
+    long long auto_aof_rewrite_min_size;
+    /* RDB snapshots (node/persist/rdb.c) */
+    char *dbfilename;
+    int rdbcompression;
+    int rdbchecksum;
+    int stop_writes_on_bgsave_err;
+    struct save_point {
+        long long seconds, changes;
+    } save_points[NODE_MAX_SAVE_POINTS];
+    int nsave_points;
     int cluster_enabled;
+    char *cluster_config_file;           /* node/cluster/: nodes.conf */
+    long long cluster_port;              /* bus port, 0: port + 10000 */
+    long long cluster_node_timeout;      /* ms */
+    char *cluster_announce_ip;
+    long long cluster_announce_port;
+    long long cluster_announce_bus_port;
+    char *cluster_announce_hostname;
+    int cluster_require_full_coverage;
+    int cluster_allow_reads_when_down;
+    char *cluster_secret;                /* HMAC key of the bus */
+    int cluster_bus_insecure;            /* allow cluster mode without one */
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
     long long hash_max_listpack_entries; /* t_hash.c conversion thresholds */
     long long hash_max_listpack_value;
@@ -99,6 +132,25 @@ typedef struct node {
     long long list_max_listpack_size;    /* t_list.c: quicklist node fill */
     long long set_max_intset_entries;    /* t_set.c: intset -> hashtable */
     long long list_compress_depth;       /* only 0 (no compression) */
+    int notify_flags;           /* notify-keyspace-events (notify.h) */
+    /* replication (node/repl) */
+    char *masterauth;
+    char *masteruser;
+    int repl_read_only;                  /* replica-read-only */
+    int repl_diskless_sync;
+    long long repl_diskless_sync_delay;  /* seconds */
+    long long repl_diskless_sync_max;    /* start at once with this many */
+    long long repl_backlog_size;
+    long long repl_backlog_ttl;          /* seconds */
+    long long repl_ping_period;          /* repl-ping-replica-period, s */
+    long long repl_timeout;              /* seconds */
+    long long repl_min_to_write;         /* min-replicas-to-write */
+    long long repl_min_max_lag;          /* min-replicas-max-lag, s */
+    long long repl_min_ack;              /* min-replicas-ack: durable writes */
+    long long repl_priority;             /* replica-priority */
+    int repl_announced;                  /* replica-announced */
+    char *repl_announce_ip;
+    long long repl_announce_port;
 
     /* ---- runtime ---- */
     config_t *config;
@@ -138,6 +190,13 @@ typedef struct node {
     long long cron_loops;
     long long clock_sec;        /* second of the keyspace's LRU stamp */
     struct dict *watched_keys;  /* multi.c: key -> watchers; NULL if none */
+    struct rdb_state *rdb;      /* persist/rdb.c: BGSAVE child, stats */
+    struct cluster *cluster;    /* node/cluster/: NULL unless cluster mode */
+    struct propagate *prop;     /* propagate.c: NULL when nothing listens */
+    struct aof *aof;            /* persist/aof.c: NULL when appendonly no */
+    struct repl *repl;          /* node/repl: ids, backlog, replicas, link */
+    client_t *master_client;    /* replica: the link to our master */
+    int replica_mode;           /* following a master (REPLICAOF) */
 } node_t;
 
 /* Wall clock in ms / us, monotonic clock in us. */

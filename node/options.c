@@ -3,7 +3,7 @@
  *
  * Values live in node_t fields (hot code reads plain fields).  Options
  * that describe features Tessera does not have yet accept only the value
- * that means "off" (`save ""`, `appendonly no`, `cluster-enabled no`) and
+ * that means "off" (`save ""`, `appendonly no`) and
  * refuse anything else with a clear error: a configuration that asks for
  * persistence must never be silently ignored.
  */
@@ -18,10 +18,14 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "cluster/cluster.h"
 #include "cmdtab.h"
 #include "evict.h"
+#include "persist/aof.h"
 #include "log.h"
 #include "node.h"
+#include "notify.h"
+#include "repl/repl.h"
 #include "server.h"
 #include "slowlog.h"
 
@@ -95,13 +99,50 @@ static void get_dir(const config_opt_t *o, void *ctx, char *out, size_t sz)
     if (!getcwd(out, sz)) snprintf(out, sz, ".");
 }
 
-/* ---- persistence that does not exist yet ---- */
+/* ---- save: Redis's setConfigSaveOption: pairs of seconds >= 1 and
+ * changes >= 0; `save ""` (or nothing) removes every save point ---- */
 static const char *set_save(const config_opt_t *o, void *ctx, int argc,
                             char **argv)
 {
-    if (argc == 1 && argv[0][0] == '\0') return NULL;
-    return "snapshots (save points) are not implemented in Tessera yet; "
-           "only save \"\" is accepted";
+    node_t *n = ctx;
+    long long v[2 * NODE_MAX_SAVE_POINTS];
+    if (argc == 1 && argv[0][0] == '\0') argc = 0;
+    if (argc % 2 || argc > 2 * NODE_MAX_SAVE_POINTS)
+        return "Invalid save parameters";
+    for (int i = 0; i < argc; i++) {
+        char *end;
+        errno = 0;
+        v[i] = strtoll(argv[i], &end, 10);
+        if (!argv[i][0] || *end || errno ||
+            (i % 2 == 0 && v[i] < 1) || (i % 2 == 1 && v[i] < 0))
+            return "Invalid save parameters";
+    }
+    for (int i = 0; i < argc / 2; i++) {
+        n->save_points[i].seconds = v[2 * i];
+        n->save_points[i].changes = v[2 * i + 1];
+    }
+    n->nsave_points = argc / 2;
+    return NULL;
+}
+
+static void get_save(const config_opt_t *o, void *ctx, char *out, size_t sz)
+{
+    node_t *n = ctx;
+    size_t off = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n->nsave_points && off < sz; i++)
+        off += (size_t)snprintf(out + off, sz - off, "%s%lld %lld",
+                                i ? " " : "", n->save_points[i].seconds,
+                                n->save_points[i].changes);
+}
+
+/* dbfilename must be a plain file name (Redis's isValidDBfilename). */
+static const char *set_dbfilename(const config_opt_t *o, void *ctx, int argc,
+                                  char **argv)
+{
+    if (argc == 1 && strchr(argv[0], '/'))
+        return "dbfilename can't be a path, just a filename";
+    return NULL;
 }
 
 static void get_empty(const config_opt_t *o, void *ctx, char *out, size_t sz)
@@ -109,12 +150,49 @@ static void get_empty(const config_opt_t *o, void *ctx, char *out, size_t sz)
     snprintf(out, sz, "%s", "");
 }
 
-static const char *set_appendonly(const config_opt_t *o, void *ctx, int argc,
-                                  char **argv)
+/* ---- AOF (persist/aof.c) ---- */
+static const char *const appendfsync_names[] = {"always", "everysec", "no",
+                                                NULL};
+
+/* CONFIG SET appendonly yes|no: start (with a rewrite) or stop the AOF. */
+static const char *apply_appendonly(const config_opt_t *o, void *ctx)
+{
+    return aof_apply_appendonly(ctx);
+}
+
+/* appendfilename / appenddirname are names inside `dir`, not paths. */
+static const char *set_appendfilename(const config_opt_t *o, void *ctx,
+                                      int argc, char **argv)
+{
+    if (argc == 1 && strchr(argv[0], '/'))
+        return "appendfilename can't be a path, just a filename";
+    return NULL;
+}
+
+static const char *set_appenddirname(const config_opt_t *o, void *ctx,
+                                     int argc, char **argv)
+{
+    if (argc == 1 && strchr(argv[0], '/'))
+        return "appenddirname can't be a path, just a dirname";
+    return NULL;
+}
+
+static const char *set_aof_preamble(const config_opt_t *o, void *ctx,
+                                    int argc, char **argv)
+{
+    if (argc == 1 && strcasecmp(argv[0], "no") == 0)
+        return "AOF base files as commands are not implemented in Tessera "
+               "(they are loaded, not written); only aof-use-rdb-preamble "
+               "yes is accepted";
+    return NULL;
+}
+
+static const char *set_aof_timestamp(const config_opt_t *o, void *ctx,
+                                     int argc, char **argv)
 {
     if (argc == 1 && strcasecmp(argv[0], "yes") == 0)
-        return "the append only file is not implemented in Tessera yet; "
-               "only appendonly no is accepted";
+        return "AOF timestamp annotations are not implemented in Tessera; "
+               "only aof-timestamp-enabled no is accepted";
     return NULL;
 }
 
@@ -131,11 +209,26 @@ static const char *set_list_compress_depth(const config_opt_t *o, void *ctx,
     return NULL;
 }
 
-static const char *set_cluster_enabled(const config_opt_t *o, void *ctx,
-                                       int argc, char **argv)
+static const char *apply_cluster_announce(const config_opt_t *o, void *ctx)
 {
-    if (argc == 1 && strcasecmp(argv[0], "yes") == 0)
-        return "cluster mode is not implemented in Tessera yet";
+    cluster_announce_changed(ctx);
+    return NULL;
+}
+
+/* cluster-announce-hostname: Redis 7.0 accepts letters, digits, '-'
+ * and '.' only (the name goes into CLUSTER NODES and nodes.conf). */
+static const char *set_announce_hostname(const config_opt_t *o, void *ctx,
+                                         int argc, char **argv)
+{
+    if (argc != 1) return NULL;
+    for (const char *p = argv[0]; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+            return "Hostnames must be less than 256 characters and only "
+                   "contain alphanumeric characters, '-' or '.'";
+    if (strlen(argv[0]) >= 256)
+        return "Hostnames must be less than 256 characters and only "
+               "contain alphanumeric characters, '-' or '.'";
     return NULL;
 }
 
@@ -240,6 +333,31 @@ static const char *apply_maxmemory(const config_opt_t *o, void *ctx)
 static const char *apply_policy(const config_opt_t *o, void *ctx)
 {
     evict_policy_changed(ctx);
+    return NULL;
+}
+
+/* ---- replication (node/repl) ---- */
+static const char *set_replicaof(const config_opt_t *o, void *ctx, int argc,
+                                 char **argv)
+{
+    return repl_opt_set_replicaof(ctx, argc, argv);
+}
+
+static void get_replicaof(const config_opt_t *o, void *ctx, char *out,
+                          size_t sz)
+{
+    repl_opt_get_replicaof(ctx, out, sz);
+}
+
+static const char *apply_backlog_size(const config_opt_t *o, void *ctx)
+{
+    repl_backlog_resize(ctx);
+    return NULL;
+}
+
+static const char *apply_min_ack(const config_opt_t *o, void *ctx)
+{
+    repl_min_ack_changed(ctx);
     return NULL;
 }
 
@@ -371,19 +489,199 @@ static const config_opt_t node_options[] = {
      .max = LMAX,
      .doc = "Sets of integers with more members than this use a hash "
             "table (capped at 2^30)."},
+    {.name = "notify-keyspace-events", .type = CONFIG_SPECIAL, .def = "",
+     .set = notify_config_set, .get = notify_config_get,
+     .doc = "Keyspace notifications: K (`__keyspace@0__:<key>` channels) "
+            "and/or E (`__keyevent@0__:<event>`), and the classes g $ l s h "
+            "z x e t m d n (A: g$lshzxetd); \"\" (the default) for none."},
     {.name = "databases", .type = CONFIG_INT, .flags = CONFIG_IMMUTABLE,
      .ptr = NODE(databases), .def = "1", .min = 1, .max = 1,
      .doc = "Tessera has database 0 only."},
-    {.name = "save", .type = CONFIG_SPECIAL, .flags = CONFIG_MULTI_ARG,
-     .def = "", .set = set_save, .get = get_empty,
-     .doc = "Snapshot points; only \"\" until persistence lands."},
+    {.name = "save", .type = CONFIG_SPECIAL,
+     .flags = CONFIG_MULTI_ARG | CONFIG_ACCUMULATE,
+     .def = "3600 1 300 100 60 10000", .set = set_save, .get = get_save,
+     .doc = "Snapshot points: `save <seconds> <changes>` pairs; a BGSAVE "
+            "starts when that many changes happened in that many seconds "
+            "(\"\": none)."},
+    {.name = "dbfilename", .type = CONFIG_STRING, .ptr = NODE(dbfilename),
+     .def = "dump.rdb", .set = set_dbfilename,
+     .doc = "RDB file name, in `dir`; loaded at start if present."},
+    {.name = "rdbcompression", .type = CONFIG_BOOL,
+     .ptr = NODE(rdbcompression), .def = "yes",
+     .doc = "LZF-compress strings longer than 20 bytes in RDB files."},
+    {.name = "rdbchecksum", .type = CONFIG_BOOL, .ptr = NODE(rdbchecksum),
+     .def = "yes",
+     .doc = "Write a CRC64 at the end of RDB files and check it on load."},
+    {.name = "stop-writes-on-bgsave-error", .type = CONFIG_BOOL,
+     .ptr = NODE(stop_writes_on_bgsave_err), .def = "yes",
+     .doc = "Refuse writes (-MISCONF) while the last BGSAVE failed."},
     {.name = "appendonly", .type = CONFIG_BOOL, .ptr = NODE(appendonly),
-     .def = "no", .set = set_appendonly,
-     .doc = "Append only file; only no until persistence lands."},
+     .def = "no", .apply = apply_appendonly,
+     .doc = "Append only file (Redis 7.0 multi-part: base + incr files and a "
+            "manifest in `appenddirname`); loaded at start instead of the "
+            "RDB file.  CONFIG SET appendonly yes starts it with a rewrite."},
+    {.name = "appendfilename", .type = CONFIG_STRING,
+     .flags = CONFIG_IMMUTABLE, .ptr = NODE(appendfilename),
+     .def = "appendonly.aof", .set = set_appendfilename,
+     .doc = "Base name of the AOF files and of the manifest."},
+    {.name = "appenddirname", .type = CONFIG_STRING,
+     .flags = CONFIG_IMMUTABLE, .ptr = NODE(appenddirname),
+     .def = "appendonlydir", .set = set_appenddirname,
+     .doc = "Directory (inside `dir`) holding the AOF files."},
+    {.name = "appendfsync", .type = CONFIG_ENUM, .ptr = NODE(appendfsync),
+     .def = "everysec", .enum_names = appendfsync_names,
+     .doc = "always: reply after write + fsync (one fsync per event-loop "
+            "round); everysec: fsync in the background once a second; no: "
+            "leave it to the OS."},
+    {.name = "no-appendfsync-on-rewrite", .type = CONFIG_BOOL,
+     .ptr = NODE(no_appendfsync_on_rewrite), .def = "no",
+     .doc = "Skip fsyncs while a rewrite or BGSAVE child runs."},
+    {.name = "auto-aof-rewrite-percentage", .type = CONFIG_INT,
+     .ptr = NODE(auto_aof_rewrite_perc), .def = "100", .min = 0,
+     .max = 0x7fffffff,
+     .doc = "Rewrite when the AOF grew by this percentage since the last "
+            "rewrite (0: never automatically)."},
+    {.name = "auto-aof-rewrite-min-size", .type = CONFIG_MEMORY,
+     .ptr = NODE(auto_aof_rewrite_min_size), .def = "64mb", .min = 0,
+     .max = LMAX,
+     .doc = "No automatic rewrite below this AOF size."},
+    {.name = "aof-load-truncated", .type = CONFIG_BOOL,
+     .ptr = NODE(aof_load_truncated), .def = "yes",
+     .doc = "Load an AOF whose last command is torn (dropped and the file "
+            "truncated, with a warning) instead of refusing to start."},
+    {.name = "aof-use-rdb-preamble", .type = CONFIG_BOOL,
+     .ptr = NODE(aof_use_rdb_preamble), .def = "yes",
+     .set = set_aof_preamble,
+     .doc = "Rewrites write the base file as RDB; only yes (bases written "
+            "as commands by Redis load fine)."},
+    {.name = "aof-rewrite-incremental-fsync", .type = CONFIG_BOOL,
+     .ptr = NODE(aof_rewrite_incremental_fsync), .def = "yes",
+     .doc = "The rewrite child fsyncs every 4 MB written."},
+    {.name = "aof-timestamp-enabled", .type = CONFIG_BOOL,
+     .ptr = NODE(aof_timestamp_enabled), .def = "no",
+     .set = set_aof_timestamp,
+     .doc = "Timestamp annotations in the AOF; only no."},
     {.name = "cluster-enabled", .type = CONFIG_BOOL,
      .flags = CONFIG_IMMUTABLE, .ptr = NODE(cluster_enabled), .def = "no",
-     .set = set_cluster_enabled,
-     .doc = "Cluster mode; only no until the cluster lands."},
+     .doc = "Cluster mode: 16384 hash slots, the cluster bus, CLUSTER "
+            "commands, MOVED/ASK redirections."},
+    {.name = "cluster-config-file", .type = CONFIG_STRING,
+     .flags = CONFIG_IMMUTABLE, .ptr = NODE(cluster_config_file),
+     .def = "nodes.conf",
+     .doc = "Cluster state file (node id, epochs, peers, slots), rewritten "
+            "atomically by the node."},
+    {.name = "cluster-port", .type = CONFIG_INT, .flags = CONFIG_IMMUTABLE,
+     .ptr = NODE(cluster_port), .def = "0", .min = 0, .max = 65535,
+     .doc = "Cluster bus port (0: client port + 10000)."},
+    {.name = "cluster-node-timeout", .type = CONFIG_INT,
+     .ptr = NODE(cluster_node_timeout), .def = "15000", .min = 0,
+     .max = LMAX,
+     .doc = "Milliseconds without an answer before a peer is suspected "
+            "(PFAIL)."},
+    {.name = "cluster-announce-ip", .type = CONFIG_STRING,
+     .ptr = NODE(cluster_announce_ip), .def = "",
+     .apply = apply_cluster_announce,
+     .doc = "Address announced to peers (default: as they see us)."},
+    {.name = "cluster-announce-port", .type = CONFIG_INT,
+     .ptr = NODE(cluster_announce_port), .def = "0", .min = 0,
+     .max = 65535, .apply = apply_cluster_announce,
+     .doc = "Client port announced to peers (0: port)."},
+    {.name = "cluster-announce-bus-port", .type = CONFIG_INT,
+     .ptr = NODE(cluster_announce_bus_port), .def = "0", .min = 0,
+     .max = 65535,
+     .apply = apply_cluster_announce,
+     .doc = "Bus port announced to peers (0: the bus port)."},
+    {.name = "cluster-announce-hostname", .type = CONFIG_STRING,
+     .ptr = NODE(cluster_announce_hostname), .def = "",
+     .set = set_announce_hostname, .apply = apply_cluster_announce,
+     .doc = "Hostname announced to peers (CLUSTER NODES, SHARDS)."},
+    {.name = "cluster-require-full-coverage", .type = CONFIG_BOOL,
+     .ptr = NODE(cluster_require_full_coverage), .def = "yes",
+     .doc = "The cluster is down while any slot is unserved."},
+    {.name = "cluster-allow-reads-when-down", .type = CONFIG_BOOL,
+     .ptr = NODE(cluster_allow_reads_when_down), .def = "no",
+     .doc = "Serve reads while the cluster is down."},
+    {.name = "cluster-secret", .type = CONFIG_STRING,
+     .flags = CONFIG_IMMUTABLE | CONFIG_SENSITIVE,
+     .ptr = NODE(cluster_secret), .def = "",
+     .doc = "Key of the HMAC-SHA256 on every cluster bus message; the same "
+            "on every node."},
+    {.name = "cluster-bus-insecure", .type = CONFIG_BOOL,
+     .flags = CONFIG_IMMUTABLE, .ptr = NODE(cluster_bus_insecure),
+     .def = "no",
+     .doc = "Allow cluster mode without cluster-secret (anyone who reaches "
+            "the bus port can change the cluster)."},
+    {.name = "replicaof", .alias = "slaveof", .type = CONFIG_SPECIAL,
+     .flags = CONFIG_MULTI_ARG, .set = set_replicaof, .get = get_replicaof,
+     .doc = "replicaof <host> <port>: follow that master (replicaof no one: "
+            "be a master)."},
+    {.name = "masterauth", .type = CONFIG_STRING, .flags = CONFIG_SENSITIVE,
+     .ptr = NODE(masterauth), .def = "",
+     .doc = "Password this replica sends to its master (AUTH)."},
+    {.name = "masteruser", .type = CONFIG_STRING, .ptr = NODE(masteruser),
+     .def = "", .doc = "User name for AUTH to the master (with masterauth)."},
+    {.name = "replica-read-only", .alias = "slave-read-only",
+     .type = CONFIG_BOOL, .ptr = NODE(repl_read_only), .def = "yes",
+     .doc = "A replica refuses writes from its clients (-READONLY)."},
+    {.name = "repl-diskless-sync", .type = CONFIG_BOOL,
+     .ptr = NODE(repl_diskless_sync), .def = "yes",
+     .doc = "Full syncs stream the RDB to the replica socket with the "
+            "$EOF: framing (no: a $<length> bulk, built in the child's "
+            "memory first)."},
+    {.name = "repl-diskless-sync-delay", .type = CONFIG_INT,
+     .ptr = NODE(repl_diskless_sync_delay), .def = "5", .min = 0,
+     .max = 0x7fffffff,
+     .doc = "Seconds to wait for more replicas before forking a full sync."},
+    {.name = "repl-diskless-sync-max-replicas", .type = CONFIG_INT,
+     .ptr = NODE(repl_diskless_sync_max), .def = "0", .min = 0,
+     .max = 0x7fffffff,
+     .doc = "Fork at once when this many replicas wait (0: no limit)."},
+    {.name = "repl-backlog-size", .type = CONFIG_MEMORY,
+     .ptr = NODE(repl_backlog_size), .def = "1mb", .min = 1, .max = LMAX,
+     .apply = apply_backlog_size,
+     .doc = "Bytes of the replication stream kept for partial resyncs "
+            "(at least 16 KB are allocated)."},
+    {.name = "repl-backlog-ttl", .type = CONFIG_INT,
+     .ptr = NODE(repl_backlog_ttl), .def = "3600", .min = 0,
+     .max = 0x7fffffff,
+     .doc = "A master without replicas frees its backlog after this many "
+            "seconds (0: never)."},
+    {.name = "repl-ping-replica-period", .alias = "repl-ping-slave-period",
+     .type = CONFIG_INT, .ptr = NODE(repl_ping_period), .def = "10",
+     .min = 1, .max = 0x7fffffff,
+     .doc = "Seconds between the PINGs a master sends in the stream."},
+    {.name = "repl-timeout", .type = CONFIG_INT, .ptr = NODE(repl_timeout),
+     .def = "60", .min = 1, .max = 0x7fffffff,
+     .doc = "Seconds of silence after which a replication link is dropped."},
+    {.name = "min-replicas-to-write", .alias = "min-slaves-to-write",
+     .type = CONFIG_INT, .ptr = NODE(repl_min_to_write), .def = "0",
+     .min = 0, .max = 0x7fffffff,
+     .doc = "Refuse writes (-NOREPLICAS) with fewer replicas whose last "
+            "ACK is at most min-replicas-max-lag seconds old (0: off)."},
+    {.name = "min-replicas-max-lag", .alias = "min-slaves-max-lag",
+     .type = CONFIG_INT, .ptr = NODE(repl_min_max_lag), .def = "10",
+     .min = 0, .max = 0x7fffffff,
+     .doc = "Seconds since its last ACK for a replica to count as good."},
+    {.name = "min-replicas-ack", .type = CONFIG_INT,
+     .ptr = NODE(repl_min_ack), .def = "0", .min = 0, .max = 0x7fffffff,
+     .apply = apply_min_ack,
+     .doc = "Durable writes: reply to a write only once this many replicas "
+            "acknowledged it (0: asynchronous replication)."},
+    {.name = "replica-priority", .alias = "slave-priority",
+     .type = CONFIG_INT, .ptr = NODE(repl_priority), .def = "100",
+     .min = 0, .max = 0x7fffffff,
+     .doc = "Failover preference (lower first; 0: never promoted)."},
+    {.name = "replica-announced", .type = CONFIG_BOOL,
+     .ptr = NODE(repl_announced), .def = "yes",
+     .doc = "Shown in INFO replication (replica_announced)."},
+    {.name = "replica-announce-ip", .alias = "slave-announce-ip",
+     .type = CONFIG_STRING, .ptr = NODE(repl_announce_ip), .def = "",
+     .doc = "Address a replica announces to its master (REPLCONF "
+            "ip-address)."},
+    {.name = "replica-announce-port", .alias = "slave-announce-port",
+     .type = CONFIG_INT, .ptr = NODE(repl_announce_port), .def = "0",
+     .min = 0, .max = 65535,
+     .doc = "Port a replica announces to its master (0: port)."},
 };
 
 config_opt_t *options_for_node(node_t *n, size_t *count)

@@ -32,6 +32,7 @@
 
 #include "alloc.h"
 #include "client.h"
+#include "cluster/cluster.h"
 #include "cmd.h"
 #include "dict.h"
 #include "glob.h"
@@ -401,6 +402,14 @@ static long long publish(node_t *n, client_t *from, int kind,
     return receivers;
 }
 
+long long pubsub_publish(node_t *n, const char *ch, size_t chlen,
+                         const char *msg, size_t mlen)
+{
+    if (!n->pubsub) return 0;
+    resp_arg_t c = {.ptr = ch, .len = chlen}, m = {.ptr = msg, .len = mlen};
+    return publish(n, NULL, KIND_CHAN, &c, &m);
+}
+
 /* ---- commands -------------------------------------------------------------- */
 
 /* SUBSCRIBE channel [channel ...] */
@@ -458,11 +467,19 @@ static void cmd_punsubscribe(cmdctx_t *ctx, const req_t *req, reply_t *r)
     update_mode(ctx->client);
 }
 
-/* PUBLISH channel message */
+long long pubsub_publish_local(node_t *n, const resp_arg_t *channel,
+                               const resp_arg_t *message)
+{
+    return publish(n, NULL, KIND_CHAN, channel, message);
+}
+
+/* PUBLISH channel message (in cluster mode also sent to every node) */
 static void cmd_publish(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     reply_int(r, publish(ctx->node, ctx->client, KIND_CHAN, &req->argv[1],
                          &req->argv[2]));
+    if (ctx->node->cluster)
+        cluster_propagate_publish(ctx->node, &req->argv[1], &req->argv[2]);
 }
 
 /* SPUBLISH shardchannel message */

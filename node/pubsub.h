@@ -48,4 +48,19 @@ void pubsub_node_counts(const node_t *n, size_t *channels, size_t *patterns,
 int pubsub_check_context(const client_t *c, const cmd_spec_t *spec,
                          reply_t *r);
 
+/*
+ * Publish msg on a (non-shard) channel from inside the node, as PUBLISH
+ * does but with no publishing client (keyspace notifications, notify.c).
+ * Returns the number of receivers.  Costs nothing without subscribers.
+ */
+long long pubsub_publish(node_t *n, const char *ch, size_t chlen,
+                         const char *msg, size_t mlen);
+
+/*
+ * Deliver a PUBLISH that arrived from another cluster node to this node's
+ * subscribers (channels and patterns).  Returns the receivers.
+ */
+long long pubsub_publish_local(node_t *n, const resp_arg_t *channel,
+                               const resp_arg_t *message);
+
 #endif

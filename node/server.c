@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "aof.h"
 #include "blocking.h"
 #include "client.h"
 #include "cmd_conn.h"
@@ -34,6 +35,8 @@
 #include "info.h"
 #include "evict.h"
 #include "log.h"
+#include "rdb.h"
+#include "repl/repl.h"
 
 #define MAX_ACCEPTS_PER_CALL 1000
 
@@ -292,7 +295,9 @@ static void close_idle_clients(node_t *n, long long now_ms)
     client_t *next;
     for (client_t *c = n->clients; c; c = next) {
         next = c->next;
-        if (c->flags & (CLF_MONITOR | CLF_PAUSED)) continue;
+        if (c->flags & (CLF_MONITOR | CLF_PAUSED | CLF_MASTER | CLF_REPLICA |
+                        CLF_REPL_WAIT))
+            continue;
         if (now_ms - c->last_ms > n->timeout * 1000) {
             log_msg(LL_VERBOSE, "Closing idle client");
             client_free(c);
@@ -308,10 +313,15 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     long long now_ms = node_unix_ms();
     n->cron_loops++;
     ks_set_lru_clock(n->ks, evict_new_clock(n, now_ms));
-    if (n->active_expire_enabled) db_active_expire(n, now_ms);
+    /* replicas wait for the master's DELs (Redis 7.0) */
+    if (n->active_expire_enabled && !n->replica_mode)
+        db_active_expire(n, now_ms);
     ks_rehash_step(n->ks, 100);
     sample_ops(n, now_ms);
     close_idle_clients(n, now_ms);
+    rdb_cron(n, now_ms);    /* reap BGSAVE, scheduled BGSAVE, save points */
+    aof_cron(n, now_ms);    /* reap BGREWRITEAOF, retries, everysec fsync */
+    repl_cron(n, now_ms);   /* sync children, pings, acks, the master link */
     if (n->pause_end_ms && now_ms >= n->pause_end_ms) {
         n->pause_end_ms = 0;
         conn_unpause_clients(n);
@@ -338,6 +348,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     node_t *n = arg;
     const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
     log_msg(LL_WARNING, "Received %s scheduling shutdown...", name);
+    if (rdb_shutdown_save(n, 0, 0) != 0) {
+        log_msg(LL_WARNING, "%s received but errors trying to shut down the "
+                            "server, check the logs for more information",
+                name);
+        return;
+    }
     server_request_shutdown(n, 0);
 }
 

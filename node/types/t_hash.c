@@ -39,7 +39,9 @@
 #include "glob.h"
 #include "keyspace.h"
 #include "listpack.h"
+#include "notify.h"
 #include "numfmt.h"
+#include "propagate.h"
 #include "reply.h"
 #include "resp.h"
 
@@ -323,6 +325,8 @@ static void hset_generic(cmdctx_t *ctx, const req_t *req, int is_hmset,
     }
     h_store(ctx, key, e, &h);
     db_modified(ctx, key);
+    if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    notify_key(ctx->node, NOTIFY_HASH, "hset", key);
     if (is_hmset)
         reply_ok(r);
     else
@@ -360,6 +364,8 @@ static void cmd_hsetnx(cmdctx_t *ctx, const req_t *req, reply_t *r)
     h_set(ctx->node, &h, f->ptr, f->len, v->ptr, v->len);
     h_store(ctx, key, e, &h);
     db_modified(ctx, key);
+    if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    notify_key(ctx->node, NOTIFY_HASH, "hset", key);
     reply_int(r, 1);
 }
 
@@ -421,8 +427,13 @@ static void cmd_hdel(cmdctx_t *ctx, const req_t *req, reply_t *r)
         }
     }
     ke_set_obj(e, h.enc, h.p);
-    if (h_len(&h) == 0) ks_delete_entry(ctx->ks, e);
-    if (deleted) db_modified(ctx, key);
+    int keydel = h_len(&h) == 0;
+    if (keydel) ks_delete_entry(ctx->ks, e);
+    if (deleted) {
+        db_modified(ctx, key);
+        notify_key(ctx->node, NOTIFY_HASH, "hdel", key);
+        if (keydel) notify_key(ctx->node, NOTIFY_GENERIC, "del", key);
+    }
     reply_int(r, deleted);
 }
 
@@ -543,6 +554,8 @@ static void cmd_hincrby(cmdctx_t *ctx, const req_t *req, reply_t *r)
     h_set(ctx->node, &h, f->ptr, f->len, num, nlen);
     h_store(ctx, key, e, &h);
     db_modified(ctx, key);
+    if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    notify_key(ctx->node, NOTIFY_HASH, "hincrby", key);
     reply_int(r, nv);
 }
 
@@ -583,7 +596,12 @@ static void cmd_hincrbyfloat(cmdctx_t *ctx, const req_t *req, reply_t *r)
     h_set(ctx->node, &h, f->ptr, f->len, out, n);
     h_store(ctx, key, e, &h);
     db_modified(ctx, key);
+    if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    notify_key(ctx->node, NOTIFY_HASH, "hincrbyfloat", key);
     reply_bulk(r, out, n);
+    /* replicas store the same formatted value: HSET key field value */
+    resp_arg_t argv[4] = {{"HSET", 4}, *key, *f, {out, n}};
+    propagate_rewrite(ctx, 4, argv);
 }
 
 /* ---- HRANDFIELD ---- */

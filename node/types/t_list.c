@@ -31,10 +31,13 @@
 
 #include "alloc.h"
 #include "blocking.h"
+#include "client.h"
 #include "cmd.h"
 #include "db.h"
 #include "keyspace.h"
 #include "listpack.h"
+#include "notify.h"
+#include "propagate.h"
 #include "quicklist.h"
 #include "reply.h"
 #include "resp.h"
@@ -249,16 +252,27 @@ static kentry_t *list_create_key(cmdctx_t *ctx, const resp_arg_t *key,
 }
 
 /* After removals: delete the key if the list is empty, else store it
- * back (converting to a listpack if it became small). */
-static void list_after_removal(cmdctx_t *ctx, kentry_t *e, list_t *l)
+ * back (converting to a listpack if it became small).  1 if deleted. */
+static int list_after_removal(cmdctx_t *ctx, kentry_t *e, list_t *l)
 {
     if (list_len(l) == 0) {
         list_store(e, l); /* the entry frees the current object */
         ks_delete_entry(ctx->ks, e);
-        return;
+        return 1;
     }
     list_shrink(l, list_fill(ctx));
     list_store(e, l);
+    return 0;
+}
+
+/* Redis's events after a pop: "lpop"/"rpop", then "del" if it emptied
+ * the list. */
+static void notify_pop(cmdctx_t *ctx, const resp_arg_t *key, int where,
+                       int deleted)
+{
+    notify_key(ctx->node, NOTIFY_LIST, where == QL_HEAD ? "lpop" : "rpop",
+               key);
+    if (deleted) notify_key(ctx->node, NOTIFY_GENERIC, "del", key);
 }
 
 /* Redis's getListPositionFromObjectOrReply. */
@@ -323,6 +337,9 @@ static void push_generic(cmdctx_t *ctx, const req_t *req, int where, int xx,
     else
         list_create_key(ctx, key, &l);
     db_modified(ctx, key);
+    if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    notify_key(ctx->node, NOTIFY_LIST, where == QL_HEAD ? "lpush" : "rpush",
+               key);
     reply_int(r, (long long)len);
 }
 
@@ -357,8 +374,8 @@ static void cmd_rpushx(cmdctx_t *ctx, const req_t *req, reply_t *r)
  * order) and remove them; deletes the key if the list empties.  Redis's
  * addListRangeReply + listTypeDelRange.
  */
-static void pop_range(cmdctx_t *ctx, kentry_t *e, list_t *l, int where,
-                      long long count, reply_t *r)
+static int pop_range(cmdctx_t *ctx, kentry_t *e, list_t *l, int where,
+                     long long count, reply_t *r)
 {
     long llen = (long)list_len(l);
     long n = count > llen ? llen : (long)count;
@@ -369,11 +386,12 @@ static void pop_range(cmdctx_t *ctx, kentry_t *e, list_t *l, int where,
         reply_range(r, l, llen - n, llen - 1, 1);
         list_delete_range(l, llen - n, (unsigned long)n);
     }
-    list_after_removal(ctx, e, l);
+    return list_after_removal(ctx, e, l);
 }
 
-/* Reply the element at `where` as a bulk and remove it. */
-static void pop_one(cmdctx_t *ctx, kentry_t *e, list_t *l, int where,
+/* Reply the element at `where` as a bulk and remove it; 1 if that
+ * deleted the key. */
+static int pop_one(cmdctx_t *ctx, kentry_t *e, list_t *l, int where,
                     reply_t *r)
 {
     lpos_t c;
@@ -383,7 +401,7 @@ static void pop_one(cmdctx_t *ctx, kentry_t *e, list_t *l, int where,
     const unsigned char *s = lp_get_text(lpos_entry(l, &c), &len, buf);
     reply_bulk(r, (const char *)s, len);
     list_delete_at(l, &c, QL_TAIL);
-    list_after_removal(ctx, e, l);
+    return list_after_removal(ctx, e, l);
 }
 
 /* popGenericCommand: LPOP/RPOP key [count]. */
@@ -413,12 +431,14 @@ static void pop_generic(cmdctx_t *ctx, const req_t *req, int where, reply_t *r)
         return;
     }
     list_t l = list_of(e);
+    int deleted;
     if (!hascount) {
-        pop_one(ctx, e, &l, where, r);
+        deleted = pop_one(ctx, e, &l, where, r);
     } else {
-        pop_range(ctx, e, &l, where, count, r);
+        deleted = pop_range(ctx, e, &l, where, count, r);
     }
     db_modified(ctx, key);
+    notify_pop(ctx, key, where, deleted);
 }
 
 /* LPOP key [count] */
@@ -624,6 +644,7 @@ static void cmd_lset(cmdctx_t *ctx, const req_t *req, reply_t *r)
     list_shrink(&l, fill); /* a smaller element may make it small again */
     list_store(e, &l);
     db_modified(ctx, key);
+    notify_key(ctx->node, NOTIFY_LIST, "lset", key);
     reply_ok(r);
 }
 
@@ -680,6 +701,7 @@ static void cmd_linsert(cmdctx_t *ctx, const req_t *req, reply_t *r)
         ql_insert_at(l.obj, &c.q, after, val->ptr, (uint32_t)val->len);
     list_store(e, &l);
     db_modified(ctx, key);
+    notify_key(ctx->node, NOTIFY_LIST, "linsert", key);
     reply_int(r, (long long)list_len(&l));
 }
 
@@ -717,8 +739,10 @@ static void cmd_lrem(cmdctx_t *ctx, const req_t *req, reply_t *r)
         }
     }
     if (removed) {
-        list_after_removal(ctx, e, &l);
+        int deleted = list_after_removal(ctx, e, &l);
         db_modified(ctx, key);
+        notify_key(ctx->node, NOTIFY_LIST, "lrem", key);
+        if (deleted) notify_key(ctx->node, NOTIFY_GENERIC, "del", key);
     }
     reply_int(r, removed);
 }
@@ -748,14 +772,29 @@ static void cmd_ltrim(cmdctx_t *ctx, const req_t *req, reply_t *r)
     list_delete_range(&l, 0, (unsigned long)ltrim);
     list_delete_range(&l, (long)(llen - ltrim - rtrim),
                       (unsigned long)rtrim);
+    int deleted = 0;
     if (ltrim + rtrim) {
-        list_after_removal(ctx, e, &l);
+        deleted = list_after_removal(ctx, e, &l);
         db_modified(ctx, key);
     }
+    /* Redis announces a trim even when nothing was removed. */
+    notify_key(ctx->node, NOTIFY_LIST, "ltrim", key);
+    if (deleted) notify_key(ctx->node, NOTIFY_GENERIC, "del", key);
     reply_ok(r);
 }
 
 /* ---- moving between lists ------------------------------------------------- */
+
+/* LMOVE's events in Redis's order: the push on dst (after "new" if dst
+ * was created), then the pop on src (and "del" if src emptied). */
+static void notify_lmove(cmdctx_t *ctx, const resp_arg_t *src,
+                         const resp_arg_t *dst, int from, int to, int created,
+                         int deleted)
+{
+    if (created) notify_key(ctx->node, NOTIFY_NEW, "new", dst);
+    notify_key(ctx->node, NOTIFY_LIST, to == QL_HEAD ? "lpush" : "rpush", dst);
+    notify_pop(ctx, src, from, deleted);
+}
 
 /* lmoveGenericCommand: pop from src at `from`, push to dst at `to`, reply
  * the element. */
@@ -787,9 +826,10 @@ static void lmove_generic(cmdctx_t *ctx, const resp_arg_t *src,
         list_push(&sl, fill, to, (const char *)val, len);
         list_store(se, &sl);
         db_modified(ctx, src);
+        notify_lmove(ctx, src, dst, from, to, 0, 0);
     } else {
         list_delete_at(&sl, &c, QL_TAIL);
-        list_after_removal(ctx, se, &sl); /* se may be gone now */
+        int deleted = list_after_removal(ctx, se, &sl); /* se may be gone */
         /* dst's entry is not moved by deleting src */
         if (de) {
             list_t dl = list_of(de);
@@ -802,6 +842,7 @@ static void lmove_generic(cmdctx_t *ctx, const resp_arg_t *src,
         }
         db_modified(ctx, src);
         db_modified(ctx, dst);
+        notify_lmove(ctx, src, dst, from, to, de == NULL, deleted);
     }
     reply_bulk(r, (const char *)val, len);
     if (val != stackbuf) ts_free(val);
@@ -868,8 +909,17 @@ static int lmpop_generic(cmdctx_t *ctx, const req_t *req, int nk, reply_t *r)
         if (list_len(&l) == 0) continue;
         reply_array(r, 2);
         reply_bulk(r, key->ptr, key->len);
-        pop_range(ctx, e, &l, where, count, r);
+        /* replicas and the AOF see [LR]POP key n, n what was popped */
+        unsigned long llen = list_len(&l);
+        propagate_rewrite_ll(ctx, 3,
+                             (const resp_arg_t[3]){
+                                 {where == QL_HEAD ? "LPOP" : "RPOP", 4},
+                                 *key, {"", 0}},
+                             2, count > (long long)llen ? (long long)llen
+                                                        : count);
+        int deleted = pop_range(ctx, e, &l, where, count, r);
         db_modified(ctx, key);
+        notify_pop(ctx, key, where, deleted);
         return 1;
     }
     return 0;
@@ -915,8 +965,11 @@ static void bpop_generic(cmdctx_t *ctx, const req_t *req, int where,
         list_t l = list_of(e);
         reply_array(r, 2);
         reply_bulk(r, key->ptr, key->len);
-        pop_one(ctx, e, &l, where, r);
+        int deleted = pop_one(ctx, e, &l, where, r);
         db_modified(ctx, key);
+        notify_pop(ctx, key, where, deleted);
+        resp_arg_t argv[2] = {{where == QL_HEAD ? "LPOP" : "RPOP", 4}, *key};
+        propagate_rewrite(ctx, 2, argv); /* served: the non-blocking pop */
         return;
     }
     block_on_range(ctx, req, 1, req->argc - 2, deadline, r);
@@ -944,6 +997,25 @@ static void blmove_generic(cmdctx_t *ctx, const req_t *req, int from, int to,
     if (e) {
         if (!check_list(e, r)) return;
         lmove_generic(ctx, &req->argv[1], &req->argv[2], from, to, r);
+        /* propagated as LMOVE / RPOPLPUSH with the same arguments, or,
+         * a BLMOVE served after blocking as Redis 7.0 rebuilds it: LMOVE
+         * src dst left|right left|right */
+        if ((ctx->client->flags & CLF_BLOCKED) &&
+            req->spec->id == CMD_BLMOVE) {
+            resp_arg_t argv[5] = {
+                {"LMOVE", 5}, req->argv[1], req->argv[2],
+                from == QL_HEAD ? (resp_arg_t){"left", 4}
+                                : (resp_arg_t){"right", 5},
+                to == QL_HEAD ? (resp_arg_t){"left", 4}
+                              : (resp_arg_t){"right", 5}};
+            propagate_rewrite(ctx, 5, argv);
+            return;
+        }
+        resp_arg_t name = req->spec->id == CMD_BLMOVE
+                              ? (resp_arg_t){"LMOVE", 5}
+                              : (resp_arg_t){"RPOPLPUSH", 9};
+        int idx = 0;
+        propagate_rewrite_edit(ctx, req->argc - 1, req->argv, 1, &idx, &name);
         return;
     }
     block_on_range(ctx, req, 1, 1, deadline, r);

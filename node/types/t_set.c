@@ -49,6 +49,8 @@
 #include "glob.h"
 #include "intset.h"
 #include "keyspace.h"
+#include "notify.h"
+#include "propagate.h"
 #include "reply.h"
 #include "resp.h"
 #include "t_set.h"
@@ -496,7 +498,11 @@ static void cmd_sadd(cmdctx_t *ctx, const req_t *req, reply_t *r)
     long long added = 0;
     for (int j = 2; j < req->argc; j++)
         added += set_add(&s, req->argv[j].ptr, req->argv[j].len, maxints);
-    if (added) db_modified(ctx, key);
+    if (added) {
+        db_modified(ctx, key);
+        if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+        notify_key(ctx->node, NOTIFY_SET, "sadd", key);
+    }
     reply_int(r, added);
 }
 
@@ -518,8 +524,10 @@ static void cmd_srem(cmdctx_t *ctx, const req_t *req, reply_t *r)
         if (set_size(&s) == 0) break;
     }
     if (deleted) {
-        delete_if_empty(ctx, key, &s);
+        int keydel = delete_if_empty(ctx, key, &s);
         db_modified(ctx, key);
+        notify_key(ctx->node, NOTIFY_SET, "srem", key);
+        if (keydel) notify_key(ctx->node, NOTIFY_GENERIC, "del", key);
     }
     reply_int(r, deleted);
 }
@@ -547,15 +555,20 @@ static void cmd_smove(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_int(r, 0);
         return;
     }
-    delete_if_empty(ctx, src, &ss);
+    int srcdel = delete_if_empty(ctx, src, &ss);
 
     /* Changing or deleting src does not move other entries: de is still
      * valid. */
     setv_t ds = de ? setv_of(ctx, de)
                    : set_create_key(ctx->ks, dst, ele->ptr, ele->len);
-    set_add(&ds, ele->ptr, ele->len, set_intset_limit(ctx));
+    int added = set_add(&ds, ele->ptr, ele->len, set_intset_limit(ctx));
     db_modified(ctx, src);
     db_modified(ctx, dst);
+    /* Redis's order: srem (and del) on src, then new and sadd on dst */
+    notify_key(ctx->node, NOTIFY_SET, "srem", src);
+    if (srcdel) notify_key(ctx->node, NOTIFY_GENERIC, "del", src);
+    if (!de) notify_key(ctx->node, NOTIFY_NEW, "new", dst);
+    if (added) notify_key(ctx->node, NOTIFY_SET, "sadd", dst);
     reply_int(r, 1);
 }
 
@@ -598,6 +611,17 @@ static void cmd_scard(cmdctx_t *ctx, const req_t *req, reply_t *r)
 
 /* ==== SPOP, SRANDMEMBER =================================================== */
 
+/* SPOP is random: replicas and the AOF get SREM key member per popped
+ * member (or DEL when the whole set goes), as Redis 7.0.  Call before
+ * the member's bytes are freed. */
+static void propagate_srem(cmdctx_t *ctx, const resp_arg_t *key,
+                           const sele_t *m)
+{
+    if (!propagate_active(ctx->node)) return;
+    resp_arg_t argv[3] = {{"SREM", 4}, *key, {m->p, m->len}};
+    propagate_rewrite(ctx, 3, argv);
+}
+
 /* SPOP key count (spopWithCountCommand) */
 static void spop_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
@@ -629,6 +653,10 @@ static void spop_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_members(r, &s);
         db_delete(ctx, key);
         db_modified(ctx, key);
+        notify_key(ctx->node, NOTIFY_SET, "spop", key);
+        notify_key(ctx->node, NOTIFY_GENERIC, "del", key);
+        resp_arg_t argv[2] = {{"DEL", 3}, *key};
+        propagate_rewrite(ctx, 2, argv);
         return;
     }
 
@@ -640,6 +668,7 @@ static void spop_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
         while (count--) {
             set_random(&s, &m);
             reply_member(r, &m);
+            propagate_srem(ctx, key, &m);
             if (m.is_int) {
                 set_int_remove(&s, m.v);
             } else {
@@ -667,13 +696,16 @@ static void spop_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
         }
         siter_t it;
         siter_init(&it, &s);
-        while (siter_next(&it, &m))
+        while (siter_next(&it, &m)) {
             reply_member(r, &m);
+            propagate_srem(ctx, key, &m);
+        }
         siter_done(&it);
         /* Replaces (and frees) the old set, keeping the TTL. */
         set_store_key(ctx, key, &ns, 1);
     }
     db_modified(ctx, key);
+    notify_key(ctx->node, NOTIFY_SET, "spop", key);
 }
 
 /* SPOP key [count] */
@@ -698,12 +730,15 @@ static void cmd_spop(cmdctx_t *ctx, const req_t *req, reply_t *r)
     sele_t m;
     set_random(&s, &m);
     reply_member(r, &m);
+    propagate_srem(ctx, key, &m);
     if (m.is_int)
         set_int_remove(&s, m.v);
     else
         dict_delete(s.p, m.p, m.len, NULL);
-    delete_if_empty(ctx, key, &s);
+    int keydel = delete_if_empty(ctx, key, &s);
     db_modified(ctx, key);
+    notify_key(ctx->node, NOTIFY_SET, "spop", key);
+    if (keydel) notify_key(ctx->node, NOTIFY_GENERIC, "del", key);
 }
 
 /* Members collected for SRANDMEMBER's cases 3 and 4: a temporary dict
@@ -843,21 +878,32 @@ static int lookup_sets(cmdctx_t *ctx, const resp_arg_t *keys, long n,
     return 0;
 }
 
+/* An empty *STORE result deletes dst ("del" if it existed). */
+static void store_empty(cmdctx_t *ctx, const resp_arg_t *dst)
+{
+    if (!db_delete(ctx, dst)) return;
+    db_modified(ctx, dst);
+    notify_key(ctx->node, NOTIFY_GENERIC, "del", dst);
+}
+
 /*
  * Finish a *STORE command (setKey / dbDelete in Redis): a non-empty result
  * replaces dst whatever it held (TTL cleared); an empty one deletes dst.
- * Takes ownership of res.
+ * event: the command's notification ("sinterstore", ...).  Takes
+ * ownership of res.
  */
 static void store_result(cmdctx_t *ctx, const resp_arg_t *dst, setv_t *res,
-                         reply_t *r)
+                         const char *event, reply_t *r)
 {
     size_t n = set_size(res);
     if (n > 0) {
+        notify_new_if_absent(ctx, dst);
         set_store_key(ctx, dst, res, 0);
         db_modified(ctx, dst);
+        notify_key(ctx->node, NOTIFY_SET, event, dst);
     } else {
         set_free(res->enc, res->p);
-        if (db_delete(ctx, dst)) db_modified(ctx, dst);
+        store_empty(ctx, dst);
     }
     reply_int(r, (long long)n);
 }
@@ -892,7 +938,7 @@ static void sinter_generic(cmdctx_t *ctx, const resp_arg_t *keys, long n,
     if (missing) {
         /* an empty set makes the intersection empty */
         if (mode == INTER_STORE) {
-            if (db_delete(ctx, dst)) db_modified(ctx, dst);
+            store_empty(ctx, dst);
             reply_int(r, 0);
         } else if (mode == INTER_CARD) {
             reply_int(r, 0);
@@ -938,7 +984,7 @@ static void sinter_generic(cmdctx_t *ctx, const resp_arg_t *keys, long n,
     else if (mode == INTER_REPLY)
         reply_set_deferred(r, handle, '~', (long long)card);
     else
-        store_result(ctx, dst, &res, r);
+        store_result(ctx, dst, &res, "sinterstore", r);
 out:
     ts_free(sets);
 }
@@ -1014,7 +1060,8 @@ static void sunion_diff_generic(cmdctx_t *ctx, const resp_arg_t *keys, long n,
     }
 
     if (dst) {
-        store_result(ctx, dst, &res, r);
+        store_result(ctx, dst, &res,
+                     op == OP_UNION ? "sunionstore" : "sdiffstore", r);
     } else {
         reply_members(r, &res);
         set_free(res.enc, res.p);

@@ -33,7 +33,9 @@
 #include "alloc.h"
 #include "cmd.h"
 #include "db.h"
+#include "notify.h"
 #include "numfmt.h"
+#include "propagate.h"
 #include "keyspace.h"
 #include "reply.h"
 #include "resp.h"
@@ -225,13 +227,25 @@ static void set_generic(cmdctx_t *ctx, const resp_arg_t *key,
                 reply_null(r);
             return;
         }
+        if (!found) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    } else {
+        notify_new_if_absent(ctx, key);
     }
 
     kentry_t *e = set_str(ctx, key, val, (flags & SO_KEEPTTL) != 0);
     /* An expire time already in the past is set as is, like Redis 7.0:
      * the key then reads as absent and is removed on next access. */
-    if (expire) ks_set_expire(ctx->ks, e, when);
+    if (expire) {
+        ks_set_expire(ctx->ks, e, when);
+        /* deterministic for replicas and the AOF: SET key value PXAT ms */
+        char num[24];
+        resp_arg_t argv[5] = {{"SET", 3}, *key, *val, {"PXAT", 4},
+                              {num, resp_ll2str(num, when)}};
+        propagate_rewrite(ctx, 5, argv);
+    }
     db_modified(ctx, key);
+    notify_key(ctx->node, NOTIFY_STRING, "set", key);
+    if (expire) notify_key(ctx->node, NOTIFY_GENERIC, "expire", key);
 
     if (flags & SO_GET) return;
     if (replies == SR_ONE_ZERO)
@@ -263,8 +277,10 @@ static void cmd_set(cmdctx_t *ctx, const req_t *req, reply_t *r)
     const resp_arg_t *key = &req->argv[1], *val = &req->argv[2];
     if (req->argc == 3) {
         /* Fast path: replace value and TTL, whatever the key held. */
+        notify_new_if_absent(ctx, key);
         set_str(ctx, key, val, 0);
         db_modified(ctx, key);
+        notify_key(ctx->node, NOTIFY_STRING, "set", key);
         reply_ok(r);
         return;
     }
@@ -320,15 +336,29 @@ static void cmd_getex(cmdctx_t *ctx, const req_t *req, reply_t *r)
     const char *p = ke_str(e, &len, scratch);
     reply_bulk(r, p, len);
 
+    /* propagated as DEL, PEXPIREAT key ms, PERSIST key */
     if ((flags & (SO_EXAT | SO_PXAT)) && when <= ctx->now_ms) {
         /* An absolute time already past deletes the key. */
         db_delete(ctx, key);
         db_modified(ctx, key);
+        notify_key(ctx->node, NOTIFY_GENERIC, "del", key);
+        resp_arg_t argv[2] = {{"DEL", 3}, *key};
+        propagate_rewrite(ctx, 2, argv);
     } else if (expire) {
         ks_set_expire(ctx->ks, e, when);
         db_modified(ctx, key);
+        notify_key(ctx->node, NOTIFY_GENERIC, "expire", key);
+        char num[24];
+        resp_arg_t argv[3] = {{"PEXPIREAT", 9}, *key,
+                              {num, resp_ll2str(num, when)}};
+        propagate_rewrite(ctx, 3, argv);
     } else if (flags & SO_PERSIST) {
-        if (ks_persist(ctx->ks, &e)) db_modified(ctx, key);
+        if (ks_persist(ctx->ks, &e)) {
+            db_modified(ctx, key);
+            notify_key(ctx->node, NOTIFY_GENERIC, "persist", key);
+        }
+        resp_arg_t argv[2] = {{"PERSIST", 7}, *key};
+        propagate_rewrite(ctx, 2, argv);
     }
 }
 
@@ -337,7 +367,12 @@ static void cmd_getdel(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     const resp_arg_t *key = &req->argv[1];
     if (get_generic(ctx, key, r)) return;
-    if (db_delete(ctx, key)) db_modified(ctx, key);
+    if (db_delete(ctx, key)) {
+        db_modified(ctx, key);
+        notify_key(ctx->node, NOTIFY_GENERIC, "del", key);
+    }
+    resp_arg_t argv[2] = {{"DEL", 3}, *key};
+    propagate_rewrite(ctx, 2, argv);
 }
 
 /* GETSET key value */
@@ -345,8 +380,13 @@ static void cmd_getset(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     const resp_arg_t *key = &req->argv[1];
     if (get_generic(ctx, key, r)) return;
+    notify_new_if_absent(ctx, key);
     set_str(ctx, key, &req->argv[2], 0);
     db_modified(ctx, key);
+    notify_key(ctx->node, NOTIFY_STRING, "set", key);
+    resp_arg_t set = {"SET", 3};
+    int idx = 0;
+    propagate_rewrite_edit(ctx, req->argc, req->argv, 1, &idx, &set);
 }
 
 /* MGET key [key ...] */
@@ -382,8 +422,10 @@ static void mset_generic(cmdctx_t *ctx, const req_t *req, int nx, reply_t *r)
         }
     }
     for (int j = 1; j < req->argc; j += 2) {
+        notify_new_if_absent(ctx, &req->argv[j]);
         set_str(ctx, &req->argv[j], &req->argv[j + 1], 0);
         db_modified(ctx, &req->argv[j]);
+        notify_key(ctx->node, NOTIFY_STRING, "set", &req->argv[j]);
     }
     if (nx)
         reply_int(r, 1);
@@ -432,8 +474,10 @@ static void incr_generic(cmdctx_t *ctx, const resp_arg_t *key, long long incr,
         return;
     }
     v += incr;
+    if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
     ks_set_int(ctx->ks, key->ptr, key->len, v, 1);
     db_modified(ctx, key);
+    notify_key(ctx->node, NOTIFY_STRING, "incrby", key);
     reply_int(r, v);
 }
 
@@ -501,9 +545,14 @@ static void cmd_incrbyfloat(cmdctx_t *ctx, const req_t *req, reply_t *r)
     }
     char buf[NUMFMT_LD_MAX_CHARS];
     size_t n = numfmt_ld2str_human(buf, v);
+    if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
     ks_set_str(ctx->ks, key->ptr, key->len, buf, n, 1);
     db_modified(ctx, key);
+    notify_key(ctx->node, NOTIFY_STRING, "incrbyfloat", key);
     reply_bulk(r, buf, n);
+    /* the float's formatting must not differ on a replica */
+    resp_arg_t argv[4] = {{"SET", 3}, *key, {buf, n}, {"KEEPTTL", 7}};
+    propagate_rewrite(ctx, 4, argv);
 }
 
 /* ---- APPEND, STRLEN, ranges -------------------------------------------- */
@@ -515,6 +564,7 @@ static void cmd_append(cmdctx_t *ctx, const req_t *req, reply_t *r)
     kentry_t *e = db_lookup_write(ctx, key);
     size_t total;
     if (!e) {
+        notify_key(ctx->node, NOTIFY_NEW, "new", key);
         set_str(ctx, key, val, 0);
         total = val->len;
     } else {
@@ -530,6 +580,7 @@ static void cmd_append(cmdctx_t *ctx, const req_t *req, reply_t *r)
         if (val->len) memcpy(p + olen, val->ptr, val->len);
     }
     db_modified(ctx, key);
+    notify_key(ctx->node, NOTIFY_STRING, "append", key);
     reply_int(r, (long long)total);
 }
 
@@ -567,6 +618,7 @@ static void cmd_setrange(cmdctx_t *ctx, const req_t *req, reply_t *r)
             return;
         }
         if (check_length(ctx, off, (long long)val->len, r)) return;
+        notify_key(ctx->node, NOTIFY_NEW, "new", key);
         e = ks_set_str(ctx->ks, key->ptr, key->len, "", 0, 0);
     } else {
         if (!check_string(e, r)) return;
@@ -583,6 +635,7 @@ static void cmd_setrange(cmdctx_t *ctx, const req_t *req, reply_t *r)
     char *p = ks_str_writable(ctx->ks, &e, newlen);
     memcpy(p + off, val->ptr, val->len);
     db_modified(ctx, key);
+    notify_key(ctx->node, NOTIFY_STRING, "setrange", key);
     reply_int(r, (long long)newlen);
 }
 

@@ -50,13 +50,16 @@
 #include "glob.h"
 #include "keyspace.h"
 #include "listpack.h"
+#include "notify.h"
+#include "propagate.h"
 #include "reply.h"
 #include "resp.h"
 #include "t_set.h"
+#include "t_zset.h"
 #include "zskiplist.h"
 
-#define ZE_LISTPACK KE_OBJ
-#define ZE_SKIPLIST (KE_OBJ + 1)
+#define ZE_LISTPACK T_ZSET_ENC_LISTPACK
+#define ZE_SKIPLIST T_ZSET_ENC_SKIPLIST
 
 typedef struct zset {
     dict_t *dict;
@@ -452,6 +455,45 @@ void t_zset_setup(void)
     db_register_type(KT_ZSET, &zset_ops);
 }
 
+/* ---- for rdb.c (t_zset.h) ---------------------------------------------- */
+
+const zskiplist_t *t_zset_skiplist(const kentry_t *e)
+{
+    return ke_enc(e) == ZE_SKIPLIST ? ((zset_t *)ke_obj(e))->zsl : NULL;
+}
+
+void *t_zset_skiplist_new(size_t hint)
+{
+    zset_t *zs = zset_create();
+    if (hint > 1) dict_expand(zs->dict, hint);
+    return zs;
+}
+
+int t_zset_skiplist_add(void *obj, const char *m, size_t len, double score)
+{
+    zset_t *zs = obj;
+    if (dict_find(zs->dict, m, len)) return -1;
+    zs_insert(zs, m, len, score);
+    return 0;
+}
+
+size_t t_zset_skiplist_len(const void *obj)
+{
+    return ((const zset_t *)obj)->zsl->length;
+}
+
+unsigned char *t_zset_skiplist_to_lp(void *obj)
+{
+    zobj_t z = {ZE_SKIPLIST, obj};
+    to_listpack(&z);
+    return z.ptr;
+}
+
+void t_zset_free(int enc, void *obj)
+{
+    zobj_free(enc, obj);
+}
+
 /* ---- cursor over either encoding --------------------------------------- */
 
 typedef struct zit {
@@ -636,14 +678,20 @@ static void store_back(cmdctx_t *ctx, const resp_arg_t *key, zobj_t *z)
 }
 
 /* Store a new object at key (replacing any value), or delete the key if
- * z is empty (freeing z).  Returns 1 if the keyspace changed. */
-static int store_new(cmdctx_t *ctx, const resp_arg_t *key, zobj_t *z)
+ * z is empty (freeing z), with Redis's events: "new" and `event`
+ * ("zunionstore", ...), or "del".  Returns 1 if the keyspace changed. */
+static int store_new(cmdctx_t *ctx, const resp_arg_t *key, zobj_t *z,
+                     const char *event)
 {
     if (zobj_len(z) == 0) {
         zobj_free(z->enc, z->ptr);
-        return db_delete(ctx, key);
+        if (!db_delete(ctx, key)) return 0;
+        notify_key(ctx->node, NOTIFY_GENERIC, "del", key);
+        return 1;
     }
+    notify_new_if_absent(ctx, key);
     ks_set_obj(ctx->ks, key->ptr, key->len, KT_ZSET, z->enc, z->ptr, 0);
+    notify_key(ctx->node, NOTIFY_ZSET, event, key);
     return 1;
 }
 
@@ -784,6 +832,7 @@ static void zadd_generic(cmdctx_t *ctx, const req_t *req, reply_t *r, int in)
     zlimits_t lim;
     limits_of(ctx, &lim);
     kentry_t *e = db_lookup_write(ctx, key);
+    int created = !e;
     if (e && !get_zobj(e, &z, r)) goto out;
     if (!e) {
         if (in & ZA_XX) goto reply;
@@ -808,6 +857,10 @@ static void zadd_generic(cmdctx_t *ctx, const req_t *req, reply_t *r, int in)
     }
     store_back(ctx, key, &z);
     if (added + updated) db_modified(ctx, key);
+    if (created) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    if (added + updated)
+        notify_key(ctx->node, NOTIFY_ZSET, (in & ZA_INCR) ? "zincr" : "zadd",
+                   key);
 reply:
     if (in & ZA_INCR) {
         if (processed)
@@ -847,8 +900,13 @@ static void cmd_zrem(cmdctx_t *ctx, const req_t *req, reply_t *r)
         deleted += zobj_del(&z, req->argv[j].ptr, req->argv[j].len);
         if (zobj_len(&z) == 0) break;
     }
+    int keydel = zobj_len(&z) == 0;
     store_back(ctx, &req->argv[1], &z);
-    if (deleted) db_modified(ctx, &req->argv[1]);
+    if (deleted) {
+        db_modified(ctx, &req->argv[1]);
+        notify_key(ctx->node, NOTIFY_ZSET, "zrem", &req->argv[1]);
+        if (keydel) notify_key(ctx->node, NOTIFY_GENERIC, "del", &req->argv[1]);
+    }
     reply_int(r, deleted);
 }
 
@@ -1067,7 +1125,8 @@ static void sink_end(zsink_t *k, cmdctx_t *ctx, const resp_arg_t *dstkey)
         reply_set_deferred(k->r, k->handle, '*', n);
         return;
     }
-    if (store_new(ctx, dstkey, &k->dst)) db_modified(ctx, dstkey);
+    if (store_new(ctx, dstkey, &k->dst, "zrangestore"))
+        db_modified(ctx, dstkey);
     reply_int(k->r, k->count);
 }
 
@@ -1352,8 +1411,16 @@ static void zremrange_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
             deleted = (long long)zsl_delete_range_by_lex(zs->zsl, &lex,
                                                          del_entry, zs->dict);
     }
+    int keydel = zobj_len(&z) == 0;
     store_back(ctx, &req->argv[1], &z);
-    if (deleted) db_modified(ctx, &req->argv[1]);
+    if (deleted) {
+        static const char *const events[] = {
+            [RT_RANK] = "zremrangebyrank", [RT_SCORE] = "zremrangebyscore",
+            [RT_LEX] = "zremrangebylex"};
+        db_modified(ctx, &req->argv[1]);
+        notify_key(ctx->node, NOTIFY_ZSET, events[type], &req->argv[1]);
+        if (keydel) notify_key(ctx->node, NOTIFY_GENERIC, "del", &req->argv[1]);
+    }
     reply_int(r, deleted);
 }
 
@@ -1438,8 +1505,18 @@ static int zpop_generic(cmdctx_t *ctx, const resp_arg_t *keys, int nkeys,
             del_entry(zs->dict, ele);
         }
     }
+    int keydel = zobj_len(&z) == 0;
     store_back(ctx, key, &z);
     db_modified(ctx, key);
+    notify_key(ctx->node, NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", key);
+    if (keydel) notify_key(ctx->node, NOTIFY_GENERIC, "del", key);
+    if (emitkey) { /* ZMPOP, BZ*: propagated as ZPOPMIN|ZPOPMAX key [n] */
+        resp_arg_t argv[3] = {{max ? "ZPOPMAX" : "ZPOPMIN", 7}, *key, {"", 0}};
+        if (emitkey == 2)
+            propagate_rewrite(ctx, 2, argv);
+        else
+            propagate_rewrite_ll(ctx, 3, argv, 2, n);
+    }
     return 1;
 }
 
@@ -1986,8 +2063,9 @@ static void zsetop_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
     zsrc_t *src = ts_calloc((size_t)numkeys, sizeof(*src));
     int j = nk + 1;
     for (long i = 0; i < numkeys; i++, j++) {
-        kentry_t *e = dstkey ? db_lookup_write(ctx, &req->argv[j])
-                             : db_lookup_read(ctx, &req->argv[j]);
+        /* read lookups even for the STORE forms, as Redis 7.0.15
+         * (misses and "keymiss" events count) */
+        kentry_t *e = db_lookup_read(ctx, &req->argv[j]);
         src[i].weight = 1.0;
         if (!e) continue;
         if (ke_type(e) == KT_SET) {
@@ -2063,7 +2141,9 @@ static void zsetop_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
         long long len = (long long)zobj_len(&res);
         if (len && (size_t)len <= lim.entries && maxlen <= lim.value)
             to_listpack(&res);
-        if (store_new(ctx, dstkey, &res)) db_modified(ctx, dstkey);
+        static const char *const events[] = {"zunionstore", "zinterstore",
+                                             "zdiffstore"};
+        if (store_new(ctx, dstkey, &res, events[op])) db_modified(ctx, dstkey);
         reply_int(r, len);
         goto out;
     }

@@ -25,12 +25,9 @@ Exit status: 0 ok, 1 bad usage/tooling, 2 a server failed to start or died.
 """
 
 import argparse
-import csv
-import io
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,11 +35,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
 
-REDIS_BENCHMARK = shutil.which("redis-benchmark") or "/usr/bin/redis-benchmark"
-
-
-class BenchError(Exception):
-    """redis-benchmark failed while the server still looked healthy."""
+REDIS_BENCHMARK = bl.REDIS_BENCHMARK
+BenchError = bl.BenchError
 
 
 def parse_args():
@@ -78,52 +72,15 @@ def parse_args():
 
 
 def run_benchmark(args, server, test, pipeline, n):
-    """One redis-benchmark run against `server`; returns the CSV row as a dict
-    with 'rps' as float. Raises ServerDied if the server went away, BenchError
-    on any other failure."""
-    argv = bl.taskset_prefix(args.client_cpu) + [
-        REDIS_BENCHMARK, "-h", "127.0.0.1", "-p", str(server.port),
-        "-c", str(args.clients), "-r", str(args.keyspace), "-n", str(n),
-        "-P", str(pipeline), "-t", test, "--csv"]
+    """One redis-benchmark run against `server` (benchlib.redis_benchmark);
+    returns its single CSV row, with 'rps' and the server's 'cpu_us' per
+    request."""
     # Generous timeout: a run is meant to take seconds; a hang means trouble.
-    timeout = max(60.0, 30 * args.seconds)
-    cpu0 = server_cpu_seconds(server)
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        server.check()
-        raise BenchError(f"redis-benchmark {test} -P {pipeline} on {server.name} "
-                         f"did not finish in {timeout:.0f}s")
-    rows = [r for r in csv.DictReader(io.StringIO(out.stdout)) if r.get("test")]
-    if out.returncode != 0 or len(rows) != 1:
-        server.check()
-        raise BenchError(f"redis-benchmark {test} -P {pipeline} on {server.name} failed "
-                         f"(rc={out.returncode}):\n{out.stdout}{out.stderr}")
-    row = rows[0]
-    try:
-        row["rps"] = float(row["rps"])
-    except (KeyError, ValueError):
-        raise BenchError(f"unparsable redis-benchmark CSV: {out.stdout!r}")
-    if not row["rps"] > 0:
-        server.check()
-        raise BenchError(f"redis-benchmark reported {row['rps']} rps for {test} on {server.name}")
-    # Server CPU (user+sys) per request: on 2 cores, -P 1 throughput is
-    # bound by the round trip and the single-threaded client, so what the
-    # server spends per request is the figure that tells them apart.
-    row["cpu_us"] = (server_cpu_seconds(server) - cpu0) * 1e6 / n
-    # A server may die right at the end of a run; do not record a number for it.
-    server.check()
-    return row
-
-
-def server_cpu_seconds(server):
-    """utime + stime of the server process, in seconds (from /proc)."""
-    try:
-        with open(f"/proc/{server.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
+    rows = bl.redis_benchmark(server, test, pipeline, n, args.clients, args.keyspace,
+                              args.client_cpu, timeout=max(60.0, 30 * args.seconds))
+    if len(rows) != 1:
+        raise BenchError(f"redis-benchmark {test} gave {len(rows)} rows, expected 1")
+    return rows[0]
 
 
 def prefill(server, keyspace, cmds):
@@ -149,21 +106,7 @@ def calibrate(args, servers, test, pipeline):
     return max(step, int(round(n / step)) * step)
 
 
-def summarize(runs_ref, runs_cand):
-    ref = [r["rps"] for r in runs_ref]
-    cand = [r["rps"] for r in runs_cand]
-    ratios = [c / r for c, r in zip(cand, ref)]
-    ref_cpu = [r.get("cpu_us", 0.0) for r in runs_ref]
-    cand_cpu = [r.get("cpu_us", 0.0) for r in runs_cand]
-    return {
-        "ref_cpu_us": bl.median(ref_cpu), "cand_cpu_us": bl.median(cand_cpu),
-        "cpu_ratio": (bl.median(cand_cpu) / bl.median(ref_cpu)) if bl.median(ref_cpu) else 0.0,
-        "ref_rps": ref, "cand_rps": cand, "ratios": ratios,
-        "ref_median": bl.median(ref), "ref_min": min(ref), "ref_max": max(ref),
-        "cand_median": bl.median(cand), "cand_min": min(cand), "cand_max": max(cand),
-        "ratio_median": bl.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
-        "ratio_of_medians": bl.median(cand) / bl.median(ref),
-    }
+summarize = bl.summarize
 
 
 def table(results):
@@ -177,7 +120,7 @@ def table(results):
                      bl.fmt_num(s["cand_median"]), rng(s["cand_min"], s["cand_max"]),
                      bl.fmt_ratio(s["ratio_median"]),
                      f"{bl.fmt_ratio(s['ratio_min'])}–{bl.fmt_ratio(s['ratio_max'])}",
-                     f"{s['ref_cpu_us']:.2f} / {s['cand_cpu_us']:.2f}",
+                     bl.fmt_cpu(s),
                      bl.fmt_ratio(s["cpu_ratio"])])
     header = ["test", "P", "-n", "ref rps (median)", "ref min–max", "cand rps (median)",
               "cand min–max", "cand/ref", "ratio min–max",

@@ -245,7 +245,8 @@ def load_keys(port, keys, batch=10000, timeout=60.0, expect=b"+OK\r\n"):
     """Send every command in `keys` (an iterable of RESP-encoded bytes
     commands whose replies are one line each, e.g. SET) over one connection,
     `batch` at a time, and check that every reply is `expect` (+OK; RPUSH
-    of 10 elements: b":10\r\n").
+    of 10 elements: b":10\r\n"), or with expect=None only that none is an
+    error (RPUSH to one list: the length grows).
 
     Returns the number of commands sent. Raises RuntimeError on an error reply
     and OSError/ConnectionError when the server goes away.
@@ -272,6 +273,11 @@ def _send_batch(s, chunk, expect=b"+OK\r\n"):
         if not data:
             raise ConnectionError("server closed the connection during load")
         buf += data
+    if expect is None:
+        bad = [l for l in bytes(buf).split(b"\r\n") if l.startswith(b"-")]
+        if bad:
+            raise RuntimeError(f"error reply during load: {bad[:3]!r}")
+        return want
     if buf != expect * want:
         bad = [l for l in bytes(buf).split(b"\r\n") if l and l != expect[:-2]]
         raise RuntimeError(f"unexpected reply during load: {bad[:3]!r}")
@@ -328,12 +334,18 @@ def common_meta(args):
     }
 
 
+def _binary_path(s):
+    """A relative path to a binary is made absolute: servers run in their
+    own work directory."""
+    return os.path.abspath(s) if os.sep in s else s
+
+
 def add_common_args(p):
     """Flags every script in tests/bench/ accepts (run_all.sh passes them on)."""
     import shlex
-    p.add_argument("--cand-bin", default=DEFAULT_CAND_BIN,
+    p.add_argument("--cand-bin", default=DEFAULT_CAND_BIN, type=_binary_path,
                    help="candidate server binary (default: %(default)s)")
-    p.add_argument("--ref-bin", default=DEFAULT_REF_BIN,
+    p.add_argument("--ref-bin", default=DEFAULT_REF_BIN, type=_binary_path,
                    help="reference server binary (default: %(default)s)")
     p.add_argument("--cand-args", default="", type=shlex.split,
                    help="extra arguments for the candidate, one shell-quoted string")
@@ -343,3 +355,96 @@ def add_common_args(p):
                    help="where the JSON results go (default: %(default)s)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: small counts, finishes in well under a minute")
+
+
+# -- redis-benchmark runs (bench_node.py, bench_types.py) -------------------
+
+REDIS_BENCHMARK = shutil.which("redis-benchmark") or "/usr/bin/redis-benchmark"
+
+
+class BenchError(Exception):
+    """redis-benchmark failed while the server still looked healthy."""
+
+
+def server_cpu_seconds(server):
+    """utime + stime of the server process, in seconds (from /proc)."""
+    try:
+        with open(f"/proc/{server.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def redis_benchmark(server, test, pipeline, n, clients, keyspace, client_cpu,
+                    timeout):
+    """One `redis-benchmark -t test` run against `server`, pinned to
+    client_cpu; returns the CSV rows as dicts with 'rps' as float (several
+    rows when the test has a prelude, e.g. lrange_100's LPUSH), plus
+    'cpu_us' on the last row: the server's CPU (user+sys) per request over
+    the whole run, None when the run had more than one row.
+
+    On 2 cores, -P 1 throughput is bound by the round trip and the
+    single-threaded client, so what the server spends per request is the
+    figure that tells two servers apart there.  Raises ServerDied if the
+    server went away, BenchError on any other failure."""
+    argv = taskset_prefix(client_cpu) + [
+        REDIS_BENCHMARK, "-h", "127.0.0.1", "-p", str(server.port),
+        "-c", str(clients), "-r", str(keyspace), "-n", str(n),
+        "-P", str(pipeline), "-t", test, "--csv"]
+    import csv
+    import io
+    cpu0 = server_cpu_seconds(server)
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.check()
+        raise BenchError(f"redis-benchmark {test} -P {pipeline} on {server.name} "
+                         f"did not finish in {timeout:.0f}s")
+    rows = [r for r in csv.DictReader(io.StringIO(out.stdout)) if r.get("test")]
+    if out.returncode != 0 or not rows:
+        server.check()
+        raise BenchError(f"redis-benchmark {test} -P {pipeline} on {server.name} failed "
+                         f"(rc={out.returncode}):\n{out.stdout}{out.stderr}")
+    for row in rows:
+        try:
+            row["rps"] = float(row["rps"])
+        except (KeyError, ValueError):
+            raise BenchError(f"unparsable redis-benchmark CSV: {out.stdout!r}")
+        if not row["rps"] > 0:
+            server.check()
+            raise BenchError(f"redis-benchmark reported {row['rps']} rps for {test} "
+                             f"on {server.name}")
+    cpu = (server_cpu_seconds(server) - cpu0) * 1e6 / n
+    rows[-1]["cpu_us"] = cpu if len(rows) == 1 else None
+    # A server may die right at the end of a run; do not record a number for it.
+    server.check()
+    return rows
+
+
+def summarize(runs_ref, runs_cand):
+    """Paired summary of interleaved runs (rows with 'rps' and 'cpu_us'):
+    medians and ranges per side, and the per-round ratios cand/ref."""
+    ref = [r["rps"] for r in runs_ref]
+    cand = [r["rps"] for r in runs_cand]
+    ratios = [c / r for c, r in zip(cand, ref)]
+    ref_cpu = [r["cpu_us"] for r in runs_ref if r.get("cpu_us") is not None]
+    cand_cpu = [r["cpu_us"] for r in runs_cand if r.get("cpu_us") is not None]
+    ref_cpu_m, cand_cpu_m = median(ref_cpu), median(cand_cpu)
+    return {
+        "ref_cpu_us": ref_cpu_m, "cand_cpu_us": cand_cpu_m,
+        "cpu_ratio": (cand_cpu_m / ref_cpu_m) if ref_cpu_m and cand_cpu_m is not None
+        else None,
+        "ref_rps": ref, "cand_rps": cand, "ratios": ratios,
+        "ref_median": median(ref), "ref_min": min(ref), "ref_max": max(ref),
+        "cand_median": median(cand), "cand_min": min(cand), "cand_max": max(cand),
+        "ratio_median": median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
+        "ratio_of_medians": median(cand) / median(ref),
+    }
+
+
+def fmt_cpu(s):
+    """'ref / cand' server CPU µs per request of a summary, or n/a."""
+    if s["ref_cpu_us"] is None or s["cand_cpu_us"] is None:
+        return "n/a"
+    return f"{s['ref_cpu_us']:.2f} / {s['cand_cpu_us']:.2f}"

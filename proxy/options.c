@@ -1,0 +1,178 @@
+/*
+ * options.c: every option tessera-proxy accepts, as one table.
+ *
+ * Same file syntax and command line as the node (common/config.c):
+ *   tessera-proxy [config-file] [--option value ...]
+ * Values live in proxy_t fields; the table is resolved against a proxy
+ * by options_for_proxy.  The proxy has no CONFIG command yet, so every
+ * option is read once at start-up.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "proxy.h"
+
+#define PX(f) ((void *)(offsetof(proxy_t, f) + 1))
+#define MB (1024LL * 1024)
+#define LMAX 0x7fffffffffffffffLL
+
+/* bind addr [addr ...] */
+static const char *set_bind(const config_opt_t *o, void *ctx, int argc,
+                            char **argv)
+{
+    proxy_t *p = ctx;
+    (void)o;
+    if (argc < 1 || argc > PROXY_MAX_BIND)
+        return "Too many bind addresses specified.";
+    size_t len = 0;
+    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
+    char *s = ts_malloc(len + 1);
+    s[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        if (i) strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    ts_free(p->bind_str);
+    p->bind_str = s;
+    return NULL;
+}
+
+static void get_bind(const config_opt_t *o, void *ctx, char *out, size_t sz)
+{
+    proxy_t *p = ctx;
+    (void)o;
+    snprintf(out, sz, "%s", p->bind_str ? p->bind_str : "");
+}
+
+/*
+ * client-output-buffer-limit <class> <hard> <soft> <secs> [...]: Redis's
+ * syntax; the proxy only has "normal" clients, the other classes are
+ * accepted (so a redis.conf line works) and ignored.
+ */
+static const char *set_obuf(const config_opt_t *o, void *ctx, int argc,
+                            char **argv)
+{
+    proxy_t *p = ctx;
+    (void)o;
+    if (argc == 0 || argc % 4 != 0)
+        return "Wrong number of arguments in buffer limit configuration.";
+    for (int i = 0; i < argc; i += 4) {
+        int normal = strcasecmp(argv[i], "normal") == 0;
+        if (!normal && strcasecmp(argv[i], "slave") != 0 &&
+            strcasecmp(argv[i], "replica") != 0 &&
+            strcasecmp(argv[i], "pubsub") != 0)
+            return "Invalid client class specified in buffer limit "
+                   "configuration.";
+        long long hard, soft;
+        char *end;
+        errno = 0;
+        long long secs = strtoll(argv[i + 3], &end, 10);
+        if (config_parse_memory(argv[i + 1], &hard) != 0 ||
+            config_parse_memory(argv[i + 2], &soft) != 0 || *end || errno ||
+            secs < 0 || hard < 0 || soft < 0)
+            return "Error in hard, soft or soft_seconds setting in buffer "
+                   "limit configuration.";
+        if (normal) {
+            p->obuf_hard = hard;
+            p->obuf_soft = soft;
+            p->obuf_soft_secs = secs;
+        }
+    }
+    return NULL;
+}
+
+static void get_obuf(const config_opt_t *o, void *ctx, char *out, size_t sz)
+{
+    proxy_t *p = ctx;
+    (void)o;
+    snprintf(out, sz, "normal %lld %lld %lld", p->obuf_hard, p->obuf_soft,
+             p->obuf_soft_secs);
+}
+
+static const config_opt_t proxy_options[] = {
+    {.name = "port", .type = CONFIG_INT, .ptr = PX(port), .def = "6379",
+     .min = 1, .max = 65535, .doc = "TCP port for clients."},
+    {.name = "bind", .type = CONFIG_SPECIAL, .flags = CONFIG_MULTI_ARG,
+     .def = "* -::*", .set = set_bind, .get = get_bind,
+     .doc = "Addresses to listen on; a leading '-' makes one optional."},
+    {.name = "threads", .type = CONFIG_INT, .ptr = PX(threads), .def = "0",
+     .min = 0, .max = 256,
+     .doc = "Worker threads, each with its own event loop (0: one per core)."},
+    {.name = "cluster-nodes", .type = CONFIG_STRING, .ptr = PX(cluster_nodes),
+     .def = "127.0.0.1:7000",
+     .doc = "Seed nodes host:port[,host:port...]; a non-cluster node means "
+            "single-backend mode."},
+    {.name = "requirepass", .type = CONFIG_STRING, .flags = CONFIG_SENSITIVE,
+     .ptr = PX(requirepass), .def = "",
+     .doc = "Password clients must give with AUTH (checked by the proxy)."},
+    {.name = "backend-password", .type = CONFIG_STRING,
+     .flags = CONFIG_SENSITIVE, .ptr = PX(backend_password), .def = "",
+     .doc = "Password the proxy sends (AUTH) on every backend connection."},
+    {.name = "protected-mode", .type = CONFIG_BOOL,
+     .ptr = PX(protected_mode), .def = "yes",
+     .doc = "Without a password, refuse clients that are not on loopback."},
+    {.name = "maxclients", .type = CONFIG_INT, .ptr = PX(maxclients),
+     .def = "10000", .min = 1, .max = 1000000,
+     .doc = "Maximum number of connected clients."},
+    {.name = "timeout", .type = CONFIG_INT, .ptr = PX(timeout), .def = "0",
+     .min = 0, .max = 0x7fffffff,
+     .doc = "Close clients idle for this many seconds (0: never)."},
+    {.name = "backend-timeout", .type = CONFIG_INT,
+     .ptr = PX(backend_timeout_ms), .def = "5000", .min = 10,
+     .max = 0x7fffffff,
+     .doc = "Milliseconds a backend may take to answer before the requests "
+            "waiting on it fail and the connection is dropped."},
+    {.name = "connect-timeout", .type = CONFIG_INT,
+     .ptr = PX(connect_timeout_ms), .def = "1000", .min = 10,
+     .max = 0x7fffffff,
+     .doc = "Milliseconds allowed to connect to a backend."},
+    {.name = "retry-budget", .type = CONFIG_INT, .ptr = PX(retry_budget_ms),
+     .def = "2000", .min = 0, .max = 0x7fffffff,
+     .doc = "Milliseconds a request may spend retrying TRYAGAIN/CLUSTERDOWN."},
+    {.name = "topology-refresh-interval", .type = CONFIG_INT,
+     .ptr = PX(refresh_interval_ms), .def = "5000", .min = 100,
+     .max = 0x7fffffff,
+     .doc = "Milliseconds between periodic topology refreshes."},
+    {.name = "max-pipeline", .type = CONFIG_INT, .ptr = PX(max_pipeline),
+     .def = "1024", .min = 1, .max = 1000000,
+     .doc = "Requests of one client in flight before the proxy stops "
+            "reading from it."},
+    {.name = "client-output-buffer-limit", .type = CONFIG_SPECIAL,
+     .flags = CONFIG_MULTI_ARG, .def = "normal 0 0 0", .set = set_obuf,
+     .get = get_obuf,
+     .doc = "Output buffer limit of a client: normal hard soft seconds."},
+    {.name = "proto-max-bulk-len", .type = CONFIG_MEMORY,
+     .ptr = PX(proto_max_bulk_len), .def = "512mb", .min = 1 * MB,
+     .max = LMAX, .doc = "Largest bulk string a client may send."},
+    {.name = "tcp-backlog", .type = CONFIG_INT, .ptr = PX(tcp_backlog),
+     .def = "511", .min = 0, .max = 65535, .doc = "listen() backlog."},
+    {.name = "tcp-keepalive", .type = CONFIG_INT, .ptr = PX(tcp_keepalive),
+     .def = "300", .min = 0, .max = 0x7fffffff,
+     .doc = "TCP keepalive period in seconds (0: off)."},
+    {.name = "loglevel", .type = CONFIG_ENUM, .ptr = PX(loglevel),
+     .def = "notice", .enum_names = log_level_names,
+     .doc = "debug, verbose, notice or warning."},
+    {.name = "logfile", .type = CONFIG_STRING, .ptr = PX(logfile), .def = "",
+     .doc = "Log file path; empty logs to standard output."},
+    {.name = "daemonize", .type = CONFIG_BOOL, .ptr = PX(daemonize),
+     .def = "no", .doc = "Run in the background."},
+    {.name = "pidfile", .type = CONFIG_STRING, .ptr = PX(pidfile), .def = "",
+     .doc = "Write the process id to this file."},
+};
+
+config_opt_t *options_for_proxy(proxy_t *p, size_t *count)
+{
+    size_t cnt = sizeof(proxy_options) / sizeof(proxy_options[0]);
+    config_opt_t *t = ts_malloc(sizeof(proxy_options));
+    memcpy(t, proxy_options, sizeof(proxy_options));
+    for (size_t i = 0; i < cnt; i++)
+        if (t[i].ptr) t[i].ptr = (char *)p + ((uintptr_t)t[i].ptr - 1);
+    *count = cnt;
+    return t;
+}

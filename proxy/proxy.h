@@ -1,0 +1,342 @@
+/*
+ * proxy.h: tessera-proxy's types, shared by its modules.
+ *
+ * The request path (one worker thread; every worker has its own libevent
+ * loop, clients and backend connections, so nothing on it takes a lock):
+ *
+ *   client fd --read--> c->in --resp_parse_request--> route_request()
+ *        |                                                 |
+ *        |   preq (one per client request, in c's FIFO)    | one breq per
+ *        |        ^                                        v target node
+ *        |        |  reply bytes / merge            be->out (many clients'
+ *        |        +------ backend_on_reply <-- be->in   requests batched)
+ *        |                                                 |
+ *   c->out <-- head preqs that are done, in request order  +--write--> node
+ *
+ * Writes are deferred to a flush after each pass of the worker's loop over
+ * its ready events: every ready client is read first, then each dirty
+ * backend gets one write() and each dirty client one write() for the batch.
+ *
+ * The slot map (topo_t) is immutable once published.  The main thread
+ * builds a new one (topo.c) and swaps the pointer under p->topo_lock,
+ * bumping p->topo_gen; a worker compares the generation (one atomic load)
+ * at each callback and only then takes the lock to grab a reference.
+ * Old maps are freed when their last worker lets go (refcount).
+ */
+#ifndef TS_PROXY_H
+#define TS_PROXY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "cmdtab.h"
+#include "config.h"
+#include "resp.h"
+#include "slot.h"
+
+#define PROXY_VERSION "0.1.0"
+/* What HELLO reports as "version": the Redis release we answer like. */
+#define PROXY_REDIS_VERSION "7.0.15"
+
+#define TOPO_NO_OWNER 0xFFFFu
+#define PROXY_MAX_ADDR 96
+#define PROXY_MAX_BIND 16
+/* Redirections (MOVED/ASK) one request may follow before failing. */
+#define PROXY_MAX_REDIRECTS 5
+
+struct event;
+struct event_base;
+struct worker;
+struct pclient;
+struct backend;
+
+/* ---- topology -------------------------------------------------------- */
+
+typedef struct topo_node {
+    char host[64];
+    int port;
+    char addr[PROXY_MAX_ADDR];      /* "host:port" */
+} topo_node_t;
+
+typedef struct topo {
+    atomic_int refs;
+    int single;                     /* a non-cluster backend: all slots */
+    int nmasters;
+    topo_node_t *masters;           /* sorted by their first slot */
+    int nreplicas;                  /* for PROXY / INFO only */
+    uint16_t owner[SLOT_COUNT];     /* index into masters, TOPO_NO_OWNER */
+    const char *source;             /* "CLUSTER SHARDS", "CLUSTER SLOTS", "single" */
+} topo_t;
+
+/* ---- per-request state ---------------------------------------------- */
+
+/* How the replies of a request's sub-requests become the client's reply. */
+enum preq_kind {
+    PK_FORWARD = 0, /* one sub-request, reply relayed as is */
+    PK_LOCAL,       /* answered by the proxy */
+    PK_MGET,        /* arrays merged back into key order */
+    PK_ALLOK,       /* +OK if every part said OK (MSET, FLUSHALL) */
+    PK_SUM,         /* integers added (DEL, EXISTS, DBSIZE ...) */
+    PK_KEYS,        /* arrays concatenated */
+    PK_SCAN,        /* one node's SCAN reply, cursor re-encoded */
+    PK_RANDOMKEY,   /* a random non-nil bulk */
+    PK_INFO,        /* proxy sections + summed keyspace */
+};
+
+typedef struct breq breq_t;
+
+/* One client request.  Lives in its client's FIFO until its reply has
+ * been moved to the client's output buffer. */
+typedef struct preq {
+    struct preq *next;
+    struct pclient *c;      /* NULL once the client is gone */
+    int kind;
+    int done;               /* reply complete (in `reply` or delivered) */
+    int pending;            /* sub-requests still out */
+    int nsub;
+    int proto;              /* the client's protocol when it was sent */
+    breq_t **subs;          /* merged kinds: every sub-request, in order */
+    int nkeys;              /* PK_MGET: key i went to sub keymap[i] */
+    int *keymap;
+    int scan_node;          /* PK_SCAN: index of the master asked */
+    int scan_nmasters;
+    char *info_text;        /* PK_INFO: the proxy's own sections */
+    buf_t reply;
+} preq_t;
+
+/* One request to one backend. */
+struct breq {
+    breq_t *next;           /* backend queue, or the free list */
+    preq_t *parent;         /* NULL: reply is discarded (AUTH, ASKING) */
+    int proto;              /* backend protocol wanted (2 or 3) */
+    int redirects;
+    int retries;
+    int done;
+    int slot;               /* key slot, -1 if none (retries re-route) */
+    struct backend *be;     /* where it was last sent */
+    long long sent_ms;      /* when queued on the current backend */
+    long long deadline_ms;  /* retry budget end (TRYAGAIN/CLUSTERDOWN) */
+    buf_t cmd;              /* the command, kept for MOVED/ASK resends */
+    buf_t reply;            /* merged kinds: the reply, until merged */
+    struct worker *w;
+};
+
+/* ---- connections ------------------------------------------------------ */
+
+typedef struct backend {
+    struct backend *next;       /* w->backends */
+    struct backend *dirty_next;
+    struct worker *w;
+    char addr[PROXY_MAX_ADDR];
+    char host[64];
+    int port;
+    int proto;                  /* 2 or 3: what replies this link carries */
+    int fd;                     /* -1: not connected */
+    int connecting;
+    int dirty;
+    int write_armed;
+    struct event *rev, *wev;
+    buf_t in, out;
+    resp_scan_t scan;
+    breq_t *head, *tail;        /* sent or queued, awaiting replies */
+    int npending;
+    long long connect_ms;
+    unsigned long long requests, errors;
+} backend_t;
+
+typedef struct pclient {
+    struct pclient *prev, *next;    /* w->clients */
+    struct pclient *dirty_next;
+    struct worker *w;
+    int fd;
+    unsigned long long id;
+    struct event *rev, *wev;
+    buf_t in, out;
+    resp_req_t req;
+    preq_t *head, *tail;
+    int npending;
+    int proto;
+    int authenticated;
+    int dirty, write_armed, reading, paused, resume;
+    int close_after_reply;
+    int close_asap;             /* output limit hit: close at next flush */
+    char *name;
+    char addr[PROXY_MAX_ADDR];
+    char laddr[PROXY_MAX_ADDR];
+    long long created_ms, last_ms;
+    long long obuf_soft_since;
+    int last_cmd;
+} pclient_t;
+
+/* ---- worker and process ---------------------------------------------- */
+
+typedef struct wstats {
+    atomic_ullong commands, connections, errors, moved, ask, retries,
+        backend_failures, obuf_closes, protocol_errors;
+    atomic_ullong calls[CMD__COUNT];
+} wstats_t;
+
+/* Bump a worker counter.  Only the owning worker writes it, so a relaxed
+ * load and store suffice (no locked read-modify-write on the hot path);
+ * readers on other threads see a value at most a few increments old. */
+static inline void wstat_inc(atomic_ullong *x)
+{
+    atomic_store_explicit(x, atomic_load_explicit(x, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+typedef struct worker {
+    struct proxy *p;
+    int idx;
+    pthread_t tid;
+    struct event_base *base;
+    int nlisten;
+    int lfd[PROXY_MAX_BIND];
+    struct event *lev[PROXY_MAX_BIND];
+    struct event *cron_ev, *wake_ev;
+    volatile int stopping;      /* set by the wake event only */
+    int wake_fd;
+    topo_t *topo;
+    unsigned long long topo_gen;
+    backend_t **by_node[2];     /* [proto-2][master index], lazily filled */
+    int by_node_len;
+    backend_t *backends;
+    pclient_t *clients;
+    pclient_t *dirty_clients;
+    backend_t *dirty_backends;
+    int flush_pending;
+    preq_t *free_preqs;
+    breq_t *free_breqs;
+    int nclients;
+    long long now_ms;           /* monotonic ms, refreshed by the 100 ms cron:
+                                 * timeouts need no more, and reading the
+                                 * clock per request costs ~60 instructions */
+    wstats_t st;
+} worker_t;
+
+typedef struct proxy {
+    /* options (options.c) */
+    long long port;
+    char *bind_str;
+    long long threads;
+    char *cluster_nodes;
+    char *requirepass;
+    char *backend_password;
+    long long timeout;              /* client idle, seconds, 0 = never */
+    long long backend_timeout_ms;
+    long long connect_timeout_ms;
+    long long retry_budget_ms;
+    long long refresh_interval_ms;
+    long long maxclients;
+    long long max_pipeline;
+    long long obuf_hard, obuf_soft, obuf_soft_secs;
+    long long proto_max_bulk_len;
+    long long tcp_backlog;
+    long long tcp_keepalive;
+    int protected_mode;
+    int daemonize;
+    char *pidfile;
+    char *logfile;
+    int loglevel;
+    config_t *config;
+
+    /* runtime */
+    struct event_base *base;        /* main thread: signals, refresh */
+    struct event *refresh_ev, *refresh_timer, *sig_ev[2];
+    int refresh_pipe[2];
+    long long last_refresh_ms;
+    pthread_mutex_t topo_lock;
+    topo_t *topo;
+    atomic_ullong topo_gen;
+    atomic_ullong topo_refreshes, topo_failures;
+    char topo_error[256];
+    worker_t *workers;
+    int nworkers;
+    atomic_llong nclients;
+    atomic_ullong next_client_id;
+    long long start_ms;
+    char runid[41];
+} proxy_t;
+
+/* ---- clock ---- */
+long long proxy_mono_ms(void);
+long long proxy_unix_ms(void);
+
+/* ---- topo.c ---- */
+/* Fetch the topology from the seeds and known masters, publish it.
+ * 0 on success, -1 (p->topo_error says why). Main thread only. */
+int topo_refresh(proxy_t *p);
+void topo_release(topo_t *t);
+/* A map from a parsed CLUSTER SHARDS / CLUSTER SLOTS reply (RESP2 or 3),
+ * masters sorted by first slot; NULL if the reply is not a valid one.
+ * Exposed for the unit tests; refcount 1, free with topo_release. */
+topo_t *topo_from_shards(const resp_value_t *v);
+topo_t *topo_from_slots(const resp_value_t *v);
+/* Ask the main thread for a refresh (any thread; coalesced). */
+void topo_request_refresh(proxy_t *p);
+/* Worker: pick up a newer map if there is one. */
+void topo_sync(worker_t *w);
+/* Text of the current map for PROXY / INFO (appends to b). */
+void topo_describe(proxy_t *p, buf_t *b);
+
+/* ---- worker.c ---- */
+int worker_start_all(proxy_t *p);
+void worker_stop_all(proxy_t *p);
+void worker_schedule_flush(worker_t *w);
+preq_t *preq_alloc(worker_t *w, pclient_t *c, int kind);
+void preq_free(worker_t *w, preq_t *q);
+breq_t *breq_alloc(worker_t *w, preq_t *parent, int proto);
+void breq_free(worker_t *w, breq_t *b);
+
+/* ---- client.c ---- */
+void client_create(worker_t *w, int fd, const char *addr, const char *laddr);
+void client_free(pclient_t *c);
+/* The reply of q is complete: move done head requests to c->out. */
+void client_preq_done(preq_t *q);
+void client_flush(pclient_t *c);
+void client_maybe_resume(pclient_t *c);
+void client_cron(worker_t *w);
+
+/* ---- backend.c ---- */
+/* The backend for master `idx` of w's map, created on first use. */
+backend_t *backend_for_node(worker_t *w, int idx, int proto);
+backend_t *backend_for_addr(worker_t *w, const char *addr, int proto);
+/* Queue b (its cmd already built) on be; the write happens at flush. */
+void backend_send(backend_t *be, breq_t *b);
+void backend_flush(backend_t *be);
+void backend_cron(worker_t *w);
+/* Close the link, failing what waits on it (shutdown). */
+void backend_shutdown(backend_t *be);
+void backend_free(backend_t *be);
+/* Fail b with an error text (without the leading '-'). */
+void breq_fail(breq_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- route.c ---- */
+/* Handle one parsed request of c. raw/rawlen: its wire bytes (NULL for
+ * inline commands). */
+void route_request(pclient_t *c, int argc, resp_arg_t *argv,
+                   const char *raw, size_t rawlen);
+/* A reply the proxy builds itself, queued in c's order: begin gives a
+ * builder writing into the new request, end marks it complete. */
+struct reply;
+preq_t *route_local_begin(pclient_t *c, struct reply *r);
+void route_local_end(preq_t *q);
+/* A sub-request's reply arrived (ptr, len: one complete RESP reply). */
+void route_on_reply(breq_t *b, const char *ptr, size_t len);
+
+/* ---- local.c ---- */
+/* Commands the proxy answers itself; 1 if handled. */
+int local_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
+                  resp_arg_t *argv);
+/* The proxy's own INFO sections (appends to b). */
+void local_info_text(proxy_t *p, buf_t *b, int argc, resp_arg_t *argv,
+                     int *want_keyspace);
+void local_proxy_status(proxy_t *p, buf_t *b);
+
+/* ---- options.c ---- */
+config_opt_t *options_for_proxy(proxy_t *p, size_t *n);
+
+#endif

@@ -1,0 +1,843 @@
+/*
+ * route.c: where each client request goes, and how replies come back.
+ *
+ * route_request runs the checks a node runs (unknown command, arity,
+ * authentication), answers local commands (local.c), refuses what the
+ * proxy cannot do yet with an error that says so, and otherwise:
+ *
+ *   one key, or all keys in one slot    -> forwarded as is to the owner
+ *   MGET MSET DEL UNLINK EXISTS TOUCH   -> split into one sub-request per
+ *     over several slots                   slot (Redis Cluster refuses
+ *                                          cross-slot requests even on one
+ *                                          node), merged in key order
+ *   other multi-key commands            -> -CROSSSLOT
+ *   KEYS DBSIZE FLUSHALL FLUSHDB        -> every master, merged
+ *   RANDOMKEY INFO(keyspace)
+ *   SCAN                                -> one master at a time; the
+ *                                          cursor carries the master index
+ *
+ * In single-backend mode (the seed is not a cluster node) everything
+ * routable is forwarded unchanged to that node.
+ *
+ * route_on_reply takes each backend reply: MOVED (follow, refresh the
+ * map), ASK (ASKING + resend to the target), TRYAGAIN / CLUSTERDOWN
+ * (retry with backoff within `retry-budget`), otherwise relay or merge.
+ */
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "proxy.h"
+#include "reply.h"
+
+/* SCAN cursors: node cursor << SCAN_NODE_BITS | master index. */
+#define SCAN_NODE_BITS 10
+#define SCAN_MAX_NODES (1 << SCAN_NODE_BITS)
+
+/* ---- the client's FIFO ---------------------------------------------- */
+
+static preq_t *enqueue(pclient_t *c, int kind)
+{
+    preq_t *q = preq_alloc(c->w, c, kind);
+    if (c->tail) c->tail->next = q;
+    else c->head = q;
+    c->tail = q;
+    c->npending++;
+    return q;
+}
+
+preq_t *route_local_begin(pclient_t *c, reply_t *r)
+{
+    preq_t *q = enqueue(c, PK_LOCAL);
+    reply_init(r, &q->reply, c->proto);
+    return q;
+}
+
+void route_local_end(preq_t *q)
+{
+    client_preq_done(q);
+}
+
+static void local_error(pclient_t *c, const char *text)
+{
+    reply_t r;
+    preq_t *q = route_local_begin(c, &r);
+    reply_error(&r, text);
+    wstat_inc(&c->w->st.errors);
+    route_local_end(q);
+}
+
+/* ---- errors as the node words them ---------------------------------- */
+
+static void unknown_command(pclient_t *c, int argc, const resp_arg_t *argv)
+{
+    char args[256];
+    size_t alen = 0;
+    for (int i = 1; i < argc && alen < 128; i++) {
+        size_t room = 128 - alen;
+        size_t n = strnlen(argv[i].ptr, argv[i].len);
+        if (n > room) n = room;
+        args[alen++] = '\'';
+        memcpy(args + alen, argv[i].ptr, n);
+        alen += n;
+        args[alen++] = '\'';
+        args[alen++] = ' ';
+    }
+    args[alen] = '\0';
+    size_t nlen = strnlen(argv[0].ptr, argv[0].len);
+    reply_t r;
+    preq_t *q = route_local_begin(c, &r);
+    reply_errorf(&r, "ERR unknown command '%.*s', with args beginning with: %s",
+                 (int)(nlen > 128 ? 128 : nlen), argv[0].ptr, args);
+    route_local_end(q);
+}
+
+static void unknown_subcommand(pclient_t *c, const cmd_spec_t *parent,
+                               const resp_arg_t *sub)
+{
+    char upper[64];
+    size_t i;
+    for (i = 0; parent->name[i] && i < sizeof(upper) - 1; i++)
+        upper[i] = (char)(parent->name[i] >= 'a' && parent->name[i] <= 'z'
+                              ? parent->name[i] - 32
+                              : parent->name[i]);
+    upper[i] = '\0';
+    reply_t r;
+    preq_t *q = route_local_begin(c, &r);
+    reply_errorf(&r, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                 (int)(sub->len > 128 ? 128 : sub->len), sub->ptr, upper);
+    route_local_end(q);
+}
+
+/* Why a command is refused, or NULL if the proxy can route it. */
+static const char *unsupported(const cmd_spec_t *cmd)
+{
+    switch (cmd->id) {
+    case CMD_MULTI:
+    case CMD_EXEC:
+    case CMD_DISCARD:
+    case CMD_WATCH:
+    case CMD_UNWATCH:
+        return "ERR tessera-proxy: transactions (MULTI/EXEC/DISCARD/WATCH) "
+               "are not supported through the proxy yet";
+    case CMD_PUBLISH:
+    case CMD_SPUBLISH:
+        return NULL;
+    default:
+        break;
+    }
+    if (cmd->flags & CF_BLOCKING)
+        return "ERR tessera-proxy: blocking commands are not supported "
+               "through the proxy yet";
+    if (cmd->flags & CF_PUBSUB)
+        return "ERR tessera-proxy: SUBSCRIBE and the other pub/sub commands "
+               "except PUBLISH are not supported through the proxy yet";
+    return NULL;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static void send_to_node(worker_t *w, breq_t *b, int idx, int slot)
+{
+    b->slot = slot;
+    b->deadline_ms = w->now_ms + w->p->retry_budget_ms;
+    backend_send(backend_for_node(w, idx, b->proto), b);
+}
+
+/* Owner of slot, or -1 (the reply then is CLUSTERDOWN). */
+static int owner_of(worker_t *w, unsigned slot)
+{
+    uint16_t o = w->topo->owner[slot];
+    if (o == TOPO_NO_OWNER || o >= w->topo->nmasters) return -1;
+    return o;
+}
+
+static void clusterdown(pclient_t *c)
+{
+    topo_request_refresh(c->w->p);
+    local_error(c, "CLUSTERDOWN Hash slot not served");
+}
+
+static void forward(pclient_t *c, int idx, int slot, int argc,
+                    const resp_arg_t *argv, const char *raw, size_t rawlen)
+{
+    worker_t *w = c->w;
+    preq_t *q = enqueue(c, PK_FORWARD);
+    q->pending = 1;
+    breq_t *b = breq_alloc(w, q, c->proto);
+    if (raw) buf_append(&b->cmd, raw, rawlen);
+    else resp_w_command(&b->cmd, argc, argv);
+    send_to_node(w, b, idx, slot);
+}
+
+/* Send the same command (argv, or argv with argv[1] replaced) to every
+ * master; the replies merge as `kind`. */
+static preq_t *fanout(pclient_t *c, int kind, int proto, int argc,
+                      const resp_arg_t *argv)
+{
+    worker_t *w = c->w;
+    int n = w->topo->nmasters;
+    preq_t *q = enqueue(c, kind);
+    q->subs = ts_calloc((size_t)n, sizeof(breq_t *));
+    q->nsub = n;
+    q->pending = n;
+    for (int i = 0; i < n; i++) {
+        breq_t *b = breq_alloc(w, q, proto);
+        resp_w_command(&b->cmd, argc, argv);
+        q->subs[i] = b;
+    }
+    /* subs are all registered before any can complete */
+    for (int i = 0; i < n; i++) send_to_node(w, q->subs[i], i, -1);
+    return q;
+}
+
+/* ---- multi-key split --------------------------------------------------- */
+
+/* MGET DEL ... with keys in several slots: one sub-request per slot. */
+static void split_keys(pclient_t *c, const cmd_spec_t *cmd, int kind,
+                       int step, int argc, const resp_arg_t *argv,
+                       const unsigned *slots, int nkeys)
+{
+    worker_t *w = c->w;
+    int *gid = ts_malloc(sizeof(int) * (size_t)nkeys);
+    unsigned *gslot = ts_malloc(sizeof(unsigned) * (size_t)nkeys);
+    int *gcount = ts_calloc((size_t)nkeys, sizeof(int));
+    int ngroups = 0;
+    for (int i = 0; i < nkeys; i++) {
+        int g;
+        for (g = 0; g < ngroups; g++)
+            if (gslot[g] == slots[i]) break;
+        if (g == ngroups) {
+            if (owner_of(w, slots[i]) < 0) {
+                ts_free(gid);
+                ts_free(gslot);
+                ts_free(gcount);
+                clusterdown(c);
+                return;
+            }
+            gslot[ngroups++] = slots[i];
+        }
+        gid[i] = g;
+        gcount[g]++;
+    }
+    preq_t *q = enqueue(c, kind);
+    q->subs = ts_calloc((size_t)ngroups, sizeof(breq_t *));
+    q->nsub = ngroups;
+    q->pending = ngroups;
+    q->nkeys = nkeys;
+    q->keymap = gid;
+    resp_arg_t *sub = ts_malloc(sizeof(resp_arg_t) * (size_t)argc);
+    for (int g = 0; g < ngroups; g++) {
+        int n = 0;
+        sub[n++] = argv[0];
+        for (int i = 0; i < nkeys; i++) {
+            if (gid[i] != g) continue;
+            for (int k = 0; k < step; k++) sub[n++] = argv[1 + i * step + k];
+        }
+        breq_t *b = breq_alloc(w, q, c->proto);
+        resp_w_command(&b->cmd, n, sub);
+        q->subs[g] = b;
+    }
+    for (int g = 0; g < ngroups; g++)
+        send_to_node(w, q->subs[g], owner_of(w, gslot[g]), (int)gslot[g]);
+    (void)cmd;
+    ts_free(sub);
+    ts_free(gslot);
+    ts_free(gcount);
+}
+
+static int split_kind(cmd_id_t id, int *step)
+{
+    *step = 1;
+    switch (id) {
+    case CMD_MGET: return PK_MGET;
+    case CMD_MSET: *step = 2; return PK_ALLOK;
+    case CMD_DEL:
+    case CMD_UNLINK:
+    case CMD_EXISTS:
+    case CMD_TOUCH: return PK_SUM;
+    default: return -1;
+    }
+}
+
+#define KEYS_STACK 64
+
+static void route_keys(pclient_t *c, const cmd_spec_t *cmd, int argc,
+                       const resp_arg_t *argv, const char *raw, size_t rawlen)
+{
+    worker_t *w = c->w;
+    int idx_stack[KEYS_STACK];
+    unsigned slot_stack[KEYS_STACK];
+    int *idx = idx_stack;
+    unsigned *slots = slot_stack;
+    int n = cmdtab_keys(cmd, argc, argv, idx, KEYS_STACK);
+    if (n > KEYS_STACK) {
+        idx = ts_malloc(sizeof(int) * (size_t)n);
+        slots = ts_malloc(sizeof(unsigned) * (size_t)n);
+        n = cmdtab_keys(cmd, argc, argv, idx, n);
+    }
+    if (n <= 0) {
+        /* no key (or malformed numkeys): any master answers it, with
+         * its own error if the arguments are wrong */
+        int m = w->topo->nmasters;
+        if (m == 0) clusterdown(c);
+        else forward(c, (int)(c->id % (unsigned)m), -1, argc, argv, raw,
+                     rawlen);
+        goto out;
+    }
+    int same = 1;
+    for (int i = 0; i < n; i++) {
+        slots[i] = slot_for_key(argv[idx[i]].ptr, argv[idx[i]].len);
+        if (slots[i] != slots[0]) same = 0;
+    }
+    if (same) {
+        int o = owner_of(w, slots[0]);
+        if (o < 0) clusterdown(c);
+        else forward(c, o, (int)slots[0], argc, argv, raw, rawlen);
+        goto out;
+    }
+    int step, kind = split_kind(cmd->id, &step);
+    if (kind >= 0 && (argc - 1) % step != 0) {
+        /* MSET k v k: what the node would say, before reading past argv */
+        reply_t r;
+        preq_t *q = route_local_begin(c, &r);
+        reply_err_arity(&r, cmd->name);
+        route_local_end(q);
+        goto out;
+    }
+    if (kind < 0) {
+        local_error(c, "CROSSSLOT Keys in request don't hash to the same slot");
+        goto out;
+    }
+    split_keys(c, cmd, kind, step, argc, argv, slots, n);
+out:
+    if (idx != idx_stack) {
+        ts_free(idx);
+        ts_free(slots);
+    }
+}
+
+/* ---- cluster-wide ------------------------------------------------------ */
+
+static int parse_ull(const resp_arg_t *a, unsigned long long *out)
+{
+    if (a->len == 0 || a->len > 20) return 0;
+    unsigned long long v = 0;
+    for (size_t i = 0; i < a->len; i++) {
+        char ch = a->ptr[i];
+        if (ch < '0' || ch > '9') return 0;
+        unsigned long long nv = v * 10 + (unsigned)(ch - '0');
+        if (nv / 10 != v) return 0;
+        v = nv;
+    }
+    *out = v;
+    return 1;
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
+static void route_scan(pclient_t *c, int argc, resp_arg_t *argv)
+{
+    worker_t *w = c->w;
+    int m = w->topo->nmasters;
+    unsigned long long cur;
+    if (!parse_ull(&argv[1], &cur) || (int)(cur & (SCAN_MAX_NODES - 1)) >= m) {
+        local_error(c, "ERR invalid cursor");
+        return;
+    }
+    int node = (int)(cur & (SCAN_MAX_NODES - 1));
+    char nbuf[24];
+    size_t nlen = resp_ull2str(nbuf, cur >> SCAN_NODE_BITS);
+    resp_arg_t saved = argv[1];
+    argv[1] = (resp_arg_t){nbuf, nlen};
+    preq_t *q = enqueue(c, PK_SCAN);
+    q->subs = ts_calloc(1, sizeof(breq_t *));
+    q->nsub = 1;
+    q->pending = 1;
+    q->scan_node = node;
+    q->scan_nmasters = m;
+    breq_t *b = breq_alloc(w, q, c->proto);
+    resp_w_command(&b->cmd, argc, argv);
+    argv[1] = saved;
+    q->subs[0] = b;
+    send_to_node(w, b, node, -1);
+}
+
+static void route_info(pclient_t *c, int argc, resp_arg_t *argv)
+{
+    worker_t *w = c->w;
+    buf_t text;
+    buf_init(&text);
+    int want_keyspace = 0;
+    local_info_text(w->p, &text, argc, argv, &want_keyspace);
+    if (!want_keyspace || w->topo->nmasters == 0) {
+        reply_t r;
+        preq_t *q = route_local_begin(c, &r);
+        reply_text(&r, &text);
+        route_local_end(q);
+        buf_deinit(&text);
+        return;
+    }
+    resp_arg_t av[2] = {{"INFO", 4}, {"keyspace", 8}};
+    buf_putc(&text, '\0');
+    char *s = ts_strdup(buf_rptr(&text));
+    buf_deinit(&text);
+    /* registered before the sub-requests go out */
+    int n = w->topo->nmasters;
+    preq_t *q = enqueue(c, PK_INFO);
+    q->info_text = s;
+    q->subs = ts_calloc((size_t)n, sizeof(breq_t *));
+    q->nsub = n;
+    q->pending = n;
+    for (int i = 0; i < n; i++) {
+        q->subs[i] = breq_alloc(w, q, 2);
+        resp_w_command(&q->subs[i]->cmd, 2, av);
+    }
+    for (int i = 0; i < n; i++) send_to_node(w, q->subs[i], i, -1);
+}
+
+static int route_cluster_wide(pclient_t *c, const cmd_spec_t *cmd, int argc,
+                              resp_arg_t *argv)
+{
+    worker_t *w = c->w;
+    int kind;
+    switch (cmd->id) {
+    case CMD_INFO:
+        route_info(c, argc, argv);
+        return 1;
+    case CMD_KEYS: kind = PK_KEYS; break;
+    case CMD_DBSIZE: kind = PK_SUM; break;
+    case CMD_FLUSHALL:
+    case CMD_FLUSHDB: kind = PK_ALLOK; break;
+    case CMD_RANDOMKEY: kind = PK_RANDOMKEY; break;
+    case CMD_SCAN:
+        if (w->topo->nmasters == 0) clusterdown(c);
+        else route_scan(c, argc, argv);
+        return 1;
+    default: return 0;
+    }
+    if (w->topo->nmasters == 0) clusterdown(c);
+    else fanout(c, kind, c->proto, argc, argv);
+    return 1;
+}
+
+/* ---- entry point ---------------------------------------------------- */
+
+static int is_proxy_cmd(const resp_arg_t *a)
+{
+    return a->len == 5 && strncasecmp(a->ptr, "proxy", 5) == 0;
+}
+
+void route_request(pclient_t *c, int argc, resp_arg_t *argv, const char *raw,
+                   size_t rawlen)
+{
+    worker_t *w = c->w;
+    wstat_inc(&w->st.commands);
+    const cmd_spec_t *cmd = cmdtab_lookup(argv[0].ptr, argv[0].len);
+    if (!cmd) {
+        if (is_proxy_cmd(&argv[0]) && c->authenticated) {
+            reply_t r;
+            preq_t *q = route_local_begin(c, &r);
+            buf_t text;
+            buf_init(&text);
+            local_proxy_status(w->p, &text);
+            reply_text(&r, &text);
+            buf_deinit(&text);
+            route_local_end(q);
+        } else if (!c->authenticated) {
+            local_error(c, "NOAUTH Authentication required.");
+        } else {
+            unknown_command(c, argc, argv);
+        }
+        return;
+    }
+    if (cmd->flags & CF_CONTAINER) {
+        if (argc < 2) {
+            if (cmd->id != CMD_COMMAND) {
+                reply_t r;
+                preq_t *q = route_local_begin(c, &r);
+                reply_err_arity(&r, cmd->name);
+                route_local_end(q);
+                return;
+            }
+        } else {
+            const cmd_spec_t *sub =
+                cmdtab_lookup_sub(cmd, argv[1].ptr, argv[1].len);
+            if (!sub) {
+                unknown_subcommand(c, cmd, &argv[1]);
+                return;
+            }
+            cmd = sub;
+        }
+    }
+    if (!cmdtab_arity_ok(cmd, argc)) {
+        reply_t r;
+        preq_t *q = route_local_begin(c, &r);
+        reply_err_arity(&r, cmd->name);
+        route_local_end(q);
+        return;
+    }
+    if (!c->authenticated && !(cmd->flags & CF_NO_AUTH)) {
+        local_error(c, "NOAUTH Authentication required.");
+        return;
+    }
+    c->last_cmd = (int)cmd->id;
+    wstat_inc(&w->st.calls[cmd->id]);
+    if (local_command(c, cmd, argc, argv)) return;
+    const char *why = unsupported(cmd);
+    if (why) {
+        local_error(c, why);
+        return;
+    }
+    topo_t *t = w->topo;
+    const cmd_spec_t *top = cmd->parent ? cmd->parent : cmd;
+    if (t->single && cmd->id != CMD_INFO) {
+        /* one plain node: every routable command goes there unchanged */
+        if (top->route == ROUTE_NONE ||
+            (top->route == ROUTE_LOCAL && top->id != CMD_COMMAND)) {
+            goto refuse;
+        }
+        forward(c, 0, -1, argc, argv, raw, rawlen);
+        return;
+    }
+    if (route_cluster_wide(c, cmd, argc, argv)) return;
+    if (top->id == CMD_COMMAND || cmd->route == ROUTE_ANY) {
+        if (t->nmasters == 0) clusterdown(c);
+        else forward(c, (int)(c->id % (unsigned)t->nmasters), -1, argc, argv,
+                     raw, rawlen);
+        return;
+    }
+    if (cmd->route == ROUTE_KEYS && (cmd->first_key > 0 ||
+                                     (cmd->flags & CF_MOVABLEKEYS))) {
+        route_keys(c, cmd, argc, argv, raw, rawlen);
+        return;
+    }
+refuse:;
+    char msg[160];
+    snprintf(msg, sizeof(msg),
+             "ERR tessera-proxy: '%s' is not supported through the proxy",
+             cmd->name);
+    local_error(c, msg);
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static int starts(const char *p, size_t n, const char *s)
+{
+    size_t l = strlen(s);
+    return n >= l && memcmp(p, s, l) == 0;
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    breq_t *b = arg;
+    worker_t *w = b->w;
+    (void)fd;
+    (void)what;
+    topo_sync(w);
+    w->now_ms = proxy_mono_ms();
+    backend_t *be = b->be;
+    if (b->slot >= 0) {
+        int o = owner_of(w, (unsigned)b->slot);
+        if (o >= 0) be = backend_for_node(w, o, b->proto);
+    }
+    backend_send(be, b);
+}
+
+/* MOVED / ASK / TRYAGAIN / CLUSTERDOWN: 1 if b was taken over. */
+static int redirect(breq_t *b, const char *p, size_t n)
+{
+    worker_t *w = b->w;
+    int ask = starts(p, n, "-ASK ");
+    if (ask || starts(p, n, "-MOVED ")) {
+        if (b->redirects >= PROXY_MAX_REDIRECTS) return 0;
+        /* -MOVED <slot> <host:port>\r\n */
+        const char *sp = memchr(p + 1, ' ', n - 1);
+        sp = sp ? memchr(sp + 1, ' ', (size_t)(p + n - sp - 1)) : NULL;
+        if (!sp) return 0;
+        const char *addr = sp + 1;
+        size_t alen = (size_t)(p + n - 2 - addr);
+        if (alen == 0 || alen >= PROXY_MAX_ADDR) return 0;
+        char a[PROXY_MAX_ADDR];
+        memcpy(a, addr, alen);
+        a[alen] = '\0';
+        if (a[0] == ':') {  /* ":port": the node does not know its ip */
+            const char *h = b->be ? b->be->host : "127.0.0.1";
+            char tmp[2 * PROXY_MAX_ADDR];
+            snprintf(tmp, sizeof(tmp), "%s%s", h, a);
+            snprintf(a, sizeof(a), "%.*s", (int)(sizeof(a) - 1), tmp);
+        }
+        b->redirects++;
+        backend_t *be = backend_for_addr(w, a, b->proto);
+        if (ask) {
+            wstat_inc(&w->st.ask);
+            breq_t *asking = breq_alloc(w, NULL, b->proto);
+            resp_arg_t av = {"ASKING", 6};
+            resp_w_command(&asking->cmd, 1, &av);
+            backend_send(be, asking);
+        } else {
+            wstat_inc(&w->st.moved);
+            topo_request_refresh(w->p);
+        }
+        backend_send(be, b);
+        return 1;
+    }
+    if (starts(p, n, "-TRYAGAIN") || starts(p, n, "-CLUSTERDOWN")) {
+        long long delay = 10LL << (b->retries < 5 ? b->retries : 5);
+        if (proxy_mono_ms() + delay > b->deadline_ms) return 0;
+        b->retries++;
+        wstat_inc(&w->st.retries);
+        if (starts(p, n, "-CLUSTERDOWN")) topo_request_refresh(w->p);
+        struct timeval tv = {delay / 1000, (delay % 1000) * 1000};
+        if (event_base_once(w->base, -1, EV_TIMEOUT, retry_cb, b, &tv) != 0)
+            return 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- merging ----------------------------------------------------------- */
+
+/* The first sub-reply that is an error, or NULL. */
+static const breq_t *first_error(const preq_t *q)
+{
+    for (int i = 0; i < q->nsub; i++)
+        if (buf_len(&q->subs[i]->reply) && buf_rptr(&q->subs[i]->reply)[0] == '-')
+            return q->subs[i];
+    return NULL;
+}
+
+static void bad_reply(preq_t *q)
+{
+    buf_clear(&q->reply);
+    buf_append_str(&q->reply,
+                   "-ERR tessera-proxy: unexpected reply from a backend\r\n");
+}
+
+/* "*<n>\r\n" at the start of b's reply: n and the header length. */
+static int array_header(const buf_t *b, long long *n, size_t *hlen)
+{
+    const char *p = buf_rptr(b);
+    size_t len = buf_len(b);
+    if (len < 4 || (p[0] != '*' && p[0] != '~')) return 0;
+    const char *cr = memchr(p, '\r', len);
+    if (!cr || !resp_str2ll(p + 1, (size_t)(cr - p - 1), n) || *n < 0)
+        return 0;
+    *hlen = (size_t)(cr - p) + 2;
+    return 1;
+}
+
+static void merge_mget(preq_t *q)
+{
+    size_t *pos = ts_calloc((size_t)q->nsub, sizeof(size_t));
+    for (int s = 0; s < q->nsub; s++) {
+        long long n;
+        if (!array_header(&q->subs[s]->reply, &n, &pos[s])) goto bad;
+    }
+    reply_t r;
+    reply_init(&r, &q->reply, q->proto);
+    reply_array(&r, q->nkeys);
+    for (int i = 0; i < q->nkeys; i++) {
+        const buf_t *sb = &q->subs[q->keymap[i]]->reply;
+        size_t *ps = &pos[q->keymap[i]];
+        resp_scan_t sc;
+        resp_scan_init(&sc);
+        size_t used;
+        const char *err;
+        if (*ps >= buf_len(sb) ||
+            resp_scan_reply(&sc, buf_rptr(sb) + *ps, buf_len(sb) - *ps, &used,
+                            &err) != TS_OK)
+            goto bad;
+        buf_append(&q->reply, buf_rptr(sb) + *ps, used);
+        *ps += used;
+    }
+    ts_free(pos);
+    return;
+bad:
+    ts_free(pos);
+    bad_reply(q);
+}
+
+static void merge_sum(preq_t *q)
+{
+    long long sum = 0;
+    for (int s = 0; s < q->nsub; s++) {
+        const buf_t *b = &q->subs[s]->reply;
+        long long v;
+        const char *cr = memchr(buf_rptr(b), '\r', buf_len(b));
+        if (buf_rptr(b)[0] != ':' || !cr ||
+            !resp_str2ll(buf_rptr(b) + 1, (size_t)(cr - buf_rptr(b) - 1), &v)) {
+            bad_reply(q);
+            return;
+        }
+        sum += v;
+    }
+    reply_t r;
+    reply_init(&r, &q->reply, q->proto);
+    reply_int(&r, sum);
+}
+
+static void merge_keys(preq_t *q)
+{
+    long long total = 0;
+    size_t *hl = ts_calloc((size_t)q->nsub, sizeof(size_t));
+    for (int s = 0; s < q->nsub; s++) {
+        long long n;
+        if (!array_header(&q->subs[s]->reply, &n, &hl[s])) {
+            ts_free(hl);
+            bad_reply(q);
+            return;
+        }
+        total += n;
+    }
+    reply_t r;
+    reply_init(&r, &q->reply, q->proto);
+    reply_array(&r, total);
+    for (int s = 0; s < q->nsub; s++) {
+        const buf_t *b = &q->subs[s]->reply;
+        buf_append(&q->reply, buf_rptr(b) + hl[s], buf_len(b) - hl[s]);
+    }
+    ts_free(hl);
+}
+
+static void merge_randomkey(preq_t *q, worker_t *w)
+{
+    int cand[SCAN_MAX_NODES], n = 0;
+    for (int s = 0; s < q->nsub && n < SCAN_MAX_NODES; s++) {
+        const buf_t *b = &q->subs[s]->reply;
+        if (buf_rptr(b)[0] == '$' && buf_rptr(b)[1] != '-') cand[n++] = s;
+    }
+    if (n == 0) {
+        reply_t r;
+        reply_init(&r, &q->reply, q->proto);
+        reply_null(&r);
+        return;
+    }
+    unsigned seed = (unsigned)(w->now_ms ^ (long long)(uintptr_t)q);
+    const buf_t *b = &q->subs[cand[rand_r(&seed) % n]]->reply;
+    buf_append(&q->reply, buf_rptr(b), buf_len(b));
+}
+
+static void merge_scan(preq_t *q)
+{
+    const buf_t *b = &q->subs[0]->reply;
+    long long n;
+    size_t hl;
+    if (!array_header(b, &n, &hl) || n != 2) {
+        bad_reply(q);
+        return;
+    }
+    resp_value_t *cv = NULL;
+    size_t used;
+    const char *err;
+    if (resp_parse_value(buf_rptr(b) + hl, buf_len(b) - hl, &cv, &used,
+                         &err) != TS_OK) {
+        bad_reply(q);
+        return;
+    }
+    resp_arg_t ca = {cv->str, cv->len};
+    unsigned long long nc;
+    int ok = cv->type == RESP_BULK && parse_ull(&ca, &nc) &&
+             nc < (1ULL << (64 - SCAN_NODE_BITS));
+    resp_value_free(cv);
+    if (!ok) {
+        bad_reply(q);
+        return;
+    }
+    unsigned long long out;
+    if (nc != 0)
+        out = nc << SCAN_NODE_BITS | (unsigned)q->scan_node;
+    else if (q->scan_node + 1 < q->scan_nmasters)
+        out = (unsigned)(q->scan_node + 1);
+    else
+        out = 0;
+    char num[24];
+    size_t nl = resp_ull2str(num, out);
+    reply_t r;
+    reply_init(&r, &q->reply, q->proto);
+    reply_array(&r, 2);
+    reply_bulk(&r, num, nl);
+    buf_append(&q->reply, buf_rptr(b) + hl + used, buf_len(b) - hl - used);
+}
+
+static void merge_info(preq_t *q)
+{
+    long long keys = 0, expires = 0;
+    for (int s = 0; s < q->nsub; s++) {
+        const buf_t *b = &q->subs[s]->reply;
+        const char *p = memmem(buf_rptr(b), buf_len(b), "db0:keys=", 9);
+        if (!p) continue;
+        keys += strtoll(p + 9, NULL, 10);
+        const char *e = memmem(p, buf_len(b) - (size_t)(p - buf_rptr(b)),
+                               "expires=", 8);
+        if (e) expires += strtoll(e + 8, NULL, 10);
+    }
+    buf_t text;
+    buf_init(&text);
+    buf_append_str(&text, q->info_text);
+    buf_append_str(&text, "# Keyspace\r\n");
+    if (keys)
+        buf_printf(&text, "db0:keys=%lld,expires=%lld,avg_ttl=0\r\n", keys,
+                   expires);
+    reply_t r;
+    reply_init(&r, &q->reply, q->proto);
+    reply_text(&r, &text);
+    buf_deinit(&text);
+}
+
+static void merge(preq_t *q, worker_t *w)
+{
+    const breq_t *e = first_error(q);
+    if (e) {
+        buf_append(&q->reply, buf_rptr(&e->reply), buf_len(&e->reply));
+        return;
+    }
+    switch (q->kind) {
+    case PK_MGET: merge_mget(q); break;
+    case PK_SUM: merge_sum(q); break;
+    case PK_ALLOK: buf_append_str(&q->reply, "+OK\r\n"); break;
+    case PK_KEYS: merge_keys(q); break;
+    case PK_RANDOMKEY: merge_randomkey(q, w); break;
+    case PK_SCAN: merge_scan(q); break;
+    case PK_INFO: merge_info(q); break;
+    default: bad_reply(q); break;
+    }
+}
+
+void route_on_reply(breq_t *b, const char *ptr, size_t len)
+{
+    worker_t *w = b->w;
+    preq_t *q = b->parent;
+    if (!q) {
+        if (ptr[0] == '-')
+            log_ratelimited(LL_WARNING, 1, "Backend refused the connection "
+                            "set-up: %.*s", (int)(len > 200 ? 200 : len - 2),
+                            ptr + 1);
+        breq_free(w, b);
+        return;
+    }
+    if (ptr[0] == '-' && redirect(b, ptr, len)) return;
+    if (q->kind == PK_FORWARD) {
+        breq_free(w, b);
+        q->pending = 0;
+        if (!q->c) {
+            preq_free(w, q);
+            return;
+        }
+        buf_append(q == q->c->head ? &q->c->out : &q->reply, ptr, len);
+        client_preq_done(q);
+        return;
+    }
+    buf_append(&b->reply, ptr, len);
+    b->done = 1;
+    if (--q->pending > 0) return;
+    if (!q->c) {
+        preq_free(w, q);
+        return;
+    }
+    merge(q, w);
+    client_preq_done(q);
+}

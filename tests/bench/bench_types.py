@@ -1,0 +1,243 @@
+#!/usr/bin/python3
+"""Side-by-side throughput of the data-type commands (issue 3's table):
+tessera-node (candidate) vs redis-server (reference).
+
+redis-benchmark's type tests -- LPUSH, RPUSH, LPOP, RPOP, SADD, HSET, SPOP,
+ZADD, ZPOPMIN, LRANGE_100 -- at -P 1 and -P 16 with 50 clients, each server
+pinned with taskset to --server-cpu (default 0) and redis-benchmark to
+--client-cpu (default 1), as bench_node.py does (shared code in
+benchlib.py).
+
+Every run is one `redis-benchmark -c 50 -r 1000000 -P p -t test -n N --csv`
+on a keyspace prepared the same way on both servers, so that each test
+measures what its name says rather than whatever an earlier test left:
+
+  lpush rpush sadd hset zadd   start from an empty keyspace
+  lpop rpop                    mylist holds N elements (every pop pops)
+  spop                         myset holds N members
+  zpopmin                      myzset holds N members
+  lrange_100                   empty; redis-benchmark pushes N elements to
+                               mylist first ("LPUSH (needed to benchmark
+                               LRANGE)", not reported) and then measures
+                               LRANGE mylist 0 99
+
+The keys and values are redis-benchmark's own (mylist, myset, myhash,
+myzset, "xxx", element:<random>).  N is --requests, or sized by a
+calibration run (which warms both servers up) so one run on the reference
+takes about --seconds.  For each test and pipeline depth the two servers
+are measured in --rounds interleaved rounds, the order alternating, and the
+table shows the median and min-max requests/s of each, and the median and
+min-max of the per-round ratio cand/ref.  The server's CPU time per request
+(user+sys from /proc) is shown too; for lrange_100 it would include the
+LPUSH prelude, so it is left out there.
+
+A Markdown table goes to stdout, JSON to tests/bench/results/.  Exit
+status: 0 ok, 1 bad usage/tooling, 2 a server failed to start or died.
+"""
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as bl  # noqa: E402
+
+ALL_TESTS = "lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100"
+LOAD_BATCH = 100    # elements per prefill command
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    bl.add_common_args(p)
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds per test (quick: 1)")
+    p.add_argument("--requests", type=int, default=None,
+                   help="fixed -n per run; default: calibrated so a run takes --seconds")
+    p.add_argument("--seconds", type=float, default=2.0,
+                   help="target duration of one run when -n is calibrated (quick: 0.2)")
+    p.add_argument("--tests", default=ALL_TESTS, help="comma-separated redis-benchmark tests")
+    p.add_argument("--pipelines", default="1,16", help="comma-separated -P values")
+    p.add_argument("--clients", type=int, default=50, help="redis-benchmark -c")
+    p.add_argument("--keyspace", type=int, default=1000000,
+                   help="redis-benchmark -r (range of the random members)")
+    p.add_argument("--server-cpu", default="0", help="CPU for the servers ('' = unpinned)")
+    p.add_argument("--client-cpu", default="1", help="CPU for redis-benchmark ('' = unpinned)")
+    p.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
+    a = p.parse_args()
+    if a.quick:
+        if a.rounds == p.get_default("rounds"):
+            a.rounds = 1
+        if a.seconds == p.get_default("seconds"):
+            a.seconds = 0.2
+    a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
+    a.pipelines = [int(x) for x in a.pipelines.split(",") if x.strip()]
+    unknown = [t for t in a.tests if t not in ALL_TESTS.split(",")]
+    if unknown:
+        p.error(f"unknown tests {unknown}; known: {ALL_TESTS}")
+    if a.rounds < 1 or not a.tests or not a.pipelines:
+        p.error("need at least one round, one test and one pipeline depth")
+    return a
+
+
+# -- keyspace preparation ----------------------------------------------------
+
+
+def prefill_commands(test, n):
+    """The commands that give `test` its starting keyspace (see the module
+    comment), in batches of LOAD_BATCH elements; [] for an empty one."""
+    cmds = []
+    for start in range(0, n, LOAD_BATCH):
+        count = min(LOAD_BATCH, n - start)
+        if test in ("lpop", "rpop"):
+            cmds.append(bl.resp_command("RPUSH", "mylist", *([b"xxx"] * count)))
+        elif test == "spop":
+            cmds.append(bl.resp_command(
+                "SADD", "myset", *[b"element:%d" % i for i in range(start, start + count)]))
+        elif test == "zpopmin":
+            args = []
+            for i in range(start, start + count):
+                args += [b"%d" % i, b"element:%d" % i]
+            cmds.append(bl.resp_command("ZADD", "myzset", *args))
+    return cmds
+
+
+def prepare(server, test, n):
+    """FLUSHALL, then the test's starting keyspace."""
+    reply = bl.raw_command(server.port, "FLUSHALL", timeout=60.0)
+    if reply != b"+OK":
+        raise bl.BenchError(f"{server.name}: FLUSHALL answered {reply!r}")
+    cmds = prefill_commands(test, n)
+    if cmds:
+        try:
+            bl.load_keys(server.port, cmds, batch=1000, expect=None)
+        except (OSError, RuntimeError) as e:
+            server.check()
+            raise bl.BenchError(f"{server.name}: prefill for {test} failed: {e}")
+
+
+def run(args, server, test, pipeline, n):
+    """Prepare server for test, run it; returns the measured CSV row."""
+    prepare(server, test, n)
+    rows = bl.redis_benchmark(server, test, pipeline, n, args.clients, args.keyspace,
+                              args.client_cpu, timeout=max(60.0, 30 * args.seconds))
+    return rows[-1]     # the last row is the test itself (after any prelude)
+
+
+def calibrate(args, servers, test, pipeline):
+    """Warm both servers up with a short run each; return -n for this test."""
+    n_cal = min(10000 * pipeline, 100000)
+    if args.quick:
+        n_cal = min(n_cal, 5000)
+    rps = {s.name: run(args, s, test, pipeline, n_cal)["rps"] for s in servers}
+    if args.requests:
+        return args.requests
+    step = 100 * pipeline
+    return max(step, int(round(rps["ref"] * args.seconds / step)) * step)
+
+
+# -- report ------------------------------------------------------------------
+
+
+def table(results):
+    def rng(lo, hi):
+        return f"{bl.fmt_num(lo)}–{bl.fmt_num(hi)}"
+    rows = []
+    for r in results:
+        s = r["summary"]
+        rows.append([r["test_name"], str(r["pipeline"]), bl.fmt_num(r["requests"]),
+                     bl.fmt_num(s["ref_median"]), rng(s["ref_min"], s["ref_max"]),
+                     bl.fmt_num(s["cand_median"]), rng(s["cand_min"], s["cand_max"]),
+                     bl.fmt_ratio(s["ratio_median"]),
+                     f"{bl.fmt_ratio(s['ratio_min'])}–{bl.fmt_ratio(s['ratio_max'])}",
+                     bl.fmt_cpu(s), bl.fmt_ratio(s["cpu_ratio"])])
+    header = ["test", "P", "-n", "ref rps (median)", "ref min–max", "cand rps (median)",
+              "cand min–max", "cand/ref", "ratio min–max",
+              "server CPU µs/req ref / cand", "CPU cand/ref"]
+    return bl.markdown_table(header, rows)
+
+
+def main():
+    args = parse_args()
+    if not os.path.exists(bl.REDIS_BENCHMARK):
+        bl.log("redis-benchmark not found")
+        return 1
+    workdir = tempfile.mkdtemp(prefix="tessera-bench-types-")
+    ref = bl.Server("ref", args.ref_bin, cpu=args.server_cpu, workdir=workdir, extra=args.ref_args)
+    cand = bl.Server("cand", args.cand_bin, cpu=args.server_cpu, workdir=workdir,
+                     extra=args.cand_args)
+    servers = [ref, cand]
+    payload = {"benchmark": "bench_types", "meta": bl.common_meta(args),
+               "config": {"rounds": args.rounds, "requests": args.requests,
+                          "seconds": args.seconds, "tests": args.tests,
+                          "pipelines": args.pipelines, "clients": args.clients,
+                          "keyspace": args.keyspace, "server_cpu": args.server_cpu,
+                          "client_cpu": args.client_cpu},
+               "results": [], "error": None}
+    status = 0
+    t_start = time.monotonic()
+    try:
+        for s in servers:
+            s.start()
+            bl.log(f"started {s.name}: {s.binary} on port {s.port} (pid {s.proc.pid})")
+        for test in args.tests:
+            for pipeline in args.pipelines:
+                n = calibrate(args, servers, test, pipeline)
+                runs = {"ref": [], "cand": []}
+                test_name = None
+                for rnd in range(args.rounds):
+                    order = servers if rnd % 2 == 0 else servers[::-1]
+                    for s in order:
+                        row = run(args, s, test, pipeline, n)
+                        row["round"] = rnd
+                        test_name = row["test"]
+                        runs[s.name].append(row)
+                summ = bl.summarize(runs["ref"], runs["cand"])
+                payload["results"].append({"test": test, "test_name": test_name,
+                                           "pipeline": pipeline, "requests": n,
+                                           "runs": runs, "summary": summ})
+                bl.log(f"  {test_name:<32} P={pipeline:<3} n={n:<9} "
+                       f"ref={summ['ref_median']:,.0f} cand={summ['cand_median']:,.0f} "
+                       f"ratio={summ['ratio_median']:.3f}")
+    except bl.ServerDied as e:
+        payload["error"] = str(e)
+        bl.log(f"ERROR: {e}")
+        status = 2
+    except bl.BenchError as e:
+        payload["error"] = str(e)
+        bl.log(f"ERROR: {e}")
+        status = 1
+    except KeyboardInterrupt:
+        payload["error"] = "interrupted"
+        status = 130
+    finally:
+        for s in servers:
+            s.stop()
+        if not args.keep and status == 0:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif status != 0 or args.keep:
+            bl.log(f"server logs kept in {workdir}")
+
+    payload["elapsed_s"] = round(time.monotonic() - t_start, 1)
+    if payload["results"]:
+        print(f"\n### bench_types: requests/s, {args.clients} clients, -r {args.keyspace}, "
+              f"{args.rounds} interleaved rounds\n")
+        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']})")
+        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']})\n")
+        print(table(payload["results"]))
+        ratios = [r["summary"]["ratio_median"] for r in payload["results"]]
+        gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+        payload["geomean_ratio"] = gm
+        print(f"\ngeometric mean of cand/ref median ratios: {gm:.3f}")
+    if payload["error"]:
+        print(f"\nbench_types FAILED: {payload['error'].splitlines()[0]}")
+    path = bl.write_results("bench_types", payload, args.out_dir)
+    print(f"results: {path}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Automatic failover: kill -9 of a master under writes; its replica wins
+the election, takes the slots, writes succeed again; the old master comes
+back as a replica of the new one."""
+
+import time
+
+import redis
+
+from .clusterlib import NODE_TIMEOUT, wait_cluster_ok, wait_for
+
+
+def write_through(nodes, key, value, timeout=0.3):
+    """One SET sent to any live node, following one MOVED; True if OK."""
+    for n in nodes:
+        if not n.alive():
+            continue
+        try:
+            return n.client(socket_timeout=timeout,
+                            socket_connect_timeout=timeout).set(key, value)
+        except redis.ResponseError as e:
+            if not str(e).startswith("MOVED"):
+                continue
+            host, port = str(e).split()[2].rsplit(":", 1)
+            try:
+                return redis.Redis(host=host, port=int(port),
+                                   socket_timeout=timeout,
+                                   socket_connect_timeout=timeout).set(key,
+                                                                       value)
+            except (redis.RedisError, OSError):
+                continue
+        except (redis.RedisError, OSError):
+            continue
+    return False
+
+
+def test_kill9_master_failover(make_cluster):
+    nodes = make_cluster(6, extra=["--repl-diskless-sync-delay", "0"],
+                         replicas=1)
+    by_id = {n.myid(): n for n in nodes}
+    for n in nodes:
+        wait_for(lambda: sum("slave" in l[2] for l in n.nodes()) == 3, 10,
+                 what="roles known")
+    lines = nodes[0].nodes()
+    owner_line = [l for l in lines if "16383" in " ".join(l[8:])][0]
+    victim = by_id[owner_line[0]]
+    replica = by_id[[l[0] for l in lines if l[3] == victim.myid()][0]]
+    key = "{x}k"     # slot 16287: served by the victim
+    assert write_through(nodes, key, "before")
+    wait_for(lambda: replica.client().dbsize() == victim.client().dbsize(), 10,
+             what="replica in sync")
+
+    t0 = time.monotonic()
+    victim.kill9()
+    i = 0
+    while not write_through(nodes, key, "after-%d" % i):
+        i += 1
+        assert time.monotonic() - t0 < 10, "writes never resumed"
+        time.sleep(0.01)
+    window = time.monotonic() - t0
+    # PFAIL after node-timeout, FAIL, a ~0.1 s election
+    assert window < NODE_TIMEOUT / 1000 * 3.5, window
+    me = [l for l in replica.nodes() if l[0] == replica.myid()][0]
+    assert me[2] == "myself,master" and me[8:] == ["10923-16383"]
+    assert replica.client().get(key).startswith(b"after-")
+    epochs = [int(l[6]) for l in replica.nodes()]
+    assert int(me[6]) == max(epochs)        # the new config epoch is highest
+
+    # the old master returns as a replica of its replacement
+    victim.start(keep_port=True)
+    wait_for(lambda: [l for l in victim.nodes() if l[0] == victim.myid()][0][3]
+             == replica.myid(), 10, what="old master follows the new one")
+    wait_for(lambda: victim.client().info("replication")["master_link_status"]
+             == "up", 10, what="old master syncing")
+    wait_cluster_ok(nodes)
+    c = victim.client(single_connection_client=True)
+    c.execute_command("READONLY")
+    wait_for(lambda: c.get(key) == replica.client().get(key), 5)
+    c.close()

@@ -1,0 +1,228 @@
+"""Helpers for tessera-proxy system tests (imported by conftest.py).
+
+A real 3-master Redis 7.0 Cluster made of Debian's redis-server processes
+(cluster-enabled yes, nodes.conf in a temp dir, slots given with
+CLUSTER ADDSLOTSRANGE, nodes joined with CLUSTER MEET) and a real
+tessera-proxy in front of it.  One cluster and one proxy serve a whole test
+module (starting a cluster costs about a second); `pr` is a redis-py client
+on the proxy, with the cluster flushed before each test.
+
+    cluster     Cluster: .nodes (list of Node), .node_for_key(key),
+                .slot_owner(slot), .wait_ok()
+    proxy       Proxy in front of `cluster` (.host, .port, .client(),
+                .log_tail())
+    pr          redis.Redis on the proxy (bytes replies), FLUSHALL'd first
+    start_proxy factory: start_proxy(seed_addrs, *extra_args) -> Proxy
+
+The proxy binary: $TESSERA_PROXY_BIN, else <repo>/build/proxy/tessera-proxy.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+REPO = Path(__file__).resolve().parents[3]
+REDIS_SERVER_BIN = "/usr/bin/redis-server"
+HOST = "127.0.0.1"
+NMASTERS = 3
+
+
+def proxy_binary():
+    env = os.environ.get("TESSERA_PROXY_BIN")
+    if env:
+        return env
+    node = os.environ.get("TESSERA_NODE_BIN")
+    if node:  # build-X/node/tessera-node -> build-X/proxy/tessera-proxy
+        cand = Path(node).resolve().parents[1] / "proxy" / "tessera-proxy"
+        if cand.exists():
+            return str(cand)
+    return str(REPO / "build" / "proxy" / "tessera-proxy")
+
+
+def _port_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((HOST, port))
+            return True
+        except OSError:
+            return False
+
+
+def cluster_port():
+    """A free port whose cluster-bus port (+10000) is free too."""
+    import random
+    for _ in range(200):
+        port = random.randint(20000, 29999)
+        if _port_free(port) and _port_free(port + 10000):
+            return port
+    raise RuntimeError("no free port pair")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if pred():
+                return
+        except (redis.ConnectionError, redis.ResponseError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(interval)
+
+
+class Node:
+    def __init__(self, tmp, cluster=True, extra=(), password=None):
+        self.host = HOST
+        self.password = password
+        self.port = cluster_port()
+        self.dir = Path(tmp) / ("node-%d" % self.port)
+        self.dir.mkdir()
+        args = [REDIS_SERVER_BIN, "--port", str(self.port), "--bind", HOST,
+                "--save", "", "--appendonly", "no", "--dir", str(self.dir),
+                "--logfile", str(self.dir / "redis.log")]
+        if cluster:
+            args += ["--cluster-enabled", "yes", "--cluster-config-file",
+                     "nodes.conf", "--cluster-node-timeout", "5000"]
+        if password:
+            args += ["--requirepass", password]
+        args += list(extra)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self.addr = "%s:%d" % (HOST, self.port)
+        wait_for(lambda: self.client().ping(), what="redis-server " + self.addr)
+
+    def client(self, **kw):
+        return redis.Redis(host=HOST, port=self.port, socket_timeout=5,
+                           password=self.password, **kw)
+
+    @property
+    def node_id(self):
+        return self.client().execute_command("CLUSTER", "MYID").decode()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Cluster:
+    """NMASTERS masters, slots split evenly, no replicas."""
+
+    def __init__(self, tmp, n=NMASTERS):
+        self.nodes = [Node(tmp) for _ in range(n)]
+        per = 16384 // n
+        for i, node in enumerate(self.nodes):
+            lo = i * per
+            hi = 16383 if i == n - 1 else (i + 1) * per - 1
+            node.client().execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
+        first = self.nodes[0].client()
+        for node in self.nodes[1:]:
+            first.execute_command("CLUSTER", "MEET", HOST, node.port)
+        self.wait_ok()
+
+    def wait_ok(self, timeout=20.0):
+        def ok():
+            for node in self.nodes:
+                c = node.client()
+                info = c.execute_command("CLUSTER", "INFO").decode()
+                if "cluster_state:ok" not in info:
+                    return False
+                if "cluster_known_nodes:%d" % len(self.nodes) not in info:
+                    return False
+                # every node must agree on every owner
+                if len(c.execute_command("CLUSTER", "SLOTS")) < len(self.nodes):
+                    return False
+            return True
+        wait_for(ok, timeout=timeout, interval=0.1, what="cluster_state:ok")
+
+    def slot(self, key):
+        return self.nodes[0].client().execute_command("CLUSTER", "KEYSLOT", key)
+
+    def slot_owner(self, slot):
+        for entry in self.nodes[0].client().execute_command("CLUSTER", "SLOTS"):
+            if entry[0] <= slot <= entry[1]:
+                port = entry[2][1]
+                return next(n for n in self.nodes if n.port == port)
+        return None
+
+    def node_for_key(self, key):
+        return self.slot_owner(self.slot(key))
+
+    def flushall(self):
+        for n in self.nodes:
+            n.client().flushall()
+
+    def stop(self):
+        for n in self.nodes:
+            n.stop()
+
+
+class Proxy:
+    def __init__(self, tmp, seeds, extra=()):
+        self.host = HOST
+        self.dir = Path(tempfile.mkdtemp(prefix="proxy-", dir=tmp))
+        self.logfile = self.dir / "proxy.log"
+        for _ in range(5):
+            self.port = free_port()
+            args = [proxy_binary(), "--port", str(self.port), "--bind", HOST,
+                    "--cluster-nodes", ",".join(seeds), "--threads", "2",
+                    "--logfile", str(self.logfile)] + list(extra)
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE)
+            try:
+                wait_for(self._ready, timeout=10, what="tessera-proxy")
+                return
+            except AssertionError:
+                if self.proc.poll() is None:
+                    raise
+        raise RuntimeError("tessera-proxy did not start: %s" % self.log_tail())
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("exited")
+        with socket.create_connection((HOST, self.port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith((b"+PONG", b"-NOAUTH"))
+
+    def client(self, **kw):
+        kw.setdefault("socket_timeout", 10)
+        return redis.Redis(host=HOST, port=self.port, **kw)
+
+    def log_tail(self, lines=40):
+        try:
+            return "\n".join(self.logfile.read_text().splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
