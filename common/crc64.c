@@ -47,6 +47,7 @@ uint64_t crc64(uint64_t crc, const void *p, size_t len)
         s += 8;
         len -= 8;
     }
-    while (len--) crc = tab[0][(crc ^ *s++) & 0xff] ^ (crc >> 8);
+    while (len--)
+        crc = tab[0][(crc ^ *s++) & 0xff] ^ (crc >> 8);
     return crc;
 }

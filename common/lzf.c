@@ -20,15 +20,15 @@
 
 #include "alloc.h"
 
-#define HLOG 16
-#define HSIZE (1u << HLOG)
+#define HLOG    16
+#define HSIZE   (1u << HLOG)
 #define MAX_LIT (1u << 5)
 #define MAX_OFF (1u << 13)
 #define MAX_REF ((1u << 8) + (1u << 3))
 
 struct lzf_state {
-    uint32_t stamp;             /* number of the current call */
-    uint64_t slot[HSIZE];       /* stamp << 32 | input offset */
+    uint32_t stamp;       /* number of the current call */
+    uint64_t slot[HSIZE]; /* stamp << 32 | input offset */
 };
 
 lzf_state_t *lzf_state_create(void)
@@ -66,12 +66,12 @@ static size_t compress(lzf_state_t *st, const unsigned char *in, size_t ilen,
     unsigned char *op = out, *oend = out + olen;
     size_t lit = 0;
 
-    if (++st->stamp == 0) {     /* wrapped: old stamps could look current */
+    if (++st->stamp == 0) { /* wrapped: old stamps could look current */
         memset(st->slot, 0, sizeof(st->slot));
         st->stamp = 1;
     }
     if (!ilen || olen < 2 || ilen > UINT32_MAX) return 0;
-    op++;                        /* room for the first run's control byte */
+    op++; /* room for the first run's control byte */
     uint32_t hval = ilen >= 2 ? (uint32_t)ip[0] << 8 | ip[1] : 0;
     while (ilen >= 3 && ip < iend - 2) {
         hval = hval << 8 | ip[2];
@@ -80,14 +80,14 @@ static size_t compress(lzf_state_t *st, const unsigned char *in, size_t ilen,
         put(st, hval, pos);
         size_t off = pos - refpos - 1; /* wraps for refpos >= pos */
         const unsigned char *ref = in + refpos;
-        if (refpos > 0 && refpos < pos && off < MAX_OFF &&
-            ref[2] == ip[2] && ref[0] == ip[0] && ref[1] == ip[1]) {
+        if (refpos > 0 && refpos < pos && off < MAX_OFF && ref[2] == ip[2] &&
+            ref[0] == ip[0] && ref[1] == ip[1]) {
             size_t len = 2;
             size_t maxlen = (size_t)(iend - ip) - len;
             if (maxlen > MAX_REF) maxlen = MAX_REF;
             if (op - !lit + 3 + 1 >= oend) return 0;
             op[-(long)lit - 1] = (unsigned char)(lit - 1); /* stop run */
-            op -= !lit;          /* undo an empty run */
+            op -= !lit; /* undo an empty run */
             /* liblzf compares 16 bytes unrolled before its bounded loop
              * when maxlen > 16; that can run 2 bytes past maxlen (still
              * inside the input), and the output depends on it. */
@@ -97,11 +97,10 @@ static size_t compress(lzf_state_t *st, const unsigned char *in, size_t ilen,
                     len++;
                     stop = ref[len] != ip[len];
                 }
-            if (!stop)
-                do
+            if (!stop) do
                     len++;
                 while (len < maxlen && ref[len] == ip[len]);
-            len -= 2;            /* matched bytes - 2 */
+            len -= 2; /* matched bytes - 2 */
             ip++;
             if (len < 7) {
                 *op++ = (unsigned char)((off >> 8) + (len << 5));
@@ -111,7 +110,7 @@ static size_t compress(lzf_state_t *st, const unsigned char *in, size_t ilen,
             }
             *op++ = (unsigned char)off;
             lit = 0;
-            op++;                /* start a new run */
+            op++; /* start a new run */
             ip += len + 1;
             if (ip >= iend - 2) break;
             /* VERY_FAST: index the two positions before the new one */
@@ -187,7 +186,8 @@ size_t lzf_decompress(const void *in, size_t ilen, void *out, size_t olen)
             if ((size_t)(oend - op) < len) return 0;
             const unsigned char *ref = op - off;
             /* byte by byte: source and destination may overlap */
-            for (size_t k = 0; k < len; k++) op[k] = ref[k];
+            for (size_t k = 0; k < len; k++)
+                op[k] = ref[k];
             op += len;
         }
     }

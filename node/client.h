@@ -83,6 +83,7 @@ struct client {
     unsigned repl_capa;         /* REPLCONF capa eof/psync2 */
     char repl_ip[46];           /* REPLCONF ip-address */
     struct repl_waiter *blk_repl; /* while CLF_REPL_WAIT */
+    long long repl_woff;        /* stream offset after its last write */
 };
 
 /* Accept path: wrap a connected socket.  Takes ownership of fd. */

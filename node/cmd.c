@@ -279,9 +279,10 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     /* In MULTI commands are queued, not run: the one test it costs. */
     if ((cl->flags & CLF_MULTI) && multi_queue(n, cl, c, argc, argv, r))
         goto reply_mode;
-    long long off0 = n->repl_min_ack ? repl_stream_offset(n) : 0;
+    long long off0 = repl_stream_offset(n);
     cmd_call(n, cl, c, argc, argv, r, now_us);
-    if (n->repl_min_ack) repl_hold_reply(n, cl, off0); /* durable writes */
+    /* it was replicated: WAIT's offset, durable writes */
+    if (repl_stream_offset(n) != off0) repl_after_write(n, cl);
 
 reply_mode:
     if (cl->flags & CLF_ASKING) cluster_after_command(cl, c);

@@ -31,6 +31,7 @@
 
 #include "alloc.h"
 #include "client.h"
+#include "cluster/cluster.h"
 #include "cmdtab.h"
 #include "config.h"
 #include "lazyfree.h"
@@ -164,15 +165,15 @@ static void sec_clients(node_t *n, buf_t *o)
     buf_printf(o,
                "# Clients\r\n"
                "connected_clients:%zu\r\n"
-               "cluster_connections:0\r\n"
+               "cluster_connections:%lld\r\n"
                "maxclients:%lld\r\n"
                "client_recent_max_input_buffer:%zu\r\n"
                "client_recent_max_output_buffer:%zu\r\n"
                "blocked_clients:%lld\r\n"
                "tracking_clients:0\r\n"
                "clients_in_timeout_table:0\r\n",
-               n->nclients, n->maxclients, max_in, max_out,
-               n->blocked_clients);
+               n->nclients, cluster_connections(n), n->maxclients, max_in,
+               max_out, n->blocked_clients);
 }
 
 /* ---- # Memory ------------------------------------------------------------ */

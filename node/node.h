@@ -137,6 +137,7 @@ typedef struct node {
     char *masterauth;
     char *masteruser;
     int repl_read_only;                  /* replica-read-only */
+    int repl_serve_stale;                /* replica-serve-stale-data */
     int repl_diskless_sync;
     long long repl_diskless_sync_delay;  /* seconds */
     long long repl_diskless_sync_max;    /* start at once with this many */

@@ -623,6 +623,10 @@ static const config_opt_t node_options[] = {
     {.name = "replica-read-only", .alias = "slave-read-only",
      .type = CONFIG_BOOL, .ptr = NODE(repl_read_only), .def = "yes",
      .doc = "A replica refuses writes from its clients (-READONLY)."},
+    {.name = "replica-serve-stale-data", .alias = "slave-serve-stale-data",
+     .type = CONFIG_BOOL, .ptr = NODE(repl_serve_stale), .def = "yes",
+     .doc = "A replica whose master link is down still answers (no: only "
+            "commands flagged stale, others get -MASTERDOWN)."},
     {.name = "repl-diskless-sync", .type = CONFIG_BOOL,
      .ptr = NODE(repl_diskless_sync), .def = "yes",
      .doc = "Full syncs stream the RDB to the replica socket with the "

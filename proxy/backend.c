@@ -32,6 +32,8 @@
 
 #define READ_CHUNK (64 * 1024)
 #define BUF_KEEP (64 * 1024)
+/* A lost or refused node is not reconnected to more often than this. */
+#define RECONNECT_GAP_MS 100
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
@@ -59,7 +61,7 @@ backend_t *backend_for_addr(worker_t *w, const char *addr, int proto)
     buf_init(&be->out);
     resp_scan_init(&be->scan);
     be->next = w->backends;
-    w->backends = be;
+    __atomic_store_n(&w->backends, be, __ATOMIC_RELEASE);
     return be;
 }
 
@@ -80,8 +82,13 @@ static void mark_dirty(backend_t *be)
     worker_schedule_flush(be->w);
 }
 
-/* Drop the connection; every request waiting on it fails with `why`. */
-static void backend_close(backend_t *be, const char *why)
+/* Drop the connection.  `lost`: the node is gone or unreachable (closed,
+ * reset, refused), so the requests waiting on it are parked for
+ * failover-wait (route_park) and the link is not retried for
+ * RECONNECT_GAP_MS; otherwise (timeout, garbage) they fail with `why`.
+ * Requests written before a loss may have run on the node: resending
+ * them is at-least-once, as a cluster client's retry would be. */
+static void backend_close(backend_t *be, const char *why, int lost)
 {
     worker_t *w = be->w;
     if (be->fd >= 0) {
@@ -106,10 +113,18 @@ static void backend_close(backend_t *be, const char *why)
         wstat_inc(&w->st.backend_failures);
         log_ratelimited(LL_WARNING, 5, "Backend %s: %s", be->addr, why);
     }
+    if (lost) {
+        be->down_until_ms = proxy_mono_ms() + RECONNECT_GAP_MS;
+        snprintf(be->down_why, sizeof(be->down_why), "%s", why);
+    }
+    char err[256];
+    snprintf(err, sizeof(err), "ERR tessera-proxy: backend %s %s", be->addr,
+             why);
     while (b) {
         breq_t *next = b->next;
         b->next = NULL;
-        breq_fail(b, "ERR tessera-proxy: backend %s %s", be->addr, why);
+        if (lost) route_park(b, be, err);
+        else breq_fail(b, "%s", err);
         b = next;
     }
     topo_request_refresh(w->p);
@@ -189,12 +204,26 @@ void backend_send(backend_t *be, breq_t *b)
 {
     worker_t *w = be->w;
     b->be = be;
-    if (be->fd < 0 && backend_connect(be) != 0) {
-        wstat_inc(&w->st.backend_failures);
-        topo_request_refresh(w->p);
-        breq_fail(b, "ERR tessera-proxy: can't connect to backend %s: %s",
-                  be->addr, strerror(errno));
-        return;
+    if (be->fd < 0) {
+        char err[256];
+        if (be->down_until_ms && proxy_mono_ms() < be->down_until_ms) {
+            snprintf(err, sizeof(err), "ERR tessera-proxy: backend %s %s",
+                     be->addr, be->down_why);
+            route_park(b, be, err);
+            return;
+        }
+        if (backend_connect(be) != 0) {
+            wstat_inc(&w->st.backend_failures);
+            topo_request_refresh(w->p);
+            be->down_until_ms = proxy_mono_ms() + RECONNECT_GAP_MS;
+            snprintf(be->down_why, sizeof(be->down_why),
+                     "can't be connected to: %s", strerror(errno));
+            snprintf(err, sizeof(err),
+                     "ERR tessera-proxy: can't connect to backend %s: %s",
+                     be->addr, strerror(errno));
+            route_park(b, be, err);
+            return;
+        }
     }
     be->requests++;
     queue(be, b);
@@ -208,7 +237,7 @@ void backend_flush(backend_t *be)
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
         char why[128];
         snprintf(why, sizeof(why), "write error: %s", strerror(errno));
-        backend_close(be, why);
+        backend_close(be, why, 1);
         return;
     }
     if (n > 0) buf_consume(&be->out, (size_t)n);
@@ -231,7 +260,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
         if (err) {
             char why[128];
             snprintf(why, sizeof(why), "connect failed: %s", strerror(err));
-            backend_close(be, why);
+            backend_close(be, why, 1);
             return;
         }
         be->connecting = 0;
@@ -249,7 +278,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
         backend_close(be, n == 0 ? "closed the connection"
-                                 : "connection error");
+                                 : "connection error", 1);
         return;
     }
     be->in.wpos += (size_t)n;
@@ -260,7 +289,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                                          buf_len(&be->in), &used, &err);
         if (st == TS_AGAIN) break;
         if (st != TS_OK) {
-            backend_close(be, "sent a malformed reply");
+            backend_close(be, "sent a malformed reply", 0);
             return;
         }
         resp_scan_init(&be->scan);
@@ -270,7 +299,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         }
         breq_t *b = be->head;
         if (!b) {
-            backend_close(be, "sent a reply nobody asked for");
+            backend_close(be, "sent a reply nobody asked for", 0);
             return;
         }
         be->head = b->next;
@@ -291,16 +320,16 @@ void backend_cron(worker_t *w)
     for (backend_t *be = w->backends; be; be = be->next) {
         if (be->fd < 0) continue;
         if (be->connecting && w->now_ms - be->connect_ms > p->connect_timeout_ms)
-            backend_close(be, "connect timed out");
+            backend_close(be, "connect timed out", 1);
         else if (be->head &&
                  w->now_ms - be->head->sent_ms > p->backend_timeout_ms)
-            backend_close(be, "timed out");
+            backend_close(be, "timed out", 0);
     }
 }
 
 void backend_shutdown(backend_t *be)
 {
-    backend_close(be, "is being closed (proxy shutting down)");
+    backend_close(be, "is being closed (proxy shutting down)", 0);
 }
 
 void backend_free(backend_t *be)
@@ -326,6 +355,7 @@ void breq_fail(breq_t *b, const char *fmt, ...)
 {
     char msg[512];
     msg[0] = '-';
+    b->failing = 1;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(msg + 1, sizeof(msg) - 3, fmt, ap);

@@ -70,7 +70,9 @@ void client_free(pclient_t *c)
         while (*pp && *pp != c) pp = &(*pp)->dirty_next;
         if (*pp) *pp = c->dirty_next;
     }
-    /* requests still out are orphaned: freed when their replies arrive */
+    /* requests still out are orphaned: freed when their replies arrive
+     * (parked ones are failed now, they might wait for seconds) */
+    int parked = c->nparked > 0;
     preq_t *q = c->head;
     while (q) {
         preq_t *next = q->next;
@@ -79,6 +81,7 @@ void client_free(pclient_t *c)
         if (q->pending == 0) preq_free(w, q);
         q = next;
     }
+    if (parked) route_drop_orphans(w);
     event_free(c->rev);
     event_free(c->wev);
     close(c->fd);

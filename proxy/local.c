@@ -326,11 +326,15 @@ void local_info_text(proxy_t *p, buf_t *b, int argc, resp_arg_t *argv,
                    "topology_refreshes:%llu\r\ntopology_refresh_failures:%llu\r\n"
                    "moved_redirects:%llu\r\nask_redirects:%llu\r\n"
                    "retries:%llu\r\nbackend_failures:%llu\r\n"
-                   "protocol_errors:%llu\r\n\r\n",
+                   "protocol_errors:%llu\r\nfailover_parked:%llu\r\n"
+                   "failover_replayed:%llu\r\nfailover_expired:%llu\r\n"
+                   "failover_wait_ms:%lld\r\n\r\n",
                    (unsigned long long)atomic_load(&p->topo_refreshes),
                    (unsigned long long)atomic_load(&p->topo_failures),
                    STAT(p, moved), STAT(p, ask), STAT(p, retries),
-                   STAT(p, backend_failures), STAT(p, protocol_errors));
+                   STAT(p, backend_failures), STAT(p, protocol_errors),
+                   STAT(p, parked), STAT(p, park_replayed),
+                   STAT(p, park_expired), p->failover_wait_ms);
     }
     *want_keyspace = section_wanted(argc, argv, "keyspace", 1);
 }
@@ -349,7 +353,8 @@ void local_proxy_status(proxy_t *p, buf_t *b)
     buf_printf(b, "workers:%d\r\n\r\n# Backends\r\n", p->nworkers);
     for (int i = 0; i < p->nworkers; i++) {
         worker_t *w = &p->workers[i];
-        for (backend_t *be = w->backends; be; be = be->next)
+        for (backend_t *be = __atomic_load_n(&w->backends, __ATOMIC_ACQUIRE);
+             be; be = be->next)
             buf_printf(b,
                        "backend:worker=%d,addr=%s,resp=%d,connected=%d,"
                        "pending=%d,requests=%llu,errors=%llu\r\n",

@@ -134,7 +134,21 @@ static const config_opt_t proxy_options[] = {
      .doc = "Milliseconds allowed to connect to a backend."},
     {.name = "retry-budget", .type = CONFIG_INT, .ptr = PX(retry_budget_ms),
      .def = "2000", .min = 0, .max = 0x7fffffff,
-     .doc = "Milliseconds a request may spend retrying TRYAGAIN/CLUSTERDOWN."},
+     .doc = "Milliseconds a request may spend retrying TRYAGAIN."},
+    {.name = "failover-wait", .type = CONFIG_INT, .ptr = PX(failover_wait_ms),
+     .def = "3000", .min = 0, .max = 0x7fffffff,
+     .doc = "Milliseconds a request for an unreachable master (or a cluster "
+            "that says CLUSTERDOWN) is held for a new owner before it fails "
+            "(0: fail at once)."},
+    {.name = "failover-wait-bytes", .type = CONFIG_MEMORY,
+     .ptr = PX(failover_wait_bytes), .def = "64mb", .min = 0, .max = LMAX,
+     .doc = "Bytes of requests one worker thread may hold during a "
+            "failover; past it they fail at once."},
+    {.name = "failover-wait-client-bytes", .type = CONFIG_MEMORY,
+     .ptr = PX(failover_wait_client_bytes), .def = "8mb", .min = 0,
+     .max = LMAX,
+     .doc = "Bytes of requests one client may have held during a failover; "
+            "past it they fail at once."},
     {.name = "topology-refresh-interval", .type = CONFIG_INT,
      .ptr = PX(refresh_interval_ms), .def = "5000", .min = 100,
      .max = 0x7fffffff,

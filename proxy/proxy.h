@@ -117,9 +117,14 @@ struct breq {
     int slot;               /* key slot, -1 if none (retries re-route) */
     struct backend *be;     /* where it was last sent */
     long long sent_ms;      /* when queued on the current backend */
-    long long deadline_ms;  /* retry budget end (TRYAGAIN/CLUSTERDOWN) */
+    long long deadline_ms;  /* retry budget end (TRYAGAIN) */
+    long long wait_until_ms;/* failover-wait end, 0 until first parked */
+    int parked;             /* on w's parked list (failover-wait) */
+    int failing;            /* the reply is the proxy's final error: no
+                             * redirect / retry handling */
     buf_t cmd;              /* the command, kept for MOVED/ASK resends */
     buf_t reply;            /* merged kinds: the reply, until merged */
+    struct event *retry_ev; /* waiting to be retried (TRYAGAIN ...) */
     struct worker *w;
 };
 
@@ -143,6 +148,9 @@ typedef struct backend {
     breq_t *head, *tail;        /* sent or queued, awaiting replies */
     int npending;
     long long connect_ms;
+    long long down_until_ms;    /* lost or refused: requests park instead
+                                 * of reconnecting until then */
+    char down_why[128];
     unsigned long long requests, errors;
 } backend_t;
 
@@ -168,13 +176,16 @@ typedef struct pclient {
     long long created_ms, last_ms;
     long long obuf_soft_since;
     int last_cmd;
+    int nparked;                /* sub-requests waiting out a failover */
+    long long parked_bytes;
 } pclient_t;
 
 /* ---- worker and process ---------------------------------------------- */
 
 typedef struct wstats {
     atomic_ullong commands, connections, errors, moved, ask, retries,
-        backend_failures, obuf_closes, protocol_errors;
+        backend_failures, obuf_closes, protocol_errors, parked,
+        park_expired, park_replayed;
     atomic_ullong calls[CMD__COUNT];
 } wstats_t;
 
@@ -202,7 +213,16 @@ typedef struct worker {
     unsigned long long topo_gen;
     backend_t **by_node[2];     /* [proto-2][master index], lazily filled */
     int by_node_len;
-    backend_t *backends;
+    backend_t *backends;        /* published with release order: PROXY reads
+                                 * the list from another thread */
+    breq_t *retrying;           /* waiting for a retry timer */
+    breq_t *parked_head, *parked_tail;  /* waiting out a failover, in the
+                                         * order they were parked */
+    int nparked;
+    long long parked_bytes;
+    long long last_unpark_ms;
+    int *slot_group;            /* SLOT_COUNT entries, -1: scratch for
+                                 * splitting multi-key commands */
     pclient_t *clients;
     pclient_t *dirty_clients;
     backend_t *dirty_backends;
@@ -228,6 +248,9 @@ typedef struct proxy {
     long long backend_timeout_ms;
     long long connect_timeout_ms;
     long long retry_budget_ms;
+    long long failover_wait_ms;
+    long long failover_wait_bytes;          /* per worker */
+    long long failover_wait_client_bytes;   /* per client */
     long long refresh_interval_ms;
     long long maxclients;
     long long max_pipeline;
@@ -324,6 +347,18 @@ void route_request(pclient_t *c, int argc, resp_arg_t *argv,
 struct reply;
 preq_t *route_local_begin(pclient_t *c, struct reply *r);
 void route_local_end(preq_t *q);
+/* Fail every request waiting for a retry (worker shutdown). */
+void route_cancel_retries(worker_t *w);
+/* b's node (be) is unreachable or the cluster is down: hold b until the
+ * topology names a reachable owner, within failover-wait and the byte
+ * limits; otherwise fail it with err (an error text without '-').
+ * Takes b over; sub-requests without a parent are just freed. */
+void route_park(breq_t *b, backend_t *be, const char *err);
+/* Resend parked requests (all of them if `all`, else when the poll
+ * interval has passed), failing those past failover-wait. */
+void route_unpark(worker_t *w, int all);
+/* Fail the parked requests of clients that went away. */
+void route_drop_orphans(worker_t *w);
 /* A sub-request's reply arrived (ptr, len: one complete RESP reply). */
 void route_on_reply(breq_t *b, const char *ptr, size_t len);
 

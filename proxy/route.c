@@ -141,11 +141,28 @@ static const char *unsupported(const cmd_spec_t *cmd)
 
 /* ---- sending ---------------------------------------------------------- */
 
+/* Send b to be, unless its client has requests parked for a failover:
+ * then b waits behind them, so the client's requests reach the cluster
+ * in the order it sent them (its replies wait for theirs anyway). */
+static void dispatch(breq_t *b, backend_t *be)
+{
+    pclient_t *c = b->parent ? b->parent->c : NULL;
+    if (c && c->nparked > 0 &&
+        !(b->wait_until_ms && proxy_mono_ms() >= b->wait_until_ms)) {
+        char err[256];
+        snprintf(err, sizeof(err), "ERR tessera-proxy: backend %s: request "
+                 "held behind one waiting for a failover", be->addr);
+        route_park(b, be, err);
+        return;
+    }
+    backend_send(be, b);
+}
+
 static void send_to_node(worker_t *w, breq_t *b, int idx, int slot)
 {
     b->slot = slot;
     b->deadline_ms = w->now_ms + w->p->retry_budget_ms;
-    backend_send(backend_for_node(w, idx, b->proto), b);
+    dispatch(b, backend_for_node(w, idx, b->proto));
 }
 
 /* Owner of slot, or -1 (the reply then is CLUSTERDOWN). */
@@ -197,33 +214,46 @@ static preq_t *fanout(pclient_t *c, int kind, int proto, int argc,
 
 /* ---- multi-key split --------------------------------------------------- */
 
-/* MGET DEL ... with keys in several slots: one sub-request per slot. */
-static void split_keys(pclient_t *c, const cmd_spec_t *cmd, int kind,
-                       int step, int argc, const resp_arg_t *argv,
-                       const unsigned *slots, int nkeys)
+/*
+ * MGET DEL ... with keys in several slots: one sub-request per slot.
+ * O(keys): w->slot_group maps a slot to its group while this runs (all
+ * -1 between calls), and a counting sort lists each group's keys.
+ */
+static void split_keys(pclient_t *c, int kind, int step, int argc,
+                       const resp_arg_t *argv, const unsigned *slots,
+                       int nkeys)
 {
     worker_t *w = c->w;
     int *gid = ts_malloc(sizeof(int) * (size_t)nkeys);
     unsigned *gslot = ts_malloc(sizeof(unsigned) * (size_t)nkeys);
-    int *gcount = ts_calloc((size_t)nkeys, sizeof(int));
-    int ngroups = 0;
+    int ngroups = 0, unserved = 0;
     for (int i = 0; i < nkeys; i++) {
-        int g;
-        for (g = 0; g < ngroups; g++)
-            if (gslot[g] == slots[i]) break;
-        if (g == ngroups) {
-            if (owner_of(w, slots[i]) < 0) {
-                ts_free(gid);
-                ts_free(gslot);
-                ts_free(gcount);
-                clusterdown(c);
-                return;
-            }
-            gslot[ngroups++] = slots[i];
+        int g = w->slot_group[slots[i]];
+        if (g < 0) {
+            g = ngroups++;
+            w->slot_group[slots[i]] = g;
+            gslot[g] = slots[i];
+            if (owner_of(w, slots[i]) < 0) unserved = 1;
         }
         gid[i] = g;
-        gcount[g]++;
     }
+    for (int g = 0; g < ngroups; g++) w->slot_group[gslot[g]] = -1;
+    if (unserved) {
+        ts_free(gid);
+        ts_free(gslot);
+        clusterdown(c);
+        return;
+    }
+    /* first[g] .. first[g+1]: positions in `order` of group g's keys */
+    int *first = ts_calloc((size_t)ngroups + 1, sizeof(int));
+    int *order = ts_malloc(sizeof(int) * (size_t)nkeys);
+    for (int i = 0; i < nkeys; i++) first[gid[i] + 1]++;
+    for (int g = 0; g < ngroups; g++) first[g + 1] += first[g];
+    int *fill = ts_malloc(sizeof(int) * (size_t)ngroups);
+    memcpy(fill, first, sizeof(int) * (size_t)ngroups);
+    for (int i = 0; i < nkeys; i++) order[fill[gid[i]]++] = i;
+    ts_free(fill);
+
     preq_t *q = enqueue(c, kind);
     q->subs = ts_calloc((size_t)ngroups, sizeof(breq_t *));
     q->nsub = ngroups;
@@ -234,20 +264,22 @@ static void split_keys(pclient_t *c, const cmd_spec_t *cmd, int kind,
     for (int g = 0; g < ngroups; g++) {
         int n = 0;
         sub[n++] = argv[0];
-        for (int i = 0; i < nkeys; i++) {
-            if (gid[i] != g) continue;
-            for (int k = 0; k < step; k++) sub[n++] = argv[1 + i * step + k];
-        }
+        for (int j = first[g]; j < first[g + 1]; j++)
+            for (int k = 0; k < step; k++)
+                sub[n++] = argv[1 + order[j] * step + k];
         breq_t *b = breq_alloc(w, q, c->proto);
         resp_w_command(&b->cmd, n, sub);
         q->subs[g] = b;
     }
-    for (int g = 0; g < ngroups; g++)
-        send_to_node(w, q->subs[g], owner_of(w, gslot[g]), (int)gslot[g]);
-    (void)cmd;
     ts_free(sub);
+    ts_free(order);
+    ts_free(first);
+    /* the last send may complete (and free) q: nothing touches q after */
+    for (int g = 0; g < ngroups; g++) {
+        unsigned sl = gslot[g];
+        send_to_node(w, q->subs[g], owner_of(w, sl), (int)sl);
+    }
     ts_free(gslot);
-    ts_free(gcount);
 }
 
 static int split_kind(cmd_id_t id, int *step)
@@ -313,7 +345,7 @@ static void route_keys(pclient_t *c, const cmd_spec_t *cmd, int argc,
         local_error(c, "CROSSSLOT Keys in request don't hash to the same slot");
         goto out;
     }
-    split_keys(c, cmd, kind, step, argc, argv, slots, n);
+    split_keys(c, kind, step, argc, argv, slots, n);
 out:
     if (idx != idx_stack) {
         ts_free(idx);
@@ -531,20 +563,201 @@ static int starts(const char *p, size_t n, const char *s)
     return n >= l && memcmp(p, s, l) == 0;
 }
 
+static void park_unlink_head(worker_t *w);
+
+/* Unlink b from the worker's list of requests waiting to be retried. */
+static void retry_unlink(worker_t *w, breq_t *b)
+{
+    breq_t **pp = &w->retrying;
+    while (*pp && *pp != b) pp = &(*pp)->next;
+    if (*pp) *pp = b->next;
+    b->next = NULL;
+    event_free(b->retry_ev);
+    b->retry_ev = NULL;
+}
+
 static void retry_cb(evutil_socket_t fd, short what, void *arg)
 {
     breq_t *b = arg;
     worker_t *w = b->w;
     (void)fd;
     (void)what;
+    retry_unlink(w, b);
     topo_sync(w);
-    w->now_ms = proxy_mono_ms();
     backend_t *be = b->be;
     if (b->slot >= 0) {
         int o = owner_of(w, (unsigned)b->slot);
         if (o >= 0) be = backend_for_node(w, o, b->proto);
     }
-    backend_send(be, b);
+    dispatch(b, be);
+}
+
+void route_cancel_retries(worker_t *w)
+{
+    while (w->retrying) {
+        breq_t *b = w->retrying;
+        retry_unlink(w, b);
+        breq_fail(b, "ERR tessera-proxy: shutting down");
+    }
+    while (w->parked_head) {
+        breq_t *b = w->parked_head;
+        park_unlink_head(w);
+        breq_fail(b, "ERR tessera-proxy: shutting down");
+    }
+}
+
+/* ---- failover-wait ------------------------------------------------------ */
+
+/*
+ * A request whose master is unreachable (connection lost or refused), or
+ * that a node answered with CLUSTERDOWN (Redis says so for every slot
+ * while a failed master's slots have no owner), or that bounces on MOVED
+ * more than PROXY_MAX_REDIRECTS times, is parked on w->parked instead of
+ * failing.  Parked requests are resent, in the order they were parked
+ * (which keeps each client's order), as soon as the worker sees a new
+ * topology and otherwise every UNPARK_INTERVAL_MS; while any is parked
+ * the cron asks the main thread for a topology refresh at each tick (at
+ * most one per 100 ms).  A resend that fails again parks again; past
+ * `failover-wait` (counted from the first park) or past the byte limits
+ * the request fails with the last error it met.
+ */
+#define UNPARK_INTERVAL_MS 100
+
+static void park_unaccount(worker_t *w, breq_t *b)
+{
+    long long len = (long long)buf_len(&b->cmd);
+    w->nparked--;
+    w->parked_bytes -= len;
+    pclient_t *c = b->parent ? b->parent->c : NULL;
+    if (c) {
+        c->nparked--;
+        c->parked_bytes -= len;
+    }
+    b->parked = 0;
+}
+
+static void park_unlink_head(worker_t *w)
+{
+    breq_t *b = w->parked_head;
+    w->parked_head = b->next;
+    if (!w->parked_head) w->parked_tail = NULL;
+    b->next = NULL;
+    park_unaccount(w, b);
+}
+
+void route_park(breq_t *b, backend_t *be, const char *err)
+{
+    worker_t *w = b->w;
+    proxy_t *p = w->p;
+    preq_t *q = b->parent;
+    b->be = be;
+    if (!q) {               /* ASKING, HELLO, AUTH: redone when resent */
+        breq_free(w, b);
+        return;
+    }
+    pclient_t *c = q->c;
+    long long now = proxy_mono_ms();
+    long long len = (long long)buf_len(&b->cmd);
+    if (!b->wait_until_ms) b->wait_until_ms = now + p->failover_wait_ms;
+    if (!c || p->failover_wait_ms == 0) {
+        breq_fail(b, "%s", err);
+        return;
+    }
+    if (now >= b->wait_until_ms) {
+        wstat_inc(&w->st.park_expired);
+        breq_fail(b, "%s (no new owner within failover-wait, %lld ms)", err,
+                  p->failover_wait_ms);
+        return;
+    }
+    if (w->parked_bytes + len > p->failover_wait_bytes ||
+        c->parked_bytes + len > p->failover_wait_client_bytes) {
+        wstat_inc(&w->st.park_expired);
+        breq_fail(b, "%s (failover-wait byte limit reached)", err);
+        return;
+    }
+    wstat_inc(&w->st.parked);
+    b->redirects = 0;
+    b->parked = 1;
+    b->next = NULL;
+    if (w->parked_tail) w->parked_tail->next = b;
+    else w->parked_head = b;
+    w->parked_tail = b;
+    w->nparked++;
+    w->parked_bytes += len;
+    c->nparked++;
+    c->parked_bytes += len;
+    topo_request_refresh(p);
+}
+
+/* Route a parked request again: by its slot's current owner, else to the
+ * backend it was meant for (fan-out sub-requests have no slot). */
+static void unpark_one(worker_t *w, breq_t *b)
+{
+    backend_t *be = b->be;
+    if (b->slot >= 0) {
+        int o = owner_of(w, (unsigned)b->slot);
+        if (o < 0) {
+            route_park(b, be, "CLUSTERDOWN Hash slot not served");
+            return;
+        }
+        be = backend_for_node(w, o, b->proto);
+    }
+    wstat_inc(&w->st.park_replayed);
+    dispatch(b, be);
+}
+
+void route_unpark(worker_t *w, int all)
+{
+    if (!w->parked_head) return;
+    long long now = proxy_mono_ms();
+    if (!all && now - w->last_unpark_ms < UNPARK_INTERVAL_MS) return;
+    w->last_unpark_ms = now;
+    /* take the whole list first: what fails again parks at the new tail,
+     * and each client's requests keep their order */
+    breq_t *list = w->parked_head;
+    w->parked_head = w->parked_tail = NULL;
+    for (breq_t *b = list; b; b = b->next) park_unaccount(w, b);
+    while (list) {
+        breq_t *b = list;
+        list = b->next;
+        b->next = NULL;
+        unpark_one(w, b);
+    }
+}
+
+void route_drop_orphans(worker_t *w)
+{
+    breq_t **pp = &w->parked_head, *keep_tail = NULL, *gone = NULL;
+    while (*pp) {
+        breq_t *b = *pp;
+        if (b->parent && b->parent->c) {
+            keep_tail = b;
+            pp = &b->next;
+            continue;
+        }
+        *pp = b->next;
+        b->next = gone;
+        gone = b;
+        park_unaccount(w, b);
+    }
+    w->parked_tail = keep_tail;
+    while (gone) {
+        breq_t *b = gone;
+        gone = b->next;
+        b->next = NULL;
+        breq_fail(b, "ERR tessera-proxy: client closed");
+    }
+}
+
+/* Park b with a node's error reply (p, n: "-..." with its CRLF). */
+static void park_error(breq_t *b, const char *p, size_t n)
+{
+    char err[256];
+    size_t len = n >= 3 ? n - 3 : 0;
+    if (len >= sizeof(err)) len = sizeof(err) - 1;
+    memcpy(err, p + 1, len);
+    err[len] = '\0';
+    route_park(b, b->be, err);
 }
 
 /* MOVED / ASK / TRYAGAIN / CLUSTERDOWN: 1 if b was taken over. */
@@ -553,7 +766,12 @@ static int redirect(breq_t *b, const char *p, size_t n)
     worker_t *w = b->w;
     int ask = starts(p, n, "-ASK ");
     if (ask || starts(p, n, "-MOVED ")) {
-        if (b->redirects >= PROXY_MAX_REDIRECTS) return 0;
+        if (b->redirects >= PROXY_MAX_REDIRECTS) {
+            /* a MOVED storm (nodes disagree during a failover): wait for
+             * the topology to settle, within failover-wait */
+            park_error(b, p, n);
+            return 1;
+        }
         /* -MOVED <slot> <host:port>\r\n */
         const char *sp = memchr(p + 1, ' ', n - 1);
         sp = sp ? memchr(sp + 1, ' ', (size_t)(p + n - sp - 1)) : NULL;
@@ -578,22 +796,33 @@ static int redirect(breq_t *b, const char *p, size_t n)
             resp_arg_t av = {"ASKING", 6};
             resp_w_command(&asking->cmd, 1, &av);
             backend_send(be, asking);
-        } else {
-            wstat_inc(&w->st.moved);
-            topo_request_refresh(w->p);
+            backend_send(be, b);
+            return 1;
         }
-        backend_send(be, b);
+        wstat_inc(&w->st.moved);
+        topo_request_refresh(w->p);
+        dispatch(b, be);
         return 1;
     }
-    if (starts(p, n, "-TRYAGAIN") || starts(p, n, "-CLUSTERDOWN")) {
+    if (starts(p, n, "-CLUSTERDOWN")) {
+        topo_request_refresh(w->p);
+        park_error(b, p, n);
+        return 1;
+    }
+    if (starts(p, n, "-TRYAGAIN")) {
         long long delay = 10LL << (b->retries < 5 ? b->retries : 5);
         if (proxy_mono_ms() + delay > b->deadline_ms) return 0;
         b->retries++;
         wstat_inc(&w->st.retries);
-        if (starts(p, n, "-CLUSTERDOWN")) topo_request_refresh(w->p);
         struct timeval tv = {delay / 1000, (delay % 1000) * 1000};
-        if (event_base_once(w->base, -1, EV_TIMEOUT, retry_cb, b, &tv) != 0)
+        b->retry_ev = evtimer_new(w->base, retry_cb, b);
+        if (!b->retry_ev || evtimer_add(b->retry_ev, &tv) != 0) {
+            if (b->retry_ev) event_free(b->retry_ev);
+            b->retry_ev = NULL;
             return 0;
+        }
+        b->next = w->retrying;      /* not on any backend queue meanwhile */
+        w->retrying = b;
         return 1;
     }
     return 0;
@@ -819,7 +1048,7 @@ void route_on_reply(breq_t *b, const char *ptr, size_t len)
         breq_free(w, b);
         return;
     }
-    if (ptr[0] == '-' && redirect(b, ptr, len)) return;
+    if (ptr[0] == '-' && !b->failing && redirect(b, ptr, len)) return;
     if (q->kind == PK_FORWARD) {
         breq_free(w, b);
         q->pending = 0;

@@ -486,6 +486,8 @@ void topo_sync(worker_t *w)
     }
     w->by_node_len = t->nmasters;
     if (old) topo_release(old);
+    /* a new map may name the new master requests are waiting for */
+    if (w->parked_head) route_unpark(w, 1);
 }
 
 void topo_describe(proxy_t *p, buf_t *b)

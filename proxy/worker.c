@@ -125,6 +125,10 @@ breq_t *breq_alloc(worker_t *w, preq_t *parent, int proto)
     b->deadline_ms = 0;
     b->slot = -1;
     b->be = NULL;
+    b->retry_ev = NULL;
+    b->wait_until_ms = 0;
+    b->parked = 0;
+    b->failing = 0;
     b->w = w;
     return b;
 }
@@ -181,6 +185,11 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     (void)what;
     w->now_ms = proxy_mono_ms();
     topo_sync(w);
+    if (w->parked_head) {
+        /* requests wait for a failover: poll the topology */
+        topo_request_refresh(w->p);
+        route_unpark(w, 0);
+    }
     backend_cron(w);
     client_cron(w);
 }
@@ -381,12 +390,15 @@ static int worker_init(proxy_t *p, worker_t *w, int idx)
                            w);
     event_add(w->wake_ev, NULL);
     w->now_ms = proxy_mono_ms();
+    w->slot_group = ts_malloc(sizeof(int) * SLOT_COUNT);
+    for (size_t s = 0; s < SLOT_COUNT; s++) w->slot_group[s] = -1;
     return worker_listen(w);
 }
 
 static void worker_deinit(worker_t *w)
 {
     /* fail what is in flight first, so every request is freed once */
+    route_cancel_retries(w);
     for (backend_t *be = w->backends; be; be = be->next) backend_shutdown(be);
     while (w->clients) client_free(w->clients);
     while (w->backends) {
@@ -415,6 +427,7 @@ static void worker_deinit(worker_t *w)
     if (w->wake_ev) event_free(w->wake_ev);
     if (w->wake_fd > 0) close(w->wake_fd);
     for (int k = 0; k < 2; k++) ts_free(w->by_node[k]);
+    ts_free(w->slot_group);
     if (w->topo) topo_release(w->topo);
     if (w->base) event_base_free(w->base);
 }

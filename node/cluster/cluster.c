@@ -797,6 +797,11 @@ void cluster_after_command(client_t *cl, const cmd_spec_t *c)
         cl->flags &= ~CLF_ASKING;
 }
 
+long long cluster_connections(const node_t *n)
+{
+    return n->cluster ? (long long)(n->cluster->nnodes - 1) * 2 : 0;
+}
+
 void cluster_propagate_publish(node_t *n, const resp_arg_t *channel,
                                const resp_arg_t *message)
 {

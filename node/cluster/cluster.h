@@ -47,6 +47,10 @@ void cluster_after_command(client_t *cl, const cmd_spec_t *c);
  * (no-op outside cluster mode). */
 void cluster_announce_changed(node_t *n);
 
+/* INFO clients cluster_connections: as Redis 7.0, (known nodes - 1) x 2;
+ * 0 outside cluster mode. */
+long long cluster_connections(const node_t *n);
+
 /* PUBLISH: send channel/message to every other node over the bus (the
  * local subscribers were served by pubsub.c). */
 void cluster_propagate_publish(node_t *n, const resp_arg_t *channel,

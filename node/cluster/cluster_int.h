@@ -137,6 +137,7 @@ struct cluster {
     int failover_auth_count;        /* votes received */
     uint64_t failover_auth_epoch;
     int spread_pfail;               /* cron: a peer just became PFAIL */
+    long long mf_end;               /* CLUSTER FAILOVER FORCE deadline */
     /* statistics (CLUSTER INFO) */
     long long sent[CLMSG_COUNT], received[CLMSG_COUNT];
     long long dropped, auth_failed;
@@ -225,6 +226,12 @@ void gossip_link_closed(clink_t *link);
 void gossip_drop(cluster_t *cl, const char *peer, const char *why);
 /* ---- failover.c ---- */
 void failover_cron(cluster_t *cl);
+/* CLUSTER FAILOVER FORCE: elect now, masters vote although our master
+ * is not FAIL.  TAKEOVER: take the slots under a new epoch, no vote. */
+void failover_force(cluster_t *cl);
+void failover_takeover(cluster_t *cl);
+#define MF_FORCEACK 1u          /* Header.mflags: vote even if not FAIL */
+#define MF_TIMEOUT 5000         /* ms a manual failover may take */
 void failover_handle_request(cluster_t *cl, cnode_t *sender, clink_t *link,
                              const struct Tessera__Bus__Message *m);
 void failover_handle_ack(cluster_t *cl, cnode_t *sender,

@@ -19,6 +19,7 @@
 #include "db.h"
 #include "keyspace.h"
 #include "log.h"
+#include "repl/repl.h"
 
 static cluster_t *need_cluster(cmdctx_t *ctx, reply_t *r)
 {
@@ -208,8 +209,8 @@ static void reply_shard_node(cluster_t *cl, reply_t *r, const cnode_t *node)
     }
     reply_bulk_str(r, "role");
     reply_bulk_str(r, cl_node_is_master(node) ? "master" : "replica");
-    long long off = node->repl_offset;
-    (void)cl;
+    long long off = node == cl->myself ? repl_stream_offset(cl->n)
+                                       : node->repl_offset;
     reply_bulk_str(r, "replication-offset");
     reply_int(r, off);
     reply_bulk_str(r, "health");
@@ -660,6 +661,50 @@ static void cmd_cluster_replicas(cmdctx_t *ctx, const req_t *req, reply_t *r)
     buf_deinit(&b);
 }
 
+/* CLUSTER FAILOVER [FORCE|TAKEOVER] */
+static void cmd_cluster_failover(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    cluster_t *cl = need_cluster(ctx, r);
+    if (!cl) return;
+    int force = 0, takeover = 0;
+    if (req->argc == 3) {
+        if (arg_eq(&req->argv[2], "force")) force = 1;
+        else if (arg_eq(&req->argv[2], "takeover")) takeover = force = 1;
+        else {
+            reply_err_syntax(r);
+            return;
+        }
+    } else if (req->argc > 3) {
+        reply_err_subcommand(r, &req->argv[1], "CLUSTER");
+        return;
+    }
+    cnode_t *me = cl->myself;
+    if (cl_node_is_master(me)) {
+        reply_error(r, "ERR You should send CLUSTER FAILOVER to a replica");
+        return;
+    }
+    if (!me->master) {
+        reply_error(r, "ERR I'm a replica but my master is unknown to me");
+        return;
+    }
+    if (!force && ((me->master->flags & CN_FAIL) || !me->master->link)) {
+        reply_error(r, "ERR Master is down or failed, please use CLUSTER "
+                       "FAILOVER FORCE");
+        return;
+    }
+    if (!force) {
+        /* The default mode waits until the replica has every write of the
+         * paused master; that needs replication offsets on the bus, which
+         * the replication module does not expose yet. */
+        reply_error(r, "ERR CLUSTER FAILOVER without FORCE or TAKEOVER is "
+                       "not implemented yet");
+        return;
+    }
+    if (takeover) failover_takeover(cl);
+    else failover_force(cl);
+    reply_ok(r);
+}
+
 /* CLUSTER COUNT-FAILURE-REPORTS node-id */
 static void cmd_cluster_count_failure_reports(cmdctx_t *ctx, const req_t *req,
                                               reply_t *r)
@@ -881,6 +926,7 @@ const cmd_bind_t cluster_cmds[] = {
     {CMD_CLUSTER_REPLICAS, cmd_cluster_replicas},
     {CMD_CLUSTER_SLAVES, cmd_cluster_replicas},
     {CMD_CLUSTER_COUNT_FAILURE_REPORTS, cmd_cluster_count_failure_reports},
+    {CMD_CLUSTER_FAILOVER, cmd_cluster_failover},
     {CMD_CLUSTER_SET_CONFIG_EPOCH, cmd_cluster_set_config_epoch},
     {CMD_CLUSTER_BUMPEPOCH, cmd_cluster_bumpepoch},
     {CMD_CLUSTER_RESET, cmd_cluster_reset},

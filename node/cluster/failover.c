@@ -6,9 +6,10 @@
  * waits:
  *
  *   replica: master is FAIL, serves slots  ->  wait FAILOVER_DELAY +
- *     random(FAILOVER_JITTER) + rank * FAILOVER_RANK_STEP ms (rank: 0 for
- *     the replica whose id sorts first among its master's replicas, so
- *     two replicas do not split the vote)  ->  current_epoch + 1,
+ *     random(FAILOVER_JITTER) + rank * FAILOVER_RANK_STEP ms (rank 0: the
+ *     replica with the highest replication offset, ties broken by id, so
+ *     the best copy goes first and two replicas do not split the vote)
+ *     ->  current_epoch + 1,
  *     FAILOVER_AUTH_REQUEST to every master  ->  with acks from a majority
  *     of the masters that serve slots: become master, config epoch = the
  *     election's epoch, take the old master's slots, stop replicating,
@@ -22,6 +23,12 @@
  * reached and suspicion is spread eagerly (gossip_spread_pfail), so a
  * short delay is enough: the masters that vote have already seen FAIL.
  * An election that does not win within the auth timeout is retried.
+ *
+ * CLUSTER FAILOVER FORCE runs the same election at once, with MF_FORCEACK
+ * in the request so that masters vote although the master is not FAIL;
+ * TAKEOVER takes a new epoch without any vote.  (The default mode, which
+ * pauses the master until the replica has caught up, needs replication
+ * offsets on the bus and is not implemented.)
  *
  * The old master, when it comes back, gets UPDATE messages for its slots
  * (higher epoch), loses them all and becomes a replica of the new master
@@ -45,15 +52,21 @@ static long long auth_timeout(const cluster_t *cl)
     return t < 1000 ? 1000 : t;
 }
 
-/* 0 for the first of the master's (non-failed) replicas by id. */
-static int my_rank(const cluster_t *cl)
+/* Redis's rank: how many of the master's other replicas hold more of
+ * its data (a higher replication offset, as their headers said); ties
+ * are broken by id so that two replicas never share a rank. */
+static int my_rank(cluster_t *cl)
 {
-    const cnode_t *me = cl->myself, *m = me->master;
+    cnode_t *me = cl->myself, *m = me->master;
+    me->repl_offset = repl_stream_offset(cl->n);
     int rank = 0;
     for (int i = 0; i < m->nreplicas; i++) {
         const cnode_t *r = m->replicas[i];
         if (r == me || (r->flags & (CN_FAIL | CN_NOFAILOVER))) continue;
-        if (memcmp(r->name, me->name, CN_NAMELEN) < 0) rank++;
+        if (r->repl_offset > me->repl_offset ||
+            (r->repl_offset == me->repl_offset &&
+             memcmp(r->name, me->name, CN_NAMELEN) < 0))
+            rank++;
     }
     return rank;
 }
@@ -75,6 +88,7 @@ static void promote(cluster_t *cl)
     if (me->config_epoch < cl->failover_auth_epoch)
         me->config_epoch = cl->failover_auth_epoch;
     cl->failover_auth_time = 0;
+    cl->mf_end = 0;
     cl_update_state(cl);
     cl_save_config(cl);
     gossip_broadcast_pong(cl);
@@ -83,17 +97,25 @@ static void promote(cluster_t *cl)
 void failover_cron(cluster_t *cl)
 {
     cnode_t *me = cl->myself, *m = me->master;
-    if (!(me->flags & CN_SLAVE) || !m || !(m->flags & CN_FAIL) ||
-        !m->numslots || (me->flags & CN_NOFAILOVER)) {
+    long long now = cl_now(), timeout = auth_timeout(cl);
+    int manual = cl->mf_end && now < cl->mf_end;
+    if (cl->mf_end && !manual) {
+        log_msg(LL_WARNING, "Manual failover timed out.");
+        cl->mf_end = 0;
+    }
+    if (!(me->flags & CN_SLAVE) || !m || !m->numslots ||
+        (!(m->flags & CN_FAIL) && !manual) ||
+        ((me->flags & CN_NOFAILOVER) && !manual)) {
         cl->failover_auth_time = 0;
         return;
     }
-    long long now = cl_now(), timeout = auth_timeout(cl);
     if (cl->failover_auth_time == 0 ||
         now - cl->failover_auth_time > timeout * 2) {
-        cl->failover_auth_time = now + FAILOVER_DELAY +
-                                 rand() % FAILOVER_JITTER +
-                                 (long long)my_rank(cl) * FAILOVER_RANK_STEP;
+        cl->failover_auth_time = manual ? now
+                                 : now + FAILOVER_DELAY +
+                                       rand() % FAILOVER_JITTER +
+                                       (long long)my_rank(cl) *
+                                           FAILOVER_RANK_STEP;
         cl->failover_auth_sent = 0;
         cl->failover_auth_count = 0;
         log_msg(LL_NOTICE, "Start of election delayed for %lld "
@@ -116,6 +138,22 @@ void failover_cron(cluster_t *cl)
     if (cl->failover_auth_count >= cl->size / 2 + 1) promote(cl);
 }
 
+void failover_force(cluster_t *cl)
+{
+    log_msg(LL_NOTICE, "Forced failover user request accepted.");
+    cl->mf_end = cl_now() + MF_TIMEOUT;
+    cl->failover_auth_time = 0;
+    failover_cron(cl);
+}
+
+void failover_takeover(cluster_t *cl)
+{
+    log_msg(LL_NOTICE, "Taking over the master (user request).");
+    cl_bump_epoch(cl);
+    cl->failover_auth_epoch = cl->myself->config_epoch;
+    promote(cl);
+}
+
 void failover_handle_request(cluster_t *cl, cnode_t *sender, clink_t *link,
                              const Tessera__Bus__Message *msg)
 {
@@ -125,7 +163,8 @@ void failover_handle_request(cluster_t *cl, cnode_t *sender, clink_t *link,
     if (!cl_node_is_master(me) || me->numslots == 0) return;
     if (h->current_epoch < cl->current_epoch) return;
     if (cl->last_vote_epoch == cl->current_epoch) return;  /* voted */
-    if (!(sender->flags & CN_SLAVE) || !m || !(m->flags & CN_FAIL)) return;
+    if (!(sender->flags & CN_SLAVE) || !m) return;
+    if (!(m->flags & CN_FAIL) && !(h->mflags & MF_FORCEACK)) return;
     if (now - m->voted_time < cl->n->cluster_node_timeout * 2) return;
     for (size_t i = 0; i < h->n_slots; i++)
         for (uint32_t s = h->slots[i]->start; s <= h->slots[i]->end; s++)

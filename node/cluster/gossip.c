@@ -117,6 +117,7 @@ static void msg_init(cluster_t *cl, msgbuf_t *mb, int type)
     h->flags = me->flags & (CN_MASTER | CN_SLAVE | CN_NOFAILOVER);
     h->master_id = (me->flags & CN_SLAVE) && me->master ? me->master->name
                                                         : (char *)"";
+    me->repl_offset = repl_stream_offset(n);
     h->repl_offset = (uint64_t)me->repl_offset;
     const cnode_t *owner = (me->flags & CN_SLAVE) && me->master ? me->master
                                                                 : me;
@@ -128,6 +129,7 @@ static void msg_init(cluster_t *cl, msgbuf_t *mb, int type)
     h->bus_port = (uint32_t)cl_my_cport(cl);
     h->hostname = me->hostname;
     h->cluster_ok = cl->state == CLUSTER_OK;
+    if (type == CLMSG_AUTH_REQUEST && cl->mf_end) h->mflags = MF_FORCEACK;
     mb->msg.header = h;
     mb->msg.type = (Tessera__Bus__Type)type;
 }

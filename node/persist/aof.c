@@ -391,7 +391,8 @@ static int write_base(node_t *n, const char *path, int incremental_fsync)
 static void close_incr(struct aof *a)
 {
     if (a->fd < 0) return;
-    if (a->n->appendfsync != AOF_FSYNC_NO) bio_submit(&a->bio, BIO_FSYNC, a->fd);
+    if (a->n->appendfsync != AOF_FSYNC_NO)
+        bio_submit(&a->bio, BIO_FSYNC, a->fd);
     bio_submit(&a->bio, BIO_CLOSE, a->fd);
     a->fd = -1;
 }
@@ -442,8 +443,7 @@ static void log_write_error(struct aof *a, const char *what, int err)
 
 static int child_running(const node_t *n)
 {
-    return (n->aof && n->aof->child > 0) ||
-           (n->rdb && n->rdb->child_pid > 0);
+    return (n->aof && n->aof->child > 0) || rdb_bgsave_in_progress(n);
 }
 
 /* Write the buffer; 0 if it is all written. */
@@ -987,7 +987,7 @@ const char *aof_apply_appendonly(node_t *n)
     if (a->child > 0) kill_child(a);
     a->state = AOF_WAIT_REWRITE;
     start_appending(a);
-    if (n->rdb && n->rdb->child_pid > 0) {
+    if (rdb_bgsave_in_progress(n)) {
         long long seq = a->m.curr_incr_seq + 1;
         char *name = file_name(n, seq, "incr.aof");
         int rc = open_incr(a, name);

@@ -57,9 +57,9 @@ enum { L_LISTPACK = KE_OBJ, L_QUICKLIST = KE_OBJ + 1 };
 enum { H_LISTPACK = KE_OBJ, H_HT = KE_OBJ + 1 };
 enum { S_INTSET = KE_OBJ, S_HT = KE_OBJ + 1 };
 
-#define WBUF_SIZE (64 * 1024)
-#define BGSAVE_RETRY_DELAY 5    /* seconds before a failed BGSAVE is retried */
-#define LRU_CLOCK_MAX ((1u << 24) - 1)
+#define WBUF_SIZE          (64 * 1024)
+#define BGSAVE_RETRY_DELAY 5 /* seconds before a failed BGSAVE is retried */
+#define LRU_CLOCK_MAX      ((1u << 24) - 1)
 /* key ttl payload + REPLACE ABSTTL IDLETIME s FREQ f, with room to spare */
 #define RESTORE_MAX_ARGS 16
 
@@ -80,10 +80,10 @@ typedef struct wr {
     int err;
     int compress;
     long long now_ms;
-    unsigned char *lzf;         /* scratch for LZF output */
+    unsigned char *lzf; /* scratch for LZF output */
     size_t lzf_cap;
-    lzf_state_t *lzf_state;     /* the compressor's table, made on first use */
-    int lzf_borrowed;           /* lzf_state is n->rdb's, not ours */
+    lzf_state_t *lzf_state; /* the compressor's table, made on first use */
+    int lzf_borrowed;       /* lzf_state is n->rdb's, not ours */
     size_t len;
     unsigned char buf[WBUF_SIZE];
 } wr_t;
@@ -99,7 +99,7 @@ static void wr_flush(wr_t *o)
 static void wr_bytes(wr_t *o, const void *p, size_t len)
 {
     if (o->err) return;
-    if (len > WBUF_SIZE / 2) {      /* large: write through */
+    if (len > WBUF_SIZE / 2) { /* large: write through */
         wr_flush(o);
         if (o->err) return;
         o->crc = crc64(o->crc, p, len);
@@ -131,11 +131,13 @@ static void wr_len(wr_t *o, uint64_t len)
         n = 2;
     } else if (len <= UINT32_MAX) {
         b[0] = RDB_32BITLEN;
-        for (int i = 0; i < 4; i++) b[1 + i] = (unsigned char)(len >> (24 - 8 * i));
+        for (int i = 0; i < 4; i++)
+            b[1 + i] = (unsigned char)(len >> (24 - 8 * i));
         n = 5;
     } else {
         b[0] = RDB_64BITLEN;
-        for (int i = 0; i < 8; i++) b[1 + i] = (unsigned char)(len >> (56 - 8 * i));
+        for (int i = 0; i < 8; i++)
+            b[1 + i] = (unsigned char)(len >> (56 - 8 * i));
         n = 9;
     }
     wr_bytes(o, b, n);
@@ -157,7 +159,8 @@ static size_t enc_int(long long v, unsigned char *b)
     }
     if (v >= -(1LL << 31) && v <= (1LL << 31) - 1) {
         b[0] = (RDB_ENCVAL << 6) | RDB_ENC_INT32;
-        for (int i = 0; i < 4; i++) b[1 + i] = (unsigned char)(v >> (8 * i));
+        for (int i = 0; i < 4; i++)
+            b[1 + i] = (unsigned char)(v >> (8 * i));
         return 5;
     }
     return 0;
@@ -247,8 +250,7 @@ static int obj_rdb_type(const kentry_t *e)
         return ke_enc(e) == T_ZSET_ENC_LISTPACK ? RDB_TYPE_ZSET_LISTPACK
                                                 : RDB_TYPE_ZSET_2;
     case KT_HASH:
-        return ke_enc(e) == H_LISTPACK ? RDB_TYPE_HASH_LISTPACK
-                                       : RDB_TYPE_HASH;
+        return ke_enc(e) == H_LISTPACK ? RDB_TYPE_HASH_LISTPACK : RDB_TYPE_HASH;
     }
     return -1;
 }
@@ -309,7 +311,8 @@ static void wr_zset_skiplist(wr_t *o, const kentry_t *e)
         uint64_t u;
         unsigned char b[8];
         memcpy(&u, &s, 8);
-        for (int i = 0; i < 8; i++) b[i] = (unsigned char)(u >> (8 * i));
+        for (int i = 0; i < 8; i++)
+            b[i] = (unsigned char)(u >> (8 * i));
         wr_bytes(o, b, 8);
     }
 }
@@ -328,9 +331,7 @@ static void wr_object(wr_t *o, const kentry_t *e)
             wr_string(o, s, l);
         }
         break;
-    case KT_LIST:
-        wr_list(o, e);
-        break;
+    case KT_LIST: wr_list(o, e); break;
     case KT_SET:
         if (ke_enc(e) == S_INTSET) {
             size_t len;
@@ -345,12 +346,16 @@ static void wr_object(wr_t *o, const kentry_t *e)
         }
         break;
     case KT_ZSET:
-        if (ke_enc(e) == T_ZSET_ENC_LISTPACK) wr_listpack(o, e);
-        else wr_zset_skiplist(o, e);
+        if (ke_enc(e) == T_ZSET_ENC_LISTPACK)
+            wr_listpack(o, e);
+        else
+            wr_zset_skiplist(o, e);
         break;
     case KT_HASH:
-        if (ke_enc(e) == H_LISTPACK) wr_listpack(o, e);
-        else wr_dict(o, ke_obj(e), 1);
+        if (ke_enc(e) == H_LISTPACK)
+            wr_listpack(o, e);
+        else
+            wr_dict(o, ke_obj(e), 1);
         break;
     }
 }
@@ -366,6 +371,14 @@ static long long idle_secs(const kentry_t *e, long long now_ms)
 /* rdbSaveKeyValuePair */
 static void wr_kv(wr_t *o, const kentry_t *e)
 {
+    int type = obj_rdb_type(e);
+    if (type < 0) { /* a type this writer does not know */
+        log_msg(LL_WARNING, "RDB: no encoding for a value of type %d",
+                ke_type(e));
+        o->err = 1;
+        errno = EINVAL;
+        return;
+    }
     long long exp = ke_expire(e);
     if (exp != -1) {
         unsigned char b[8];
@@ -382,7 +395,7 @@ static void wr_kv(wr_t *o, const kentry_t *e)
         wr_u8(o, RDB_OPCODE_FREQ);
         wr_u8(o, (int)evict_lfu_freq(o->n, e, o->now_ms));
     }
-    wr_u8(o, obj_rdb_type(e));
+    wr_u8(o, type);
     size_t kl;
     const char *k = ke_key(e, &kl);
     wr_string(o, k, kl);
@@ -439,7 +452,8 @@ int rdb_save_to_flags(node_t *n, rdb_write_fn w, void *arg, int flags)
     wr_flush(o);
     unsigned char c[8] = {0};
     if (n->rdbchecksum)
-        for (int i = 0; i < 8; i++) c[i] = (unsigned char)(o->crc >> (8 * i));
+        for (int i = 0; i < 8; i++)
+            c[i] = (unsigned char)(o->crc >> (8 * i));
     if (!o->err && w(arg, c, 8) != 0) o->err = 1;
     int rc = o->err ? -1 : 0;
     wr_destroy(o);
@@ -531,7 +545,8 @@ static int mem_write(void *arg, const void *buf, size_t len)
     membuf_t *m = arg;
     if (m->len + len > m->cap) {
         size_t cap = m->cap ? m->cap : 256;
-        while (cap < m->len + len) cap *= 2;
+        while (cap < m->len + len)
+            cap *= 2;
         m->p = ts_realloc(m->p, cap);
         m->cap = cap;
     }
@@ -544,7 +559,7 @@ unsigned char *rdb_dump_payload(node_t *n, const kentry_t *e, size_t *len)
 {
     membuf_t m = {0};
     wr_t *o = wr_create(n, mem_write, &m);
-    if (n->rdb) {   /* DUMP runs often: one table for the node */
+    if (n->rdb) { /* DUMP runs often: one table for the node */
         if (!n->rdb->lzf) n->rdb->lzf = lzf_state_create();
         o->lzf_state = n->rdb->lzf;
         o->lzf_borrowed = 1;
@@ -557,14 +572,16 @@ unsigned char *rdb_dump_payload(node_t *n, const kentry_t *e, size_t *len)
     wr_bytes(o, foot, 2);
     wr_flush(o);
     uint64_t crc = o->crc;
-    for (int i = 0; i < 8; i++) foot[2 + i] = (unsigned char)(crc >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        foot[2 + i] = (unsigned char)(crc >> (8 * i));
     mem_write(&m, foot + 2, 8);
     wr_destroy(o);
     *len = m.len;
     return m.p;
 }
 
-/* ==== SAVE, BGSAVE, save points ============================================ */
+/* ==== SAVE, BGSAVE, save points ============================================
+ */
 
 static rdb_state_t *st(node_t *n)
 {
@@ -674,13 +691,15 @@ void rdb_cron(node_t *n, long long now_ms)
     if (s->child_pid > 0) {
         int status;
         pid_t p = waitpid(s->child_pid, &status, WNOHANG);
-        if (p == s->child_pid) bgsave_done(n, status);
-        else if (p < 0 && errno == ECHILD) bgsave_done(n, 1 << 8);
+        if (p == s->child_pid)
+            bgsave_done(n, status);
+        else if (p < 0 && errno == ECHILD)
+            bgsave_done(n, 1 << 8);
         if (s->child_pid > 0) return;
     }
     if (other_child(n)) return;
-    int retry_ok = now - s->last_bgsave_try > BGSAVE_RETRY_DELAY ||
-                   s->last_bgsave_ok;
+    int retry_ok =
+        now - s->last_bgsave_try > BGSAVE_RETRY_DELAY || s->last_bgsave_ok;
     if (s->bgsave_scheduled && retry_ok) {
         if (bgsave_start(n) == 0) s->bgsave_scheduled = 0;
         return;
@@ -732,7 +751,7 @@ int rdb_setup(node_t *n)
     s->last_bgsave_ok = 1;
     s->last_bgsave_time_sec = -1;
     n->rdb = s;
-    if (n->appendonly) return 0;    /* the AOF is loaded instead */
+    if (n->appendonly) return 0; /* the AOF is loaded instead */
     const char *file = n->dbfilename ? n->dbfilename : "dump.rdb";
     char err[512];
     long long t0 = node_mono_us();
@@ -743,8 +762,9 @@ int rdb_setup(node_t *n)
         log_msg(LL_WARNING, "Fatal error loading the DB: %s. Exiting.", file);
         return -1;
     }
-    log_msg(LL_NOTICE, "Done loading RDB, keys loaded: %lld, keys expired: "
-                       "%lld.",
+    log_msg(LL_NOTICE,
+            "Done loading RDB, keys loaded: %lld, keys expired: "
+            "%lld.",
             s->load_keys_loaded, s->load_keys_expired);
     log_msg(LL_NOTICE, "DB loaded from disk: %.3f seconds",
             (double)(node_mono_us() - t0) / 1e6);
@@ -817,8 +837,10 @@ static void cmd_save(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_error(r, "ERR Background save already in progress");
         return;
     }
-    if (save_now(n) == 0) reply_ok(r);
-    else reply_error(r, "ERR");
+    if (save_now(n) == 0)
+        reply_ok(r);
+    else
+        reply_error(r, "ERR");
 }
 
 /* BGSAVE [SCHEDULE] */
@@ -928,7 +950,7 @@ static void cmd_restore(cmdctx_t *ctx, const req_t *req, reply_t *r)
             db_modified(ctx, key);
             notify_key(n, NOTIFY_GENERIC, "del", key);
             resp_arg_t argv[2] = {{"DEL", 3}, *key};
-            propagate_rewrite(ctx, 2, argv);    /* as Redis: DEL key */
+            propagate_rewrite(ctx, 2, argv); /* as Redis: DEL key */
         }
         reply_ok(r);
         return;

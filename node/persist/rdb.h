@@ -60,17 +60,17 @@ enum {
     RDB_OPCODE_EOF = 255,
 };
 /* Length encodings: the top two bits of the first byte. */
-#define RDB_6BITLEN 0
-#define RDB_14BITLEN 1
-#define RDB_32BITLEN 0x80
-#define RDB_64BITLEN 0x81
-#define RDB_ENCVAL 3
-#define RDB_ENC_INT8 0
+#define RDB_6BITLEN   0
+#define RDB_14BITLEN  1
+#define RDB_32BITLEN  0x80
+#define RDB_64BITLEN  0x81
+#define RDB_ENCVAL    3
+#define RDB_ENC_INT8  0
 #define RDB_ENC_INT16 1
 #define RDB_ENC_INT32 2
-#define RDB_ENC_LZF 3
+#define RDB_ENC_LZF   3
 /* Quicklist node containers. */
-#define RDB_QL_PLAIN 1
+#define RDB_QL_PLAIN  1
 #define RDB_QL_PACKED 2
 
 /* Writes len bytes: 0 ok, -1 error (errno set). */
@@ -80,7 +80,7 @@ typedef int (*rdb_read_fn)(void *arg, void *buf, size_t len);
 
 /* Flags for rdb_save_to_flags. */
 enum {
-    RDB_SAVE_AOF_PREAMBLE = 1,   /* aux "aof-base" = 1 */
+    RDB_SAVE_AOF_PREAMBLE = 1, /* aux "aof-base" = 1 */
 };
 
 /* Write a whole RDB v10 image of n's keyspace (magic, aux, keys, EOF,
@@ -89,14 +89,17 @@ enum {
 int rdb_save_to(node_t *n, rdb_write_fn w, void *arg);
 int rdb_save_to_flags(node_t *n, rdb_write_fn w, void *arg, int flags);
 
-/* Save to path through "<dir of path>/temp-<pid>.rdb": write, fflush,
- * fsync, rename, fsync the directory.  0 ok, -1 error (logged, errno set). */
+/* Save to path (relative to `dir`, the working directory) through
+ * temp-<pid>.rdb there: write, fflush, fsync, rename over path, fsync the
+ * directory.  0 ok, -1 error (logged, errno set; the temp file removed). */
 int rdb_save_file(node_t *n, const char *path);
 
-/* Load an RDB image into n's keyspace, which must be empty.  On failure
- * the keyspace is left empty, err holds "Bad RDB: <what> at offset <N>"
- * (or the I/O error) and -1 is returned.  Keys already expired are skipped
- * (counted in n's load stats). */
+/* Load an RDB image.  It is built in a fresh keyspace that replaces n's
+ * (which is freed: callers empty or detach it first) only when the whole
+ * image, checksum included, was good.  On failure n's keyspace is
+ * untouched, err holds "Bad RDB: <what> at offset <N>" and -1 is returned.
+ * Keys already expired are skipped unless this node is a replica (counted
+ * in n->rdb's load stats). */
 int rdb_load_from(node_t *n, rdb_read_fn r, void *arg, char *err,
                   size_t errlen);
 /* Same from a file.  Returns 1 if the file does not exist (nothing
@@ -124,17 +127,17 @@ void rdb_set_lru_lfu(node_t *n, kentry_t *e, long long idle, int freq);
 
 /* Persistence state of the node (n->rdb). */
 typedef struct rdb_state {
-    pid_t child_pid;            /* BGSAVE child, or -1 */
+    pid_t child_pid; /* BGSAVE child, or -1 */
     long long child_start_ms;
-    long long dirty_at_fork;    /* n->dirty when the child forked */
-    int bgsave_scheduled;       /* BGSAVE SCHEDULE waiting for a child */
+    long long dirty_at_fork; /* n->dirty when the child forked */
+    int bgsave_scheduled;    /* BGSAVE SCHEDULE waiting for a child */
     int last_bgsave_ok;
-    long long last_bgsave_try;  /* unix seconds of the last attempt */
+    long long last_bgsave_try; /* unix seconds of the last attempt */
     long long last_bgsave_time_sec;
-    long long saves;            /* successful saves since start */
+    long long saves; /* successful saves since start */
     long long load_keys_loaded, load_keys_expired;
     int loading;
-    struct lzf_state *lzf;      /* DUMP's LZF table (lzf.h), or NULL */
+    struct lzf_state *lzf; /* DUMP's LZF table (lzf.h), or NULL */
 } rdb_state_t;
 
 /* Create n->rdb and load <dir>/<dbfilename> if present.  -1 if the file

@@ -44,6 +44,7 @@
 #include "lzf.h"
 #include "quicklist.h"
 #include "rdb.h"
+#include "repl/repl.h"
 #include "resp.h"
 #include "t_zset.h"
 
@@ -51,11 +52,12 @@
 enum { L_LISTPACK = KE_OBJ, L_QUICKLIST = KE_OBJ + 1 };
 enum { H_LISTPACK = KE_OBJ, H_HT = KE_OBJ + 1 };
 enum { S_INTSET = KE_OBJ, S_HT = KE_OBJ + 1 };
-#define SET_BLOB_MAX 8192       /* t_set.c embeds intsets up to this */
+#define SET_BLOB_MAX   8192 /* t_set.c embeds intsets up to this */
 #define INTSET_MAX_CAP (1LL << 30)
 #define LP_SAFETY_SIZE (1u << 30)
-#define READ_CHUNK (1u << 20)   /* strings grow by this much as they arrive */
-#define HINT_MAX (1u << 20)     /* presize containers for at most this */
+#define READ_CHUNK     (1u << 20) /* strings grow by this much as they arrive */
+#define HINT_MAX       (1u << 20) /* presize containers for at most this */
+#define DUP_SCAN_MAX 16 /* fields checked pairwise up to this many */
 
 /* Result of loading one object. */
 enum { LOAD_OK = 0, LOAD_ERR = -1, LOAD_EMPTY = -2 };
@@ -74,15 +76,15 @@ typedef struct rdr {
     int failed;
     char *err;
     size_t errlen;
-    sbuf_t sb[2];               /* scratch for keys, members, fields */
+    sbuf_t sb[2]; /* scratch for keys, members, fields */
 } rdr_t;
 
 /* A value being built, not yet in a keyspace. */
 typedef struct rval {
     int type, enc;
-    char *s;                    /* string (ts_malloc) */
+    char *s; /* string: the reader's scratch, not owned */
     size_t slen;
-    void *obj;                  /* any other type */
+    void *obj; /* any other type */
 } rval_t;
 
 /* ---- errors and raw reads ----------------------------------------------- */
@@ -100,8 +102,7 @@ static int fail(rdr_t *d, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(what, sizeof(what), fmt, ap);
         va_end(ap);
-        snprintf(d->err, d->errlen, "Bad RDB: %s at offset %zu", what,
-                 d->off);
+        snprintf(d->err, d->errlen, "Bad RDB: %s at offset %zu", what, d->off);
     }
     return -1;
 }
@@ -110,8 +111,7 @@ static int rd(rdr_t *d, void *buf, size_t len)
 {
     if (d->failed) return -1;
     if (len == 0) return 0;
-    if (d->r(d->arg, buf, len) != 0)
-        return fail(d, "unexpected end of file");
+    if (d->r(d->arg, buf, len) != 0) return fail(d, "unexpected end of file");
     d->crc = crc64(d->crc, buf, len);
     d->off += len;
     return 0;
@@ -128,7 +128,8 @@ static int rd_u8(rdr_t *d, int *v)
 static uint64_t le64(const unsigned char *b)
 {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | b[i];
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
     return v;
 }
 
@@ -156,7 +157,8 @@ static int rd_len(rdr_t *d, uint64_t *len, int *enc)
     } else if (b[0] == RDB_64BITLEN) {
         if (rd(d, b, 8)) return -1;
         *len = 0;
-        for (int i = 0; i < 8; i++) *len = *len << 8 | b[i];
+        for (int i = 0; i < 8; i++)
+            *len = *len << 8 | b[i];
     } else {
         return fail(d, "unknown length encoding %d", b[0]);
     }
@@ -173,7 +175,8 @@ static int sb_reserve(rdr_t *d, sbuf_t *b, size_t n)
     if (n + 1 <= b->cap) return 0;
     if (n + 1 < n) return fail(d, "string too long");
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < n + 1) cap = cap * 2 < cap ? n + 1 : cap * 2;
+    while (cap < n + 1)
+        cap = cap * 2 < cap ? n + 1 : cap * 2;
     char *p = ts_try_realloc(b->p, cap);
     if (!p) return fail(d, "out of memory for a string of %zu bytes", n);
     b->p = p;
@@ -184,8 +187,8 @@ static int sb_reserve(rdr_t *d, sbuf_t *b, size_t n)
 /* Read len raw bytes into b, growing it only as the bytes arrive. */
 static int rd_into(rdr_t *d, sbuf_t *b, uint64_t len)
 {
-    if (len > SIZE_MAX / 2) return fail(d, "string length %llu too large",
-                                        (unsigned long long)len);
+    if (len > SIZE_MAX / 2)
+        return fail(d, "string length %llu too large", (unsigned long long)len);
     size_t got = 0;
     while (got < len) {
         size_t chunk = len - got > READ_CHUNK ? READ_CHUNK : len - got;
@@ -231,8 +234,7 @@ static int rd_string(rdr_t *d, sbuf_t *b, size_t *len)
         if (rd_plain_len(d, &clen) || rd_plain_len(d, &ulen)) return -1;
         /* LZF expands at most ~132x (a 2-byte back reference gives 264
          * bytes); anything claiming more is corrupt. */
-        if (clen == 0 || ulen == 0 || ulen / 133 > clen ||
-            clen > SIZE_MAX / 2)
+        if (clen == 0 || ulen == 0 || ulen / 133 > clen || clen > SIZE_MAX / 2)
             return fail(d, "invalid LZF lengths %llu/%llu",
                         (unsigned long long)clen, (unsigned long long)ulen);
         sbuf_t c = {0};
@@ -249,8 +251,7 @@ static int rd_string(rdr_t *d, sbuf_t *b, size_t *len)
         return 0;
     }
     default:
-        return fail(d, "unknown string encoding %llu",
-                    (unsigned long long)l);
+        return fail(d, "unknown string encoding %llu", (unsigned long long)l);
     }
     if (sb_reserve(d, b, 24)) return -1;
     *len = resp_ll2str(b->p, iv);
@@ -277,9 +278,12 @@ static int rd_double(rdr_t *d, double *v)
     int len;
     char buf[256];
     if (rd_u8(d, &len)) return -1;
-    if (len == 253) *v = NAN;
-    else if (len == 254) *v = INFINITY;
-    else if (len == 255) *v = -INFINITY;
+    if (len == 253)
+        *v = NAN;
+    else if (len == 254)
+        *v = INFINITY;
+    else if (len == 255)
+        *v = -INFINITY;
     else {
         if (rd(d, buf, (size_t)len)) return -1;
         buf[len] = '\0';
@@ -299,29 +303,32 @@ static int rd_binary_double(rdr_t *d, double *v)
     return 0;
 }
 
-/* ---- detached values ------------------------------------------------------ */
+/* ---- detached values ------------------------------------------------------
+ */
 
 static void rval_free(rval_t *v)
 {
-    if (v->type == KT_STRING) {
-        ts_free(v->s);
-    } else if (v->obj) {
+    if (v->type != KT_STRING && v->obj) {
         switch (v->type) {
         case KT_LIST:
-            if (v->enc == L_LISTPACK) lp_free(v->obj);
-            else ql_free(v->obj);
+            if (v->enc == L_LISTPACK)
+                lp_free(v->obj);
+            else
+                ql_free(v->obj);
             break;
         case KT_HASH:
-            if (v->enc == H_LISTPACK) lp_free(v->obj);
-            else dict_destroy(v->obj, NULL);
+            if (v->enc == H_LISTPACK)
+                lp_free(v->obj);
+            else
+                dict_destroy(v->obj, NULL);
             break;
         case KT_SET:
-            if (v->enc == S_INTSET) intset_free(v->obj);
-            else dict_destroy(v->obj, NULL);
+            if (v->enc == S_INTSET)
+                intset_free(v->obj);
+            else
+                dict_destroy(v->obj, NULL);
             break;
-        case KT_ZSET:
-            t_zset_free(v->enc, v->obj);
-            break;
+        case KT_ZSET: t_zset_free(v->enc, v->obj); break;
         }
     }
     memset(v, 0, sizeof(*v));
@@ -335,11 +342,10 @@ static kentry_t *rval_store(keyspace_t *ks, const char *key, size_t klen,
     kentry_t *e;
     if (v->type == KT_STRING) {
         e = ks_set_str(ks, key, klen, v->s, v->slen, 0);
-        ts_free(v->s);
     } else if (v->type == KT_SET && v->enc == S_INTSET &&
                intset_blob_len(v->obj) <= SET_BLOB_MAX) {
-        e = ks_set_blob(ks, key, klen, KT_SET, S_INTSET,
-                        intset_blob(v->obj), intset_blob_len(v->obj), 0);
+        e = ks_set_blob(ks, key, klen, KT_SET, S_INTSET, intset_blob(v->obj),
+                        intset_blob_len(v->obj), 0);
         intset_free(v->obj);
     } else {
         e = ks_set_obj(ks, key, klen, v->type, v->enc, v->obj, 0);
@@ -353,7 +359,8 @@ static size_t hint_of(uint64_t len)
     return len > HINT_MAX ? HINT_MAX : (size_t)len;
 }
 
-/* ---- types ------------------------------------------------------------------ */
+/* ---- types ------------------------------------------------------------------
+ */
 
 static int fill_of(const node_t *n)
 {
@@ -376,7 +383,8 @@ static void list_finish(rdr_t *d, rval_t *v, quicklist_t *ql)
     }
 }
 
-/* ---- ziplists (Redis < 7.0) ------------------------------------------------- */
+/* ---- ziplists (Redis < 7.0) -------------------------------------------------
+ */
 
 static uint32_t le32(const unsigned char *b)
 {
@@ -428,20 +436,27 @@ static unsigned char *zl_to_lp(const unsigned char *zl, size_t size)
             break;
         case 2:
             if (enc != 0x80 || end - p < 5) goto bad;
-            len = (size_t)p[1] << 24 | (size_t)p[2] << 16 |
-                  (size_t)p[3] << 8 | p[4];
+            len = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 |
+                  p[4];
             p += 5;
             break;
         default:
             is_str = 0;
             p++;
-            if (enc == 0xc0) ilen = 2;
-            else if (enc == 0xd0) ilen = 4;
-            else if (enc == 0xe0) ilen = 8;
-            else if (enc == 0xf0) ilen = 3;
-            else if (enc == 0xfe) ilen = 1;
-            else if (enc >= 0xf1 && enc <= 0xfd) ilen = 0;
-            else goto bad;
+            if (enc == 0xc0)
+                ilen = 2;
+            else if (enc == 0xd0)
+                ilen = 4;
+            else if (enc == 0xe0)
+                ilen = 8;
+            else if (enc == 0xf0)
+                ilen = 3;
+            else if (enc == 0xfe)
+                ilen = 1;
+            else if (enc >= 0xf1 && enc <= 0xfd)
+                ilen = 0;
+            else
+                goto bad;
         }
         if (is_str) {
             if (len > (size_t)(end - p) || len > UINT32_MAX) goto bad;
@@ -454,7 +469,8 @@ static unsigned char *zl_to_lp(const unsigned char *zl, size_t size)
                 v = (enc & 0x0f) - 1;
             } else {
                 uint64_t u = 0;
-                for (size_t i = 0; i < ilen; i++) u |= (uint64_t)p[i] << (8 * i);
+                for (size_t i = 0; i < ilen; i++)
+                    u |= (uint64_t)p[i] << (8 * i);
                 /* sign-extend from ilen bytes */
                 unsigned shift = (unsigned)(64 - 8 * ilen);
                 v = (long long)(int64_t)(u << shift) >> shift;
@@ -518,8 +534,10 @@ static int load_quicklist1(rdr_t *d, rval_t *v)
             ql_free(ql);
             return LOAD_ERR;
         }
-        if (lp_length(lp) == 0) lp_free(lp);
-        else ql_append_lp(ql, lp);
+        if (lp_length(lp) == 0)
+            lp_free(lp);
+        else
+            ql_append_lp(ql, lp);
     }
     if (ql_count(ql) == 0) {
         ql_free(ql);
@@ -586,7 +604,7 @@ static int load_quicklist2(rdr_t *d, rval_t *v)
             fail(d, "listpack integrity check failed");
             goto err;
         }
-        if (count == 0) {           /* Redis skips empty nodes too */
+        if (count == 0) { /* Redis skips empty nodes too */
             ts_free(lp);
             continue;
         }
@@ -607,15 +625,30 @@ err:
 static int lp_has_dup_fields(unsigned char *lp, unsigned long count)
 {
     if (count <= 2) return 0;
+    unsigned char buf[LP_INTBUF_SIZE];
+    if (count <= 2 * DUP_SCAN_MAX) {
+        /* small (the usual case): compare pairwise, no allocation */
+        unsigned char *f[DUP_SCAN_MAX];
+        unsigned long n = 0;
+        for (unsigned char *p = lp_first(lp); p && n < DUP_SCAN_MAX;) {
+            uint32_t l;
+            const unsigned char *t = lp_get_text(p, &l, buf);
+            for (unsigned long i = 0; i < n; i++)
+                if (lp_compare(f[i], (const char *)t, l)) return 1;
+            f[n++] = p;
+            p = lp_next(lp, p);
+            if (p) p = lp_next(lp, p);
+        }
+        return 0;
+    }
     dict_t *seen = dict_create();
     dict_expand(seen, count / 2);
     int dup = 0;
-    unsigned char buf[LP_INTBUF_SIZE];
     for (unsigned char *p = lp_first(lp); p && !dup;) {
         uint32_t l;
-        const unsigned char *s = lp_get_text(p, &l, buf);
+        const unsigned char *t = lp_get_text(p, &l, buf);
         int added;
-        dict_add(seen, (const char *)s, l, &added);
+        dict_add(seen, (const char *)t, l, &added);
         dup = !added;
         p = lp_next(lp, p);
         if (p) p = lp_next(lp, p);
@@ -724,11 +757,12 @@ static int load_set(rdr_t *d, rval_t *v)
         long long x;
         if (rd_string(d, &d->sb[0], &l)) return LOAD_ERR;
         const char *m = d->sb[0].p;
-        if (v->enc == S_INTSET && !resp_str2ll(m, l, &x))
-            set_intset_to_dict(v);
+        if (v->enc == S_INTSET && !resp_str2ll(m, l, &x)) set_intset_to_dict(v);
         int added;
-        if (v->enc == S_INTSET) v->obj = intset_add(v->obj, x, &added);
-        else dict_add(v->obj, m, l, &added);
+        if (v->enc == S_INTSET)
+            v->obj = intset_add(v->obj, x, &added);
+        else
+            dict_add(v->obj, m, l, &added);
         if (!added) return fail(d, "duplicate set members detected");
     }
     return LOAD_OK;
@@ -740,8 +774,7 @@ static int load_intset(rdr_t *d, rval_t *v)
     unsigned char *b;
     size_t len;
     if (rd_blob(d, &b, &len)) return LOAD_ERR;
-    if (len == INTSET_HDR && b[4] == 0 && b[5] == 0 && b[6] == 0 &&
-        b[7] == 0) {
+    if (len == INTSET_HDR && b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] == 0) {
         ts_free(b);
         return LOAD_EMPTY;
     }
@@ -922,14 +955,11 @@ static int load_object(rdr_t *d, int type, rval_t *v)
     int rc;
     switch (type) {
     case RDB_TYPE_STRING: {
-        sbuf_t b = {0};
+        /* read into scratch: the keyspace copies the bytes anyway */
         size_t l;
-        if (rd_string(d, &b, &l)) {
-            ts_free(b.p);
-            return LOAD_ERR;
-        }
+        if (rd_string(d, &d->sb[1], &l)) return LOAD_ERR;
         v->type = KT_STRING;
-        v->s = b.p;
+        v->s = d->sb[1].p;
         v->slen = l;
         return LOAD_OK;
     }
@@ -957,15 +987,17 @@ static int load_object(rdr_t *d, int type, rval_t *v)
     return rc;
 }
 
-/* ---- LRU / LFU ------------------------------------------------------------ */
+/* ---- LRU / LFU ------------------------------------------------------------
+ */
 
 void rdb_set_lru_lfu(node_t *n, kentry_t *e, long long idle, int freq)
 {
     long long now_ms = node_unix_ms();
     if (evict_policy_lfu(n)) {
         if (freq >= 0)
-            ke_set_lru(e, (uint32_t)((((unsigned long)(now_ms / 60000) &
-                                       0xffff) << 8) | (unsigned)freq));
+            ke_set_lru(e, (uint32_t)((((unsigned long)(now_ms / 60000) & 0xffff)
+                                      << 8) |
+                                     (unsigned)freq));
     } else if (idle >= 0) {
         const long long max = (1LL << 24) - 1;
         long long clock = (now_ms / 1000) & max;
@@ -975,7 +1007,8 @@ void rdb_set_lru_lfu(node_t *n, kentry_t *e, long long idle, int freq)
     }
 }
 
-/* ---- whole files ------------------------------------------------------------ */
+/* ---- whole files ------------------------------------------------------------
+ */
 
 static void rdr_deinit(rdr_t *d)
 {
@@ -1003,7 +1036,8 @@ static int load_body(rdr_t *d, keyspace_t *ks, int version)
             unsigned char t[4];
             if (rd(d, t, 4)) goto out;
             expire = ((long long)t[0] | (long long)t[1] << 8 |
-                      (long long)t[2] << 16 | (long long)t[3] << 24) * 1000;
+                      (long long)t[2] << 16 | (long long)t[3] << 24) *
+                     1000;
             continue;
         }
         case RDB_OPCODE_EXPIRETIME_MS: {
@@ -1019,9 +1053,7 @@ static int load_body(rdr_t *d, keyspace_t *ks, int version)
             if (rd_plain_len(d, &a)) goto out;
             idle = a > (uint64_t)LLONG_MAX ? LLONG_MAX : (long long)a;
             continue;
-        case RDB_OPCODE_EOF:
-            rc = 0;
-            goto out;
+        case RDB_OPCODE_EOF: rc = 0; goto out;
         case RDB_OPCODE_SELECTDB:
             if (rd_plain_len(d, &a)) goto out;
             if (a != 0) {
@@ -1049,8 +1081,7 @@ static int load_body(rdr_t *d, keyspace_t *ks, int version)
         case RDB_OPCODE_FUNCTION2:
             fail(d, "functions are not supported by Tessera");
             goto out;
-        default:
-            break;
+        default: break;
         }
         /* a key and its value */
         if (rd_string(d, &key, &klen)) goto out;
@@ -1063,8 +1094,10 @@ static int load_body(rdr_t *d, keyspace_t *ks, int version)
             rval_free(&v);
             fail(d, "duplicated key '%.64s'", key.p);
             goto out;
-        } else if (expire != -1 && expire < now) {
-            rval_free(&v);      /* already expired: a master skips it */
+        } else if (expire != -1 && expire < now && !repl_is_replica(n)) {
+            /* already expired: a master skips it (a replica keeps it and
+             * waits for its master's DEL, as Redis) */
+            rval_free(&v);
             expired++;
         } else {
             kentry_t *e = rval_store(ks, key.p, klen, &v);
@@ -1086,8 +1119,7 @@ out:
     return rc;
 }
 
-int rdb_load_from(node_t *n, rdb_read_fn r, void *arg, char *err,
-                  size_t errlen)
+int rdb_load_from(node_t *n, rdb_read_fn r, void *arg, char *err, size_t errlen)
 {
     rdr_t d = {.n = n, .r = r, .arg = arg, .err = err, .errlen = errlen};
     char magic[10];
@@ -1162,7 +1194,8 @@ int rdb_load_file(node_t *n, const char *path, char *err, size_t errlen)
     return rc;
 }
 
-/* ---- DUMP payloads ------------------------------------------------------------ */
+/* ---- DUMP payloads
+ * ------------------------------------------------------------ */
 
 int rdb_verify_payload(const unsigned char *p, size_t len)
 {

@@ -718,10 +718,8 @@ static void cmd_wait(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_error(r, "ERR timeout is negative");
         return;
     }
-    /* Tessera does not track each client's last write offset: waiting
-     * for the current offset covers this client's writes (and maybe
-     * others'), so WAIT never returns early. */
-    long long off = R->offset;
+    /* the offset right after this client's last replicated write */
+    long long off = ctx->client ? ctx->client->repl_woff : R->offset;
     long long acks = count_acks(n, off);
     client_t *c = ctx->client;
     if (acks >= num || !c || (c->flags & CLF_DENY_BLOCKING)) {
@@ -752,10 +750,11 @@ long long repl_stream_offset(const node_t *n)
     return n->repl ? n->repl->offset : 0;
 }
 
-void repl_hold_reply(node_t *n, client_t *c, long long off_before)
+void repl_after_write(node_t *n, client_t *c)
 {
     repl_t *R = n->repl;
-    if (!R || n->replica_mode || R->offset == off_before ||
+    c->repl_woff = R->offset;
+    if (!n->repl_min_ack || n->replica_mode ||
         (c->flags & (CLF_MASTER | CLF_REPLICA | CLF_MULTI)) ||
         count_acks(n, R->offset) >= n->repl_min_ack)
         return;
@@ -1067,6 +1066,12 @@ int repl_check_write(node_t *n, client_t *c, const cmd_spec_t *cmd,
                      reply_t *r)
 {
     unsigned f = cmd->flags;
+    if (n->replica_mode && !n->repl_serve_stale && !(f & CF_STALE) &&
+        n->repl->link_state != RL_CONNECTED) {
+        reply_error(r, "MASTERDOWN Link with MASTER is down and "
+                       "replica-serve-stale-data is set to 'no'.");
+        return -1;
+    }
     if (cmd->id == CMD_EXEC) f |= multi_queued_flags(c);
     if (!(f & CF_WRITE)) return 0;
     if (!n->replica_mode && n->repl_min_to_write > 0 &&
@@ -1153,7 +1158,8 @@ void repl_cron(node_t *n, long long now_ms)
     repl_peer_t *next;
     for (repl_peer_t *p = R->peers; p; p = next) {
         next = p->next;
-        if (p->state != RP_ONLINE) continue;
+        /* SYNC (pre-PSYNC) replicas never ACK */
+        if (p->state != RP_ONLINE || p->sync_cmd) continue;
         if (now_ms - p->ack_ms > n->repl_timeout * 1000) {
             client_t *c = p->c;
             log_msg(LL_WARNING, "Disconnecting timedout replica: %s",

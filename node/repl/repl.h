@@ -51,21 +51,22 @@ void repl_cron(node_t *n, long long now_ms);
 /*
  * cmd_execute's check for write commands (cmd.c), after OOM:
  * -NOREPLICAS when min-replicas-to-write is not met, -READONLY on a
- * read-only replica (the master client is exempt).  0, or -1 after
- * replying.
+ * read-only replica (the master client is exempt); for any command,
+ * -MASTERDOWN on a replica with its link down and
+ * replica-serve-stale-data no.  0, or -1 after replying.
  */
 int repl_check_write(node_t *n, client_t *c, const cmd_spec_t *cmd,
                      reply_t *r);
 
 /*
- * Durable writes (min-replicas-ack N): cmd_execute notes the stream
- * offset before a command and calls repl_hold_reply after it; if the
- * command was propagated and fewer than N replicas acknowledged it, the
- * reply is held (not written) and the client's next commands wait until
- * N replicas ACK that offset.
+ * cmd_execute notes the stream offset (master_repl_offset) before a
+ * command and calls repl_after_write when the command moved it: the
+ * client's offset for WAIT, and durable writes (min-replicas-ack N): if
+ * fewer than N replicas acknowledged it, the reply is held (not written)
+ * and the client's next commands wait until N replicas ACK that offset.
  */
 long long repl_stream_offset(const node_t *n);
-void repl_hold_reply(node_t *n, client_t *c, long long off_before);
+void repl_after_write(node_t *n, client_t *c);
 /* option hook: min-replicas-ack changed */
 void repl_min_ack_changed(node_t *n);
 

@@ -28,9 +28,38 @@ from cluster.clusterlib import (ClusterNode, cluster_create,  # noqa: E402
 from cluster.test_failover import write_through  # noqa: E402
 
 
-def one_kill(kind):
-    nodes = [ClusterNode(kind, ["--repl-diskless-sync-delay", "0"],
-                         "fo%d" % i).start() for i in range(6)]
+def write_wait(nodes, key, value, timeout=0.3):
+    """SET then WAIT 1 on the node that took it; acknowledged only if a
+    replica has it."""
+    for n in nodes:
+        if not n.alive():
+            continue
+        target = n
+        for _ in range(2):
+            try:
+                c = target.client(socket_timeout=timeout,
+                                  socket_connect_timeout=timeout,
+                                  single_connection_client=True)
+                c.set(key, value)
+                ok = c.execute_command("WAIT", 1, 200) >= 1
+                c.close()
+                return ok
+            except redis.ResponseError as e:
+                if not str(e).startswith("MOVED"):
+                    break
+                port = int(str(e).split()[2].rsplit(":", 1)[1])
+                target = [x for x in nodes if x.port == port][0]
+            except (redis.RedisError, OSError):
+                break
+    return False
+
+
+def one_kill(kind, mode="async"):
+    extra = ["--repl-diskless-sync-delay", "0"]
+    if mode == "durable":
+        extra += ["--min-replicas-ack", "1"]
+    write = write_wait if mode == "wait" else write_through
+    nodes = [ClusterNode(kind, extra, "fo%d" % i).start() for i in range(6)]
     try:
         cluster_create(nodes, 1)
         wait_cluster_ok(nodes)
@@ -45,13 +74,13 @@ def one_kill(kind):
         # warm up: writes flowing to the victim
         t_end = time.monotonic() + 1.0
         while time.monotonic() < t_end:
-            if write_through(nodes, "{x}%d" % seq, seq):
+            if write(nodes, "{x}%d" % seq, seq):
                 acked.append(seq)
             seq += 1
         t0 = time.monotonic()
         victim.kill9()
         while True:
-            ok = write_through(nodes, "{x}%d" % seq, seq)
+            ok = write(nodes, "{x}%d" % seq, seq)
             if ok:
                 acked.append(seq)
                 break
@@ -70,7 +99,7 @@ def one_kill(kind):
                     continue
             if got is None:
                 lost += 1
-        return window, lost
+        return window, lost, len(acked)
     finally:
         for n in nodes:
             n.cleanup()
@@ -80,9 +109,22 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kills", type=int, default=5)
     ap.add_argument("--bin", default=None)
+    ap.add_argument("--mode", default="async",
+                    choices=["async", "wait", "durable"],
+                    help="wait: WAIT 1 after every write; durable: "
+                         "min-replicas-ack 1 (tessera only)")
     args = ap.parse_args()
     if args.bin:
         os.environ["TESSERA_NODE_BIN"] = args.bin
+    if args.mode != "async":
+        res = [one_kill("tessera", args.mode) for _ in range(args.kills)]
+        print("| tessera, %s, %d kills | median window (s) | acked writes "
+              "lost (total) | acked writes |" % (args.mode, args.kills))
+        print("|---|---|---|---|")
+        print("| | %.2f | %d | %d |" % (statistics.median(x[0] for x in res),
+                                      sum(x[1] for x in res),
+                                      sum(x[2] for x in res)))
+        return
     res = {"tessera": [], "redis": []}
     for _ in range(args.kills):
         for kind in ("tessera", "redis"):

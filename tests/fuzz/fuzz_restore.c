@@ -84,7 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p[size] = RDB_VERSION;
     p[size + 1] = 0;
     uint64_t crc = crc64(0, p, size + 2);
-    for (int i = 0; i < 8; i++) p[size + 2 + i] = (unsigned char)(crc >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[size + 2 + i] = (unsigned char)(crc >> (8 * i));
     assert(rdb_verify_payload(p, size + 10));
     kentry_t *e;
     if (rdb_restore_payload(&node, "k", 1, p, size + 10, &e) == 0) {

@@ -375,3 +375,159 @@ def test_durable_writes_min_replicas_ack(node, raw):
         assert mc.set("d%d" % i, i)
         assert rc.get("d%d" % i) == str(i).encode()
     assert mc.get("d0") == b"0"           # reads are not held
+
+
+def test_chained_replica(node):
+    a = node()
+    b = node()
+    attach(b, a)
+    c = node()
+    attach(c, b)     # a replica of a replica
+    populate(a.client())
+    a.client().set("chained", "yes")
+    wait_synced(a, b)
+    wait_synced(b, c)
+    assert_same(snapshot(a.client()), snapshot(c.client()))
+    assert info(c)["master_replid"] == info(a)["master_replid"]
+
+
+def test_masterauth_and_stale_data(node, raw):
+    m = node("--requirepass", "s3cret")
+    rep = node("--replica-serve-stale-data", "no")
+    c = raw(rep)
+    c.cmd("REPLICAOF", m.host, str(m.port))
+    time.sleep(0.5)       # no masterauth: the master refuses the sync
+    assert info(rep)["master_link_status"] == "down"
+    assert c.cmd("GET", "k") == (
+        b"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data "
+        b"is set to 'no'.\r\n")
+    assert c.cmd("PING").startswith(b"-MASTERDOWN")
+    assert c.cmd("INFO", "server").startswith(b"$")     # flagged stale
+    m.client(password="s3cret").set("k", "v")
+    assert c.cmd("CONFIG", "SET", "masterauth", "s3cret") == b"+OK\r\n"
+    wait_for(lambda: info(rep)["master_link_status"] == "up", timeout=5,
+             what="link up with masterauth")
+    assert c.cmd("GET", "k") == b"$1\r\nv\r\n"
+
+
+def test_length_framed_sync(node, reference, raw):
+    """repl-diskless-sync no and SYNC: the RDB comes as $<len>."""
+    m = node("--repl-diskless-sync", "no")
+    populate(m.client())
+    rep = node()
+    attach(rep, m)
+    rr = reference()
+    attach(rr, m)
+    snap = snapshot(m.client())
+    assert_same(snap, snapshot(rep.client()))
+    assert_same(snap, snapshot(rr.client()))
+    c = raw(m, timeout=10)
+    c.send(b"SYNC\r\n")
+    line = c.read_line().lstrip(b"\n")   # keepalive newlines may come first
+    assert line.startswith(b"$") and not line.startswith(b"$EOF:")
+    rdb = c.read_exact(int(line[1:-2]))
+    assert rdb.startswith(b"REDIS0010")
+
+
+def test_wait_uses_the_clients_own_writes(node):
+    m = node()
+    rep = node()
+    attach(rep, m)
+    a, b = m.client(), m.client()
+    a.set("mine", 1)
+    assert a.execute_command("WAIT", 1, 5000) == 1
+    os.kill(rep.proc.pid, signal.SIGSTOP)
+    try:
+        b.set("theirs", 1)           # another client's write, not acked
+        t0 = time.monotonic()
+        assert a.execute_command("WAIT", 1, 2000) == 1   # a's are acked
+        assert time.monotonic() - t0 < 1
+        assert b.execute_command("WAIT", 1, 200) == 0
+    finally:
+        os.kill(rep.proc.pid, signal.SIGCONT)
+
+
+def _fake_master_session(lsock, payload_fn):
+    """Serve one replica connection: answer PING and the two REPLCONFs,
+    wait for PSYNC, send what payload_fn() returns, then close."""
+    import socket as _s
+    lsock.settimeout(5)
+    conn, _ = lsock.accept()
+    conn.settimeout(5)
+    buf = b""
+
+    def until(token):
+        nonlocal buf
+        while token not in buf:
+            data = conn.recv(4096)
+            if not data:
+                raise OSError("closed")
+            buf += data
+        buf = buf[buf.index(token) + len(token):]
+
+    try:
+        until(b"PING\r\n")
+        conn.sendall(b"+PONG\r\n")
+        until(b"psync2\r\n")       # listening-port, then capa
+        conn.sendall(b"+OK\r\n+OK\r\n")
+        until(b"PSYNC\r\n")
+        conn.sendall(payload_fn())
+        time.sleep(0.2)
+    except (OSError, _s.timeout):
+        pass
+    finally:
+        conn.close()
+
+
+@pytest.mark.tessera_only  # a hostile fake master; Redis is not under test
+def test_bad_master_input_never_crashes(node):
+    import socket as _s
+    from rdbutil import rdb_file, rdb_str
+    good = rdb_file([b"\x00" + rdb_str("k") + rdb_str("v")])
+    rid = b"a" * 40
+    mark = b"m" * 40
+    cases = [
+        b"+FULLRESYNC short 0\r\n",
+        b"+FULLRESYNC " + rid + b" -5\r\n",
+        b"-ERR no\r\n",
+        b"+WHAT\r\n",
+        b"x" * 5000,                                   # no newline, too long
+        b"+FULLRESYNC " + rid + b" 0\r\n$-1\r\n",
+        b"+FULLRESYNC " + rid + b" 0\r\n$abc\r\n",
+        b"+FULLRESYNC " + rid + b" 0\r\n$99999999999\r\n" + good,  # short
+        b"+FULLRESYNC " + rid + b" 0\r\n$EOF:" + mark + b"\r\n" + b"junk" +
+        mark,                                           # not an RDB
+        b"+FULLRESYNC " + rid + b" 0\r\n$%d\r\n" % len(good) +
+        good[:-3] + b"xyz",                             # bad checksum
+        b"+FULLRESYNC " + rid + b" 0\r\n$%d\r\n" % len(good) + good +
+        b"*1\r\n$999999999999\r\n",                     # bad stream
+    ]
+    lsock = _s.socket()
+    lsock.setsockopt(_s.SOL_SOCKET, _s.SO_REUSEADDR, 1)
+    lsock.bind((HOST, 0))
+    lsock.listen(4)
+    port = lsock.getsockname()[1]
+    rep = node()
+    rc = rep.client()
+    rc.set("mine", "1")
+    rc.replicaof(HOST, port)
+    try:
+        for payload in cases:
+            _fake_master_session(lsock, lambda: payload)
+            assert rep.alive(), "replica died on %r" % payload[:60]
+            assert rc.ping()
+        # a good image after all that: loaded, then streaming
+        _fake_master_session(lsock, lambda: b"+FULLRESYNC " + rid +
+                             b" 0\r\n$%d\r\n" % len(good) + good +
+                             b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\ny\r\n")
+        wait_for(lambda: rc.get("x") == b"y", timeout=5, what="streamed SET")
+        assert rc.get("k") == b"v"
+    finally:
+        lsock.close()
+    assert rep.alive()
+    log = rep.log_path.read_text()
+    assert "bad +FULLRESYNC reply" in log
+    assert "unexpected reply to PSYNC: -ERR no" in log
+    assert "bad bulk length from master" in log
+    assert "Failed trying to load the MASTER synchronization DB" in log
+    assert "Connection with master lost." in log   # bad stream: dropped

@@ -31,7 +31,8 @@ START_TEST(test_check_value)
     ck_assert_uint_eq(crc64(0, "", 0), 0);
     /* Redis 7.0.15: DUMP of the string "hello" is
      * 00 05 'hello' 0a 00 + CRC64 6fba 5bd6 e3f6 8d45 (little endian). */
-    const unsigned char dump[] = {0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0x0a, 0x00};
+    const unsigned char dump[] = {0x00, 0x05, 'h',  'e', 'l',
+                                  'l',  'o',  0x0a, 0x00};
     uint64_t crc = crc64(0, dump, sizeof(dump));
     ck_assert_uint_eq(crc, crc64_bitwise(0, dump, sizeof(dump)));
 }
@@ -41,7 +42,8 @@ START_TEST(test_matches_bitwise)
 {
     unsigned char buf[300];
     srand(7);
-    for (size_t i = 0; i < sizeof(buf); i++) buf[i] = (unsigned char)rand();
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (unsigned char)rand();
     for (size_t off = 0; off < 8; off++)
         for (size_t len = 0; len + off <= sizeof(buf); len += 7)
             ck_assert_uint_eq(crc64(0, buf + off, len),
@@ -52,12 +54,12 @@ END_TEST
 START_TEST(test_split)
 {
     unsigned char buf[1000];
-    for (size_t i = 0; i < sizeof(buf); i++) buf[i] = (unsigned char)(i * 31 + 7);
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (unsigned char)(i * 31 + 7);
     uint64_t whole = crc64(0, buf, sizeof(buf));
     for (size_t cut = 0; cut <= sizeof(buf); cut += 13)
-        ck_assert_uint_eq(crc64(crc64(0, buf, cut), buf + cut,
-                                sizeof(buf) - cut),
-                          whole);
+        ck_assert_uint_eq(
+            crc64(crc64(0, buf, cut), buf + cut, sizeof(buf) - cut), whole);
 }
 END_TEST
 

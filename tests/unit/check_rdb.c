@@ -82,7 +82,7 @@ static node_t src, dst;
 
 static void setup(void)
 {
-    cmd_setup();    /* the types' free callbacks */
+    cmd_setup(); /* the types' free callbacks */
     node_init(&src);
     node_init(&dst);
 }
@@ -138,7 +138,8 @@ static void fill(node_t *n)
     ks_set_obj(ks, "hht", 3, KT_HASH, KE_OBJ + 1, d, 0);
 
     intset_t *is = intset_new();
-    for (int i = 0; i < 100; i++) is = intset_add(is, i * 70000 - 5, NULL);
+    for (int i = 0; i < 100; i++)
+        is = intset_add(is, i * 70000 - 5, NULL);
     ks_set_blob(ks, "iset", 4, KT_SET, KE_OBJ, intset_blob(is),
                 intset_blob_len(is), 0);
     intset_free(is);
@@ -165,9 +166,9 @@ static void fill(node_t *n)
     ks_set_obj(ks, "zsl", 3, KT_ZSET, T_ZSET_ENC_SKIPLIST, zs, 0);
 }
 
-static const char *const keys[] = {"i8", "i16", "i32", "i64", "s", "lzf",
-                                   "ttl", "list", "qlist", "hlp", "hht",
-                                   "iset", "sht", "zlp", "zsl", NULL};
+static const char *const keys[] = {"i8",  "i16",  "i32",   "i64", "s",   "lzf",
+                                   "ttl", "list", "qlist", "hlp", "hht", "iset",
+                                   "sht", "zlp",  "zsl",   NULL};
 
 /* Same contents: payloads for ordered encodings, membership for dicts. */
 static void same_value(kentry_t *a, kentry_t *b)
@@ -211,8 +212,8 @@ static img_t save_image(node_t *n)
     return m;
 }
 
-static int load_image(node_t *n, const unsigned char *p, size_t len,
-                      char *err, size_t errlen)
+static int load_image(node_t *n, const unsigned char *p, size_t len, char *err,
+                      size_t errlen)
 {
     rd_t r = {p, len};
     return rdb_load_from(n, img_read, &r, err, errlen);
@@ -222,7 +223,10 @@ START_TEST(test_round_trip)
 {
     fill(&src);
     img_t m = save_image(&src);
-    ck_assert(memcmp(m.p, "REDIS0010\xfa\x09redis-ver\x06" "7.0.15", 23) == 0);
+    ck_assert(memcmp(m.p,
+                     "REDIS0010\xfa\x09redis-ver\x06"
+                     "7.0.15",
+                     23) == 0);
     char err[256];
     ck_assert_msg(load_image(&dst, m.p, m.len, err, sizeof(err)) == 0, "%s",
                   err);
@@ -235,7 +239,8 @@ START_TEST(test_round_trip)
     }
     /* the trailer is the CRC64 of everything before it */
     uint64_t crc = crc64(0, m.p, m.len - 8), got = 0;
-    for (int i = 7; i >= 0; i--) got = got << 8 | m.p[m.len - 8 + i];
+    for (int i = 7; i >= 0; i--)
+        got = got << 8 | m.p[m.len - 8 + i];
     ck_assert_uint_eq(crc, got);
     free(m.p);
 }
@@ -270,7 +275,7 @@ START_TEST(test_flips)
         ck_assert_msg(load_image(&dst, c, m.len, err, sizeof(err)) != 0,
                       "flip at %zu loaded", i);
         ck_assert_uint_eq(ks_size(dst.ks), 0);
-        dst.rdbchecksum = 0;    /* the parser alone: must not crash */
+        dst.rdbchecksum = 0; /* the parser alone: must not crash */
         if (load_image(&dst, c, m.len, err, sizeof(err)) == 0) ks_clear(dst.ks);
     }
     free(c);
@@ -281,8 +286,8 @@ END_TEST
 START_TEST(test_dump_known)
 {
     /* redis-cli -p 7.0.15 DUMP of SET k hello */
-    static const unsigned char want[] = {0x00, 0x05, 'h', 'e', 'l', 'l', 'o',
-                                         0x0a, 0x00};
+    static const unsigned char want[] = {0x00, 0x05, 'h',  'e', 'l',
+                                         'l',  'o',  0x0a, 0x00};
     kentry_t *e = ks_set_str(src.ks, "k", 1, "hello", 5, 0);
     size_t len;
     unsigned char *p = rdb_dump_payload(&src, e, &len);

@@ -70,6 +70,9 @@ def test_info_fields(cluster3, redis_cluster3):
     assert set(ref) - set(ours) <= {"cluster_stats_messages_meet_received",
                                     "cluster_stats_messages_meet_sent"}
     assert int(ours["cluster_stats_messages_ping_sent"]) > 0
+    assert (cluster3[0].client().info("clients")["cluster_connections"] ==
+            redis_cluster3[0].client().info("clients")["cluster_connections"]
+            == 4)
     if not IS_REDIS:
         assert ours["cluster_stats_messages_dropped"] == "0"
         assert ours["cluster_stats_messages_auth_failed"] == "0"
@@ -130,6 +133,10 @@ def test_nodes_slots_shards_shape(cluster3, redis_cluster3):
     ("CLUSTER", "FOO"),
     ("CLUSTER",),
     ("CLUSTER", "HELP"),
+    ("CLUSTER", "FAILOVER"),
+    ("CLUSTER", "FAILOVER", "FORCE"),
+    ("CLUSTER", "FAILOVER", "bogus"),
+    ("CLUSTER", "FAILOVER", "FORCE", "x"),
     ("CLUSTER", "INFO", "extra"),
     ("READONLY",),
     ("READWRITE",),

@@ -2,11 +2,13 @@
 the election, takes the slots, writes succeed again; the old master comes
 back as a replica of the new one."""
 
+import subprocess
 import time
 
+import pytest
 import redis
 
-from .clusterlib import NODE_TIMEOUT, wait_cluster_ok, wait_for
+from .clusterlib import NODE_TIMEOUT, REDIS_CLI_BIN, wait_cluster_ok, wait_for
 
 
 def write_through(nodes, key, value, timeout=0.3):
@@ -76,3 +78,38 @@ def test_kill9_master_failover(make_cluster):
     c.execute_command("READONLY")
     wait_for(lambda: c.get(key) == replica.client().get(key), 5)
     c.close()
+
+
+def test_manual_force_and_takeover(make_cluster):
+    nodes = make_cluster(6, extra=["--repl-diskless-sync-delay", "0"],
+                         replicas=1)
+    for n in nodes:
+        wait_for(lambda: sum("slave" in l[2] for l in n.nodes()) == 3, 10,
+                 what="roles known")
+    by_id = {n.myid(): n for n in nodes}
+    replicas = [(by_id[l[0]], by_id[l[3]]) for l in nodes[0].nodes()
+                if "slave" in l[2]]
+
+    def role(n):
+        return [l for l in n.nodes() if l[0] == n.myid()][0]
+
+    for (replica, master), mode in zip(replicas[:2], ("FORCE", "TAKEOVER")):
+        slots = role(master)[8:]
+        epoch = int(role(master)[6])
+        assert replica.client().execute_command("CLUSTER", "FAILOVER", mode)
+        wait_for(lambda: role(replica)[2] == "myself,master", 5,
+                 what="%s: replica promoted" % mode)
+        assert role(replica)[8:] == slots
+        assert int(role(replica)[6]) > epoch
+        # the old master, alive, follows its replacement
+        wait_for(lambda: role(master)[2] == "myself,slave" and
+                 role(master)[3] == replica.myid(), 5,
+                 what="%s: old master demoted" % mode)
+        with pytest.raises(redis.ResponseError,
+                           match="^You should send CLUSTER FAILOVER to a "
+                                 "replica$"):
+            replica.client().execute_command("CLUSTER", "FAILOVER")
+    wait_cluster_ok(nodes)
+    p = subprocess.run([REDIS_CLI_BIN, "--cluster", "check", nodes[0].addr],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stdout

@@ -319,3 +319,51 @@ def test_bad_config_is_refused(cluster_tmp):
                          capture_output=True, text=True, timeout=10)
     assert out.returncode != 0
     assert "FATAL CONFIG FILE ERROR" in out.stderr
+
+
+def test_random_garbage_never_kills_the_proxy(proxy, pr):
+    import random
+    rnd = random.Random(6)
+    pieces = [b"*", b"$", b"\r\n", b"-1", b"3", b"99999999999", b"GET",
+              b"MGET", b"SCAN", b"MSET", b"{x}", b"\x00", b"\"", b"'", b" ",
+              b"PROXY", b"HELLO", b"INFO", b"DEL", b"a", b"*2\r\n"]
+    for _ in range(150):
+        data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 40)))
+        s = socket.create_connection((proxy.host, proxy.port), timeout=2)
+        try:
+            s.sendall(data)
+            s.settimeout(0.05)
+            try:
+                s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                pass
+        finally:
+            s.close()
+    assert proxy.alive()
+    assert pr.ping()
+    assert pr.set("after-garbage", 1)
+
+
+def test_protected_mode_refuses_non_loopback(cluster, start_proxy):
+    p = start_proxy([cluster.nodes[0].addr])
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))        # not 127.0.0.1: not "local" for Redis
+    s.settimeout(5)
+    s.connect((p.host, p.port))
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    assert data.startswith(b"-DENIED Redis is running in protected mode")
+    # with a password, or protected-mode no, such clients are served
+    p2 = start_proxy([cluster.nodes[0].addr], "--protected-mode", "no")
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.settimeout(5)
+    s.connect((p2.host, p2.port))
+    s.sendall(b"PING\r\n")
+    assert s.recv(64) == b"+PONG\r\n"
+    s.close()

@@ -6,6 +6,7 @@ merged; cluster-wide commands fan out; pipelines keep their order.
 """
 
 import threading
+import time
 
 import pytest
 import redis
@@ -87,6 +88,18 @@ def test_mget_mset_across_masters(pr, cluster):
     want = [("val-" + k).encode() for k in keys] + [None] + \
         [("val-" + k).encode() for k in keys[::-1]]
     assert got == want
+
+
+def test_big_mget_over_thousands_of_slots(pr):
+    keys = ["big:%d" % i for i in range(5000)]
+    half = {k: "v" + k for k in keys[::2]}
+    assert pr.mset(half)
+    t0 = time.monotonic()
+    got = pr.mget(keys + keys[:10])
+    assert time.monotonic() - t0 < 10
+    assert got == [half.get(k, None) and half[k].encode()
+                   for k in keys + keys[:10]]
+    assert pr.delete(*keys) == len(half)
 
 
 def test_mset_with_a_missing_value(pr, cluster):

@@ -153,3 +153,27 @@ def test_tryagain_is_retried_until_the_move_ends(pr, cluster):
     t.join()
     assert waited >= 0.2          # it really waited for the move
     assert info_proxy(pr)["retries"] > retries0
+
+
+def test_shutdown_while_requests_wait_for_a_retry(cluster, start_proxy):
+    import socket
+    a, b = "{sd}a", "{sd}b"
+    slot = cluster.slot(a)
+    src = cluster.slot_owner(slot)
+    dst = other_node(cluster, src)
+    src_c, dst_c = src.client(), dst.client()
+    src_c.mset({a: "1", b: "2"})
+    dst_c.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.node_id)
+    src_c.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst.node_id)
+    src_c.execute_command("MIGRATE", dst.host, dst.port, "", 0, 5000,
+                          "KEYS", a)
+    p = start_proxy([n.addr for n in cluster.nodes], "--retry-budget", "10000")
+    s = socket.create_connection((p.host, p.port), timeout=5)
+    s.sendall(b"*3\r\n$4\r\nMGET\r\n$5\r\n{sd}a\r\n$5\r\n{sd}b\r\n")
+    time.sleep(0.5)                  # the proxy is retrying TRYAGAIN
+    assert p.client().info("proxy")["retries"] > 0
+    rc = p.stop()
+    s.close()
+    # a clean exit: under ASan a leaked request would make this non-zero
+    assert rc == 0, p.log_tail()
+    migrate_slot(cluster, slot, src, dst)
