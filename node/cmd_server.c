@@ -141,44 +141,6 @@ static void cmd_monitor(cmdctx_t *ctx, const req_t *req, reply_t *r)
 
 /* ---- DEBUG --------------------------------------------------------------- */
 
-/* Bytes rdbSaveLen uses for a length. */
-static size_t rdb_len_size(size_t len)
-{
-    if (len < (1u << 6)) return 1;
-    if (len < (1u << 14)) return 2;
-    if (len <= 0xffffffffu) return 5;
-    return 9;
-}
-
-/* Bytes rdbEncodeInteger uses, 0 if v does not fit an int32. */
-static size_t rdb_int_size(long long v)
-{
-    if (v >= -(1 << 7) && v <= (1 << 7) - 1) return 2;
-    if (v >= -(1 << 15) && v <= (1 << 15) - 1) return 3;
-    if (v >= -2147483648LL && v <= 2147483647LL) return 5;
-    return 0;
-}
-
-/*
- * DEBUG OBJECT's serializedlength for a string, as rdbSavedObjectLen
- * computes it, except that values longer than 20 bytes are counted
- * uncompressed (Redis LZF-compresses them when that saves space).
- */
-static size_t string_serialized_len(const kentry_t *e)
-{
-    char scratch[32];
-    size_t len;
-    if (ke_enc(e) == KE_INT) {
-        size_t n = rdb_int_size(ke_int(e));
-        if (n) return n;
-    }
-    const char *p = ke_str(e, &len, scratch);
-    long long v;
-    if (len <= 11 && resp_str2ll(p, len, &v) && rdb_int_size(v))
-        return rdb_int_size(v);
-    return rdb_len_size(len) + len;
-}
-
 /* DEBUG OBJECT key */
 static void debug_object(cmdctx_t *ctx, const resp_arg_t *key, reply_t *r)
 {
@@ -199,8 +161,8 @@ static void debug_object(cmdctx_t *ctx, const resp_arg_t *key, reply_t *r)
         if (ke_enc(e) == KE_INT && ke_int(e) >= 0 &&
             ke_int(e) < SHARED_INTEGERS)
             refcount = SHARED_REFCOUNT;
-        serlen = string_serialized_len(e);
     }
+    serlen = rdb_serialized_len(ctx->node, e); /* as rdbSavedObjectLen */
     unsigned now = (unsigned)((ctx->now_ms / 1000) & LRU_CLOCK_MAX);
     unsigned lru = ke_lru(e);
     unsigned long long idle = now >= lru ? now - lru

@@ -580,6 +580,28 @@ unsigned char *rdb_dump_payload(node_t *n, const kentry_t *e, size_t *len)
     return m.p;
 }
 
+static int count_write(void *arg, const void *buf, size_t len)
+{
+    (void)buf;
+    *(size_t *)arg += len;
+    return 0;
+}
+
+size_t rdb_serialized_len(node_t *n, const kentry_t *e)
+{
+    size_t len = 0;
+    wr_t *o = wr_create(n, count_write, &len);
+    if (n->rdb) {
+        if (!n->rdb->lzf) n->rdb->lzf = lzf_state_create();
+        o->lzf_state = n->rdb->lzf;
+        o->lzf_borrowed = 1;
+    }
+    wr_object(o, e);
+    wr_flush(o);
+    wr_destroy(o);
+    return len;
+}
+
 /* ==== SAVE, BGSAVE, save points ============================================
  */
 

@@ -112,6 +112,9 @@ int rdb_load_file(node_t *n, const char *path, char *err, size_t errlen);
  * bytes little endian, CRC64 little endian).  Returns a malloc'ed buffer
  * (ts_free) and its length in *len; NULL on allocation failure. */
 unsigned char *rdb_dump_payload(node_t *n, const kentry_t *e, size_t *len);
+/* Bytes e's value takes in an RDB file (DEBUG OBJECT's serializedlength,
+ * Redis's rdbSavedObjectLen: LZF included, type byte excluded). */
+size_t rdb_serialized_len(node_t *n, const kentry_t *e);
 /* Check a payload's trailer (version <= RDB_VERSION and CRC64).  1 ok. */
 int rdb_verify_payload(const unsigned char *p, size_t len);
 /* Decode a verified payload.  With key != NULL store the value under key

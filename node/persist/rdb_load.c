@@ -57,7 +57,7 @@ enum { S_INTSET = KE_OBJ, S_HT = KE_OBJ + 1 };
 #define LP_SAFETY_SIZE (1u << 30)
 #define READ_CHUNK     (1u << 20) /* strings grow by this much as they arrive */
 #define HINT_MAX       (1u << 20) /* presize containers for at most this */
-#define DUP_SCAN_MAX 16 /* fields checked pairwise up to this many */
+#define DUP_SCAN_MAX   16         /* fields checked pairwise up to this many */
 
 /* Result of loading one object. */
 enum { LOAD_OK = 0, LOAD_ERR = -1, LOAD_EMPTY = -2 };

@@ -205,3 +205,21 @@ def test_fuzzed_payloads_never_crash(r, sanitized):
     for k in r.scan_iter("fz:*", count=1000):
         r.type(k)
         r.dump(k)
+
+
+def test_debug_object_serializedlength(r, ref):
+    """DEBUG OBJECT's serializedlength is the RDB size of the value, LZF
+    included (rdbSavedObjectLen): the same as Redis for every key."""
+    rr = ref.client()
+    rr.flushall()
+    populate(r)
+    populate(rr)
+
+    def serlen(c, k):
+        line = c.execute_command("DEBUG", "OBJECT", k)
+        if isinstance(line, dict):
+            return int(line["serializedlength"])
+        return int(line.split(b"serializedlength:")[1].split()[0])
+
+    for k in r.scan_iter(count=1000):
+        assert serlen(r, k) == serlen(rr, k), k
