@@ -279,7 +279,7 @@ static int rerun(node_t *n, client_t *c)
     long long dirty = propagate_begin(n);
     cmd_handler(b->spec->id)(&ctx, &req, &r);
     propagate_end(n, dirty, b->spec, b->argc, b->argv); /* as its pop */
-    if (n->aof) c->aof_need = aof_appended(n);  /* reply after the AOF */
+    if (n->aof_live) c->aof_need = aof_appended(n);  /* reply after the AOF */
     s->rerun = NULL;
     return !s->again;
 }

@@ -217,7 +217,7 @@ void client_write_pending(node_t *n)
     /* The AOF first (appendfsync always: write + fsync once for the whole
      * round, Redis's beforeSleep); a client whose writes are not on disk
      * yet (the disk fails) keeps its replies until they are. */
-    if (n->aof) aof_flush(n);
+    if (n->aof_live) aof_flush(n);
     while ((c = n->pending_writes) != NULL) {
         unlink_pending(n, c);
         if (c->flags & CLF_CLOSE_ASAP) {
@@ -226,7 +226,7 @@ void client_write_pending(node_t *n)
         }
         /* already waiting for EV_WRITE: that event will write it */
         if (c->flags & CLF_WRITE_ARMED) continue;
-        if (n->aof && aof_hold_replies(n, c->aof_need)) {
+        if (n->aof_live && aof_hold_replies(n, c->aof_need)) {
             c->pwnext = held;
             held = c;
             continue;
@@ -364,8 +364,8 @@ void client_on_event(evutil_socket_t fd, short what, void *arg)
     client_t *c = arg;
     if (what & EV_WRITE) {
         node_t *n = c->node;
-        if (n->aof) aof_flush(n);   /* replies never overtake the AOF */
-        if (n->aof && aof_hold_replies(n, c->aof_need)) {
+        if (n->aof_live) aof_flush(n);   /* replies never overtake the AOF */
+        if (n->aof_live && aof_hold_replies(n, c->aof_need)) {
             arm_write(c, 0);        /* client_write_pending retries */
             client_flush(c);
         } else if (write_obuf(c) < 0) {

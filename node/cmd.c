@@ -223,10 +223,12 @@ static int check_monitor(client_t *cl, const cmd_spec_t *c, reply_t *r)
 static int check_misconf(node_t *n, client_t *cl, const cmd_spec_t *c,
                          reply_t *r)
 {
-    int rdb = rdb_writes_refused(n);
-    int aof_err = rdb ? 0 : aof_write_errno(n);
-    if (!rdb && !aof_err) return 0;
     unsigned f = c->flags;
+    /* reads, the common case, pay one test */
+    if (!(f & CF_WRITE) && c->id != CMD_PING && c->id != CMD_EXEC) return 0;
+    int rdb = n->nsave_points > 0 && rdb_writes_refused(n);
+    int aof_err = rdb || !n->aof_live ? 0 : aof_write_errno(n);
+    if (!rdb && !aof_err) return 0;
     if (c->id == CMD_EXEC) f |= multi_queued_flags(cl);
     if (!(f & CF_WRITE) && c->id != CMD_PING) return 0;
     if (rdb)
@@ -263,7 +265,8 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
               (n->cluster &&
                cluster_check_command(n, cl, c, argc, argv, r)) ||
               check_oom(n, cl, c, r) || check_misconf(n, cl, c, r) ||
-              repl_check_write(n, cl, c, r) ||
+              ((n->replica_mode || n->repl_min_to_write > 0) &&
+               repl_check_write(n, cl, c, r)) ||
               pubsub_check_context(cl, c, r)))
         rejected = 1;
     if (!rejected && must_pause(n, cl, c, now_us / 1000)) {
@@ -279,10 +282,13 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     /* In MULTI commands are queued, not run: the one test it costs. */
     if ((cl->flags & CLF_MULTI) && multi_queue(n, cl, c, argc, argv, r))
         goto reply_mode;
-    long long off0 = repl_stream_offset(n);
+    /* Only a propagated write moves the replication offset: with nothing
+     * listening to the stream (n->prop NULL) there is nothing to track. */
+    int track = n->prop != NULL;
+    long long off0 = track ? repl_stream_offset(n) : 0;
     cmd_call(n, cl, c, argc, argv, r, now_us);
     /* it was replicated: WAIT's offset, durable writes */
-    if (repl_stream_offset(n) != off0) repl_after_write(n, cl);
+    if (track && repl_stream_offset(n) != off0) repl_after_write(n, cl);
 
 reply_mode:
     if (cl->flags & CLF_ASKING) cluster_after_command(cl, c);
@@ -316,12 +322,12 @@ void cmd_call(node_t *n, client_t *cl, const cmd_spec_t *c, int argc,
     req_t req = {.argc = argc, .argv = argv, .spec = c};
     cmd_handler_t *fn = handlers[c->id];
     cl->last_cmd = c->id;   /* CLIENT LIST shows the running command */
-    long long dirty = propagate_begin(n);
-    long long aof_before = n->aof ? aof_appended(n) : 0;
+    long long dirty = n->prop ? propagate_begin(n) : n->dirty;
+    long long aof_before = n->aof_live ? aof_appended(n) : 0;
     fn(&ctx, &req, r);
-    propagate_end(n, dirty, c, argc, argv); /* AOF / replication stream */
+    if (n->prop) propagate_end(n, dirty, c, argc, argv); /* AOF / replicas */
     /* appendfsync always: its replies wait until that is on disk */
-    if (n->aof && aof_appended(n) != aof_before)
+    if (n->aof_live && aof_appended(n) != aof_before)
         cl->aof_need = aof_appended(n);
     /* the command fed waiters (inside EXEC: once, after the EXEC) */
     if (n->block_ready && !(cl->flags & CLF_MULTI)) block_serve(n);

@@ -194,7 +194,8 @@ typedef struct node {
     struct rdb_state *rdb;      /* persist/rdb.c: BGSAVE child, stats */
     struct cluster *cluster;    /* node/cluster/: NULL unless cluster mode */
     struct propagate *prop;     /* propagate.c: NULL when nothing listens */
-    struct aof *aof;            /* persist/aof.c: NULL when appendonly no */
+    struct aof *aof;            /* persist/aof.c */
+    int aof_live;               /* aof.c: appending (state not OFF); the hot-path gate */
     struct repl *repl;          /* node/repl: ids, backlog, replicas, link */
     client_t *master_client;    /* replica: the link to our master */
     int replica_mode;           /* following a master (REPLICAOF) */

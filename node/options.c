@@ -468,7 +468,7 @@ static const config_opt_t node_options[] = {
      .ptr = NODE(lfu_decay_time), .def = "1", .min = 0, .max = 0x7fffffff,
      .doc = "Minutes per decrement of an idle key's LFU counter (0: never)."},
     {.name = "hash-max-listpack-entries", .alias = "hash-max-ziplist-entries",
-     .type = CONFIG_INT, .ptr = NODE(hash_max_listpack_entries), .def = "128",
+     .type = CONFIG_INT, .ptr = NODE(hash_max_listpack_entries), .def = "512",
      .min = 0, .max = LMAX,
      .doc = "Hashes with more fields than this use a hash table."},
     {.name = "hash-max-listpack-value", .alias = "hash-max-ziplist-value",

@@ -349,7 +349,6 @@ void cl_nodes_description(cluster_t *cl, buf_t *out, int for_file)
 {
     for (int i = 0; i < cl->nnodes; i++) {
         const cnode_t *node = cl->nodes[i];
-        if (!for_file && (node->flags & CN_NOADDR) && 0) continue;
         if (for_file && (node->flags & CN_HANDSHAKE)) continue;
         cl_node_description(cl, node, out, for_file);
         buf_putc(out, '\n');

@@ -930,6 +930,7 @@ int aof_setup(node_t *n)
         log_msg(LL_NOTICE, "DB loaded from append only file");
     }
     a->state = AOF_ON;
+    n->aof_live = 1;
     if (open_on_start(a) != 0) return -1;
     start_appending(a);
     return 0;
@@ -948,6 +949,7 @@ static void stop_aof(struct aof *a)
     buf_clear(&a->buf);
     a->durable = a->appended;   /* nothing left to wait for */
     a->state = AOF_OFF;
+    a->n->aof_live = 0;
     a->write_err = a->sync_err = 0;
     a->unsynced = 0;
 }
@@ -986,6 +988,7 @@ const char *aof_apply_appendonly(node_t *n)
     }
     if (a->child > 0) kill_child(a);
     a->state = AOF_WAIT_REWRITE;
+    n->aof_live = 1;
     start_appending(a);
     if (rdb_bgsave_in_progress(n)) {
         long long seq = a->m.curr_incr_seq + 1;

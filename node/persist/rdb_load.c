@@ -205,7 +205,7 @@ static int rd_into(rdr_t *d, sbuf_t *b, uint64_t len)
  * decimal text, LZF is decompressed.  *len gets the length. */
 static int rd_string(rdr_t *d, sbuf_t *b, size_t *len)
 {
-    uint64_t l;
+    uint64_t l = 0;
     int enc;
     if (rd_len(d, &l, &enc)) return -1;
     if (!enc) {
@@ -891,7 +891,7 @@ static int load_zset_listpack(rdr_t *d, rval_t *v, int ziplist)
         for (unsigned char *p = lp_first(lp); p;) {
             unsigned char *q = lp_next(lp, p);
             uint32_t ml;
-            double s;
+            double s = 0;
             const unsigned char *m = lp_get_text(p, &ml, buf);
             lp_entry_score(q, &s);
             t_zset_skiplist_add(zs, (const char *)m, ml, s);
