@@ -156,8 +156,9 @@ static void sec_server(node_t *n, buf_t *o)
 
 static void sec_clients(node_t *n, buf_t *o)
 {
-    size_t max_in = 0, max_out = 0;
+    size_t max_in = 0, max_out = 0, replicas = 0;
     for (client_t *c = n->clients; c; c = c->next) {
+        if (c->flags & CLF_REPLICA) replicas++; /* Redis counts them apart */
         size_t in = buf_alloc_size(&c->qbuf), out = buf_alloc_size(&c->obuf);
         if (in > max_in) max_in = in;
         if (out > max_out) max_out = out;
@@ -172,8 +173,8 @@ static void sec_clients(node_t *n, buf_t *o)
                "blocked_clients:%lld\r\n"
                "tracking_clients:0\r\n"
                "clients_in_timeout_table:0\r\n",
-               n->nclients, cluster_connections(n), n->maxclients, max_in,
-               max_out, n->blocked_clients);
+               n->nclients - replicas, cluster_connections(n), n->maxclients,
+               max_in, max_out, n->blocked_clients);
 }
 
 /* ---- # Memory ------------------------------------------------------------ */
