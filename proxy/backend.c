@@ -38,10 +38,8 @@
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 
-backend_t *backend_for_addr(worker_t *w, const char *addr, int proto)
+static backend_t *backend_new(worker_t *w, const char *addr, int proto)
 {
-    for (backend_t *be = w->backends; be; be = be->next)
-        if (be->proto == proto && strcmp(be->addr, addr) == 0) return be;
     backend_t *be = ts_calloc(1, sizeof(*be));
     be->w = w;
     be->proto = proto;
@@ -60,8 +58,23 @@ backend_t *backend_for_addr(worker_t *w, const char *addr, int proto)
     buf_init(&be->in);
     buf_init(&be->out);
     resp_scan_init(&be->scan);
+    return be;
+}
+
+backend_t *backend_for_addr(worker_t *w, const char *addr, int proto)
+{
+    for (backend_t *be = w->backends; be; be = be->next)
+        if (be->proto == proto && strcmp(be->addr, addr) == 0) return be;
+    backend_t *be = backend_new(w, addr, proto);
     be->next = w->backends;
     __atomic_store_n(&w->backends, be, __ATOMIC_RELEASE);
+    return be;
+}
+
+backend_t *backend_create_pinned(worker_t *w, const char *addr, int proto)
+{
+    backend_t *be = backend_new(w, addr, proto);
+    be->pinned = 1;
     return be;
 }
 
@@ -112,6 +125,10 @@ static void backend_close(backend_t *be, const char *why, int lost)
         be->errors++;
         wstat_inc(&w->st.backend_failures);
         log_ratelimited(LL_WARNING, 5, "Backend %s: %s", be->addr, why);
+    }
+    if (be->pinned) {
+        lost = 0;           /* a transaction's link: fail, never replay */
+        if (be->owner) tx_pin_lost(be);
     }
     if (lost) {
         be->down_until_ms = proxy_mono_ms() + RECONNECT_GAP_MS;
@@ -204,7 +221,13 @@ void backend_send(backend_t *be, breq_t *b)
 {
     worker_t *w = be->w;
     b->be = be;
-    if (be->fd < 0) {
+    if (be->fd < 0 && be->pinned) {
+        if (backend_connect(be) != 0) {
+            breq_fail(b, "ERR tessera-proxy: can't connect to backend %s: %s",
+                      be->addr, strerror(errno));
+            return;
+        }
+    } else if (be->fd < 0) {
         char err[256];
         if (be->down_until_ms && proxy_mono_ms() < be->down_until_ms) {
             snprintf(err, sizeof(err), "ERR tessera-proxy: backend %s %s",

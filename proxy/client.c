@@ -46,6 +46,8 @@ void client_create(worker_t *w, int fd, const char *addr, const char *laddr)
     c->proto = 2;
     c->authenticated = !(p->requirepass && p->requirepass[0]);
     c->last_cmd = -1;
+    c->pin_slot = -1;
+    buf_init(&c->tx_hold);
     snprintf(c->addr, sizeof(c->addr), "%s", addr);
     snprintf(c->laddr, sizeof(c->laddr), "%s", laddr);
     c->created_ms = c->last_ms = proxy_mono_ms();
@@ -82,6 +84,7 @@ void client_free(pclient_t *c)
         q = next;
     }
     if (parked) route_drop_orphans(w);
+    tx_client_free(c);
     event_free(c->rev);
     event_free(c->wev);
     close(c->fd);

@@ -151,6 +151,9 @@ typedef struct backend {
     long long down_until_ms;    /* lost or refused: requests park instead
                                  * of reconnecting until then */
     char down_why[128];
+    int pinned;                 /* one client's own link (tx.c): not in
+                                 * w->backends, never parked or redirected */
+    struct pclient *owner;      /* pinned: the client, NULL once retired */
     unsigned long long requests, errors;
 } backend_t;
 
@@ -178,6 +181,14 @@ typedef struct pclient {
     int last_cmd;
     int nparked;                /* sub-requests waiting out a failover */
     long long parked_bytes;
+    /* transactions (tx.c): a link of its own to one node */
+    struct backend *pin;        /* NULL, or this client's dedicated link */
+    struct backend *old_pins;   /* earlier links still owing replies */
+    int pinned;                 /* pin in use: WATCH or MULTI with a node */
+    int pin_slot;               /* the slot that chose the node, or -1 */
+    int in_multi, multi_on_pin, watching, tx_dirty, watch_lost;
+    buf_t tx_hold;              /* MULTI's keyless commands before a node
+                                 * is chosen (already answered QUEUED) */
 } pclient_t;
 
 /* ---- worker and process ---------------------------------------------- */
@@ -326,6 +337,8 @@ void client_cron(worker_t *w);
 /* The backend for master `idx` of w's map, created on first use. */
 backend_t *backend_for_node(worker_t *w, int idx, int proto);
 backend_t *backend_for_addr(worker_t *w, const char *addr, int proto);
+/* A dedicated link for one client (not shared, not in w->backends). */
+backend_t *backend_create_pinned(worker_t *w, const char *addr, int proto);
 /* Queue b (its cmd already built) on be; the write happens at flush. */
 void backend_send(backend_t *be, breq_t *b);
 void backend_flush(backend_t *be);
@@ -361,6 +374,21 @@ void route_unpark(worker_t *w, int all);
 void route_drop_orphans(worker_t *w);
 /* A sub-request's reply arrived (ptr, len: one complete RESP reply). */
 void route_on_reply(breq_t *b, const char *ptr, size_t len);
+
+/* Append a new request of `kind` to c's FIFO. */
+preq_t *route_enqueue(pclient_t *c, int kind);
+/* Owner (master index) of slot in w's map, or -1. */
+int route_owner(worker_t *w, unsigned slot);
+
+/* ---- tx.c ---- */
+/* MULTI/EXEC/DISCARD/WATCH/UNWATCH, and every command of a client in a
+ * transaction or watching keys; 1 if handled. */
+int tx_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
+               resp_arg_t *argv, const char *raw, size_t rawlen);
+/* c is going away: close its links. */
+void tx_client_free(pclient_t *c);
+/* c's pinned link be was lost (backend.c). */
+void tx_pin_lost(backend_t *be);
 
 /* ---- local.c ---- */
 /* Commands the proxy answers itself; 1 if handled. */

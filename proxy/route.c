@@ -40,7 +40,7 @@
 
 /* ---- the client's FIFO ---------------------------------------------- */
 
-static preq_t *enqueue(pclient_t *c, int kind)
+preq_t *route_enqueue(pclient_t *c, int kind)
 {
     preq_t *q = preq_alloc(c->w, c, kind);
     if (c->tail) c->tail->next = q;
@@ -52,7 +52,7 @@ static preq_t *enqueue(pclient_t *c, int kind)
 
 preq_t *route_local_begin(pclient_t *c, reply_t *r)
 {
-    preq_t *q = enqueue(c, PK_LOCAL);
+    preq_t *q = route_enqueue(c, PK_LOCAL);
     reply_init(r, &q->reply, c->proto);
     return q;
 }
@@ -117,13 +117,6 @@ static void unknown_subcommand(pclient_t *c, const cmd_spec_t *parent,
 static const char *unsupported(const cmd_spec_t *cmd)
 {
     switch (cmd->id) {
-    case CMD_MULTI:
-    case CMD_EXEC:
-    case CMD_DISCARD:
-    case CMD_WATCH:
-    case CMD_UNWATCH:
-        return "ERR tessera-proxy: transactions (MULTI/EXEC/DISCARD/WATCH) "
-               "are not supported through the proxy yet";
     case CMD_PUBLISH:
     case CMD_SPUBLISH:
         return NULL;
@@ -166,7 +159,7 @@ static void send_to_node(worker_t *w, breq_t *b, int idx, int slot)
 }
 
 /* Owner of slot, or -1 (the reply then is CLUSTERDOWN). */
-static int owner_of(worker_t *w, unsigned slot)
+int route_owner(worker_t *w, unsigned slot)
 {
     uint16_t o = w->topo->owner[slot];
     if (o == TOPO_NO_OWNER || o >= w->topo->nmasters) return -1;
@@ -183,7 +176,7 @@ static void forward(pclient_t *c, int idx, int slot, int argc,
                     const resp_arg_t *argv, const char *raw, size_t rawlen)
 {
     worker_t *w = c->w;
-    preq_t *q = enqueue(c, PK_FORWARD);
+    preq_t *q = route_enqueue(c, PK_FORWARD);
     q->pending = 1;
     breq_t *b = breq_alloc(w, q, c->proto);
     if (raw) buf_append(&b->cmd, raw, rawlen);
@@ -198,7 +191,7 @@ static preq_t *fanout(pclient_t *c, int kind, int proto, int argc,
 {
     worker_t *w = c->w;
     int n = w->topo->nmasters;
-    preq_t *q = enqueue(c, kind);
+    preq_t *q = route_enqueue(c, kind);
     q->subs = ts_calloc((size_t)n, sizeof(breq_t *));
     q->nsub = n;
     q->pending = n;
@@ -233,7 +226,7 @@ static void split_keys(pclient_t *c, int kind, int step, int argc,
             g = ngroups++;
             w->slot_group[slots[i]] = g;
             gslot[g] = slots[i];
-            if (owner_of(w, slots[i]) < 0) unserved = 1;
+            if (route_owner(w, slots[i]) < 0) unserved = 1;
         }
         gid[i] = g;
     }
@@ -254,7 +247,7 @@ static void split_keys(pclient_t *c, int kind, int step, int argc,
     for (int i = 0; i < nkeys; i++) order[fill[gid[i]]++] = i;
     ts_free(fill);
 
-    preq_t *q = enqueue(c, kind);
+    preq_t *q = route_enqueue(c, kind);
     q->subs = ts_calloc((size_t)ngroups, sizeof(breq_t *));
     q->nsub = ngroups;
     q->pending = ngroups;
@@ -277,7 +270,7 @@ static void split_keys(pclient_t *c, int kind, int step, int argc,
     /* the last send may complete (and free) q: nothing touches q after */
     for (int g = 0; g < ngroups; g++) {
         unsigned sl = gslot[g];
-        send_to_node(w, q->subs[g], owner_of(w, sl), (int)sl);
+        send_to_node(w, q->subs[g], route_owner(w, sl), (int)sl);
     }
     ts_free(gslot);
 }
@@ -327,7 +320,7 @@ static void route_keys(pclient_t *c, const cmd_spec_t *cmd, int argc,
         if (slots[i] != slots[0]) same = 0;
     }
     if (same) {
-        int o = owner_of(w, slots[0]);
+        int o = route_owner(w, slots[0]);
         if (o < 0) clusterdown(c);
         else forward(c, o, (int)slots[0], argc, argv, raw, rawlen);
         goto out;
@@ -385,7 +378,7 @@ static void route_scan(pclient_t *c, int argc, resp_arg_t *argv)
     size_t nlen = resp_ull2str(nbuf, cur >> SCAN_NODE_BITS);
     resp_arg_t saved = argv[1];
     argv[1] = (resp_arg_t){nbuf, nlen};
-    preq_t *q = enqueue(c, PK_SCAN);
+    preq_t *q = route_enqueue(c, PK_SCAN);
     q->subs = ts_calloc(1, sizeof(breq_t *));
     q->nsub = 1;
     q->pending = 1;
@@ -419,7 +412,7 @@ static void route_info(pclient_t *c, int argc, resp_arg_t *argv)
     buf_deinit(&text);
     /* registered before the sub-requests go out */
     int n = w->topo->nmasters;
-    preq_t *q = enqueue(c, PK_INFO);
+    preq_t *q = route_enqueue(c, PK_INFO);
     q->info_text = s;
     q->subs = ts_calloc((size_t)n, sizeof(breq_t *));
     q->nsub = n;
@@ -483,6 +476,7 @@ void route_request(pclient_t *c, int argc, resp_arg_t *argv, const char *raw,
             local_error(c, "NOAUTH Authentication required.");
         } else {
             unknown_command(c, argc, argv);
+            if (c->in_multi) c->tx_dirty = 1;
         }
         return;
     }
@@ -500,6 +494,7 @@ void route_request(pclient_t *c, int argc, resp_arg_t *argv, const char *raw,
                 cmdtab_lookup_sub(cmd, argv[1].ptr, argv[1].len);
             if (!sub) {
                 unknown_subcommand(c, cmd, &argv[1]);
+                if (c->in_multi) c->tx_dirty = 1;
                 return;
             }
             cmd = sub;
@@ -510,6 +505,7 @@ void route_request(pclient_t *c, int argc, resp_arg_t *argv, const char *raw,
         preq_t *q = route_local_begin(c, &r);
         reply_err_arity(&r, cmd->name);
         route_local_end(q);
+        if (c->in_multi) c->tx_dirty = 1;
         return;
     }
     if (!c->authenticated && !(cmd->flags & CF_NO_AUTH)) {
@@ -518,6 +514,7 @@ void route_request(pclient_t *c, int argc, resp_arg_t *argv, const char *raw,
     }
     c->last_cmd = (int)cmd->id;
     wstat_inc(&w->st.calls[cmd->id]);
+    if (tx_command(c, cmd, argc, argv, raw, rawlen)) return;
     if (local_command(c, cmd, argc, argv)) return;
     const char *why = unsupported(cmd);
     if (why) {
@@ -586,7 +583,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
     topo_sync(w);
     backend_t *be = b->be;
     if (b->slot >= 0) {
-        int o = owner_of(w, (unsigned)b->slot);
+        int o = route_owner(w, (unsigned)b->slot);
         if (o >= 0) be = backend_for_node(w, o, b->proto);
     }
     dispatch(b, be);
@@ -695,7 +692,7 @@ static void unpark_one(worker_t *w, breq_t *b)
 {
     backend_t *be = b->be;
     if (b->slot >= 0) {
-        int o = owner_of(w, (unsigned)b->slot);
+        int o = route_owner(w, (unsigned)b->slot);
         if (o < 0) {
             route_park(b, be, "CLUSTERDOWN Hash slot not served");
             return;
@@ -1041,14 +1038,16 @@ void route_on_reply(breq_t *b, const char *ptr, size_t len)
     worker_t *w = b->w;
     preq_t *q = b->parent;
     if (!q) {
-        if (ptr[0] == '-')
+        if (ptr[0] == '-' && !(b->be && b->be->pinned))
             log_ratelimited(LL_WARNING, 1, "Backend refused the connection "
                             "set-up: %.*s", (int)(len > 200 ? 200 : len - 2),
                             ptr + 1);
         breq_free(w, b);
         return;
     }
-    if (ptr[0] == '-' && !b->failing && redirect(b, ptr, len)) return;
+    if (ptr[0] == '-' && !b->failing && !(b->be && b->be->pinned) &&
+        redirect(b, ptr, len))
+        return;
     if (q->kind == PK_FORWARD) {
         breq_free(w, b);
         q->pending = 0;

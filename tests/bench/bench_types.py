@@ -36,12 +36,8 @@ status: 0 ok, 1 bad usage/tooling, 2 a server failed to start or died.
 """
 
 import argparse
-import math
 import os
-import shutil
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
@@ -162,81 +158,12 @@ def table(results):
 
 def main():
     args = parse_args()
-    if not os.path.exists(bl.REDIS_BENCHMARK):
-        bl.log("redis-benchmark not found")
-        return 1
-    workdir = tempfile.mkdtemp(prefix="tessera-bench-types-")
-    ref = bl.Server("ref", args.ref_bin, cpu=args.server_cpu, workdir=workdir, extra=args.ref_args)
-    cand = bl.Server("cand", args.cand_bin, cpu=args.server_cpu, workdir=workdir,
-                     extra=args.cand_args)
-    servers = [ref, cand]
-    payload = {"benchmark": "bench_types", "meta": bl.common_meta(args),
-               "config": {"rounds": args.rounds, "requests": args.requests,
-                          "seconds": args.seconds, "tests": args.tests,
-                          "pipelines": args.pipelines, "clients": args.clients,
-                          "keyspace": args.keyspace, "server_cpu": args.server_cpu,
-                          "client_cpu": args.client_cpu},
-               "results": [], "error": None}
-    status = 0
-    t_start = time.monotonic()
-    try:
-        for s in servers:
-            s.start()
-            bl.log(f"started {s.name}: {s.binary} on port {s.port} (pid {s.proc.pid})")
-        for test in args.tests:
-            for pipeline in args.pipelines:
-                n = calibrate(args, servers, test, pipeline)
-                runs = {"ref": [], "cand": []}
-                test_name = None
-                for rnd in range(args.rounds):
-                    order = servers if rnd % 2 == 0 else servers[::-1]
-                    for s in order:
-                        row = run(args, s, test, pipeline, n)
-                        row["round"] = rnd
-                        test_name = row["test"]
-                        runs[s.name].append(row)
-                summ = bl.summarize(runs["ref"], runs["cand"])
-                payload["results"].append({"test": test, "test_name": test_name,
-                                           "pipeline": pipeline, "requests": n,
-                                           "runs": runs, "summary": summ})
-                bl.log(f"  {test_name:<32} P={pipeline:<3} n={n:<9} "
-                       f"ref={summ['ref_median']:,.0f} cand={summ['cand_median']:,.0f} "
-                       f"ratio={summ['ratio_median']:.3f}")
-    except bl.ServerDied as e:
-        payload["error"] = str(e)
-        bl.log(f"ERROR: {e}")
-        status = 2
-    except bl.BenchError as e:
-        payload["error"] = str(e)
-        bl.log(f"ERROR: {e}")
-        status = 1
-    except KeyboardInterrupt:
-        payload["error"] = "interrupted"
-        status = 130
-    finally:
-        for s in servers:
-            s.stop()
-        if not args.keep and status == 0:
-            shutil.rmtree(workdir, ignore_errors=True)
-        elif status != 0 or args.keep:
-            bl.log(f"server logs kept in {workdir}")
-
-    payload["elapsed_s"] = round(time.monotonic() - t_start, 1)
-    if payload["results"]:
-        print(f"\n### bench_types: requests/s, {args.clients} clients, -r {args.keyspace}, "
-              f"{args.rounds} interleaved rounds\n")
-        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']})")
-        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']})\n")
-        print(table(payload["results"]))
-        ratios = [r["summary"]["ratio_median"] for r in payload["results"]]
-        gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
-        payload["geomean_ratio"] = gm
-        print(f"\ngeometric mean of cand/ref median ratios: {gm:.3f}")
-    if payload["error"]:
-        print(f"\nbench_types FAILED: {payload['error'].splitlines()[0]}")
-    path = bl.write_results("bench_types", payload, args.out_dir)
-    print(f"results: {path}")
-    return status
+    config = {"rounds": args.rounds, "requests": args.requests,
+              "seconds": args.seconds, "tests": args.tests,
+              "pipelines": args.pipelines, "clients": args.clients,
+              "keyspace": args.keyspace, "server_cpu": args.server_cpu,
+              "client_cpu": args.client_cpu}
+    return bl.side_by_side("bench_types", args, config, run, calibrate, table)
 
 
 if __name__ == "__main__":

@@ -448,3 +448,91 @@ def fmt_cpu(s):
     if s["ref_cpu_us"] is None or s["cand_cpu_us"] is None:
         return "n/a"
     return f"{s['ref_cpu_us']:.2f} / {s['cand_cpu_us']:.2f}"
+
+
+def side_by_side(name, args, config, run_one, calibrate, table, prepare=None):
+    """The driver shared by bench_node.py and bench_types.py.
+
+    Starts the reference and the candidate pinned to args.server_cpu,
+    calls prepare(servers) once, then for every test in args.tests and
+    pipeline in args.pipelines: calibrates -n, runs args.rounds interleaved
+    rounds (ref first on even rounds, cand first on odd ones) of
+    run_one(args, server, test, pipeline, n) -> row dict with "test", and
+    summarizes the ratios.  Prints the Markdown table (table(results)),
+    writes the JSON results file and returns the exit status (0 ok, 1 bench
+    error, 2 a server died, 130 interrupted).
+    """
+    import math
+    import tempfile
+    if not os.path.exists(REDIS_BENCHMARK):
+        log("redis-benchmark not found")
+        return 1
+    workdir = tempfile.mkdtemp(prefix=f"tessera-{name.replace('_', '-')}-")
+    servers = [Server("ref", args.ref_bin, cpu=args.server_cpu, workdir=workdir,
+                      extra=args.ref_args),
+               Server("cand", args.cand_bin, cpu=args.server_cpu, workdir=workdir,
+                      extra=args.cand_args)]
+    payload = {"benchmark": name, "meta": common_meta(args), "config": config,
+               "results": [], "error": None}
+    status = 0
+    t_start = time.monotonic()
+    try:
+        for s in servers:
+            s.start()
+            log(f"started {s.name}: {s.binary} on port {s.port} (pid {s.proc.pid})")
+        if prepare:
+            prepare(servers)
+        for test in args.tests:
+            for pipeline in args.pipelines:
+                n = calibrate(args, servers, test, pipeline)
+                runs = {"ref": [], "cand": []}
+                test_name = None
+                for rnd in range(args.rounds):
+                    order = servers if rnd % 2 == 0 else servers[::-1]
+                    for s in order:
+                        row = run_one(args, s, test, pipeline, n)
+                        row["round"] = rnd
+                        test_name = row["test"]
+                        runs[s.name].append(row)
+                summ = summarize(runs["ref"], runs["cand"])
+                payload["results"].append({"test": test, "test_name": test_name,
+                                           "pipeline": pipeline, "requests": n,
+                                           "runs": runs, "summary": summ})
+                log(f"  {test_name:<24} P={pipeline:<3} n={n:<9} "
+                    f"ref={summ['ref_median']:,.0f} cand={summ['cand_median']:,.0f} "
+                    f"ratio={summ['ratio_median']:.3f}")
+    except ServerDied as e:
+        payload["error"] = str(e)
+        log(f"ERROR: {e}")
+        status = 2
+    except BenchError as e:
+        payload["error"] = str(e)
+        log(f"ERROR: {e}")
+        status = 1
+    except KeyboardInterrupt:
+        payload["error"] = "interrupted"
+        status = 130
+    finally:
+        for s in servers:
+            s.stop()
+        if not args.keep and status == 0:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"server logs kept in {workdir}")
+
+    payload["elapsed_s"] = round(time.monotonic() - t_start, 1)
+    if payload["results"]:
+        print(f"\n### {name}: requests/s, {args.clients} clients, -r {args.keyspace}, "
+              f"{args.rounds} interleaved rounds\n")
+        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']})")
+        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']})\n")
+        print(table(payload["results"]))
+        ratios = [r["summary"]["ratio_median"] for r in payload["results"]]
+        gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+        payload["geomean_ratio"] = gm
+        print(f"\ngeometric mean of cand/ref median ratios: {gm:.3f}")
+    if payload["error"]:
+        print(f"\n{name} FAILED: {payload['error'].splitlines()[0]}")
+    path = write_results(name, payload, args.out_dir)
+    print(f"results: {path}")
+    return status
