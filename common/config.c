@@ -74,6 +74,7 @@
 #include "buf.h"
 #include "glob.h"
 #include "log.h"
+#include "proc.h"
 
 /* Version shown in the fatal error block: the Redis release we mimic. */
 #define CONFIG_REDIS_VERSION     "7.0.15"
@@ -968,10 +969,7 @@ static char *absolute_path(const char *path)
         free(rp);
         return s;
     }
-    if (path[0] == '/') return ts_strdup(path);
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof(cwd))) return ts_strdup(path);
-    return heap_printf("%s/%s", cwd, path);
+    return ts_absolute_path(path);
 }
 
 static void set_file(config_t *c, const char *path)

@@ -17,6 +17,8 @@
  */
 #include "hash.h"
 
+#include "proc.h"
+
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -121,40 +123,9 @@ void hash_set_seed(const uint8_t seed[16])
     sip_k1 = load_le64(seed + 8);
 }
 
-/* A weak fallback when /dev/urandom cannot be read (chroot, fd limit):
- * still differs between processes and runs, which is what matters here. */
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
 void hash_seed_random(void)
 {
     uint8_t seed[16];
-    size_t got = 0;
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        while (got < sizeof(seed)) {
-            ssize_t r = read(fd, seed + got, sizeof(seed) - got);
-            if (r <= 0) break;
-            got += (size_t)r;
-        }
-        close(fd);
-    }
-    if (got < sizeof(seed)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t a = mix64((uint64_t)ts.tv_sec * 1000000000ULL +
-                           (uint64_t)ts.tv_nsec);
-        uint64_t b = mix64(a ^ ((uint64_t)getpid() << 32) ^
-                           (uint64_t)(uintptr_t)&got);
-        memcpy(seed, &a, 8);
-        memcpy(seed + 8, &b, 8);
-    }
+    ts_random_bytes(seed, sizeof(seed));
     hash_set_seed(seed);
 }

@@ -36,6 +36,7 @@
 #include "config.h"
 #include "lazyfree.h"
 #include "persist/aof.h"
+#include "persist/childinfo.h"
 #include "persist/rdb.h"
 #include "pubsub.h"
 #include "repl/repl.h"
@@ -345,8 +346,8 @@ static void sec_stats(node_t *n, buf_t *o)
                "pubsub_channels:%zu\r\n"
                "pubsub_patterns:%zu\r\n"
                "pubsubshard_channels:%zu\r\n"
-               "latest_fork_usec:0\r\n"
-               "total_forks:0\r\n"
+               "latest_fork_usec:%lld\r\n"
+               "total_forks:%lld\r\n"
                "migrate_cached_sockets:0\r\n"
                "slave_expires_tracked_keys:0\r\n"
                "active_defrag_hits:0\r\n"
@@ -367,7 +368,8 @@ static void sec_stats(node_t *n, buf_t *o)
                "io_threaded_writes_processed:0\r\n"
                "reply_buffer_shrinks:0\r\n"
                "reply_buffer_expands:0\r\n",
-               ps_chans, ps_pats, ps_shard, s->unexpected_error_replies, s->total_error_replies,
+               ps_chans, ps_pats, ps_shard, childinfo_latest_fork_usec(n),
+               childinfo_total_forks(n), s->unexpected_error_replies, s->total_error_replies,
                s->io_reads, s->io_writes);
 }
 

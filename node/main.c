@@ -28,6 +28,7 @@
 #include "log.h"
 #include "node.h"
 #include "options.h"
+#include "proc.h"
 #include "rdb.h"
 #include "repl/repl.h"
 #include "server.h"
@@ -46,60 +47,6 @@ static void usage(void)
             "       ./tessera-node /etc/tessera/7000.conf\n"
             "       ./tessera-node --port 7777\n"
             "       ./tessera-node /etc/mynode.conf --loglevel verbose\n");
-}
-
-static void make_runid(char out[41])
-{
-    unsigned char raw[20];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    ssize_t got = fd >= 0 ? read(fd, raw, sizeof(raw)) : -1;
-    if (fd >= 0) close(fd);
-    if (got != (ssize_t)sizeof(raw))
-        for (size_t i = 0; i < sizeof(raw); i++)
-            raw[i] = (unsigned char)(rand() ^ getpid());
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
-}
-
-static int daemonize(void)
-{
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid > 0) _exit(0);
-    setsid();
-    int fd = open("/dev/null", O_RDWR);
-    if (fd >= 0) {
-        dup2(fd, STDIN_FILENO);
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        if (fd > STDERR_FILENO) close(fd);
-    }
-    return 0;
-}
-
-static void write_pidfile(const node_t *n)
-{
-    if (!n->pidfile || !n->pidfile[0]) return;
-    FILE *f = fopen(n->pidfile, "w");
-    if (!f) {
-        log_msg(LL_WARNING, "Failed to write PID file: %s", strerror(errno));
-        return;
-    }
-    fprintf(f, "%d\n", (int)getpid());
-    fclose(f);
-}
-
-/* Resolve the config file path to an absolute one (CONFIG REWRITE). */
-static char *absolute_path(const char *p)
-{
-    if (!p) return NULL;
-    if (p[0] == '/') return ts_strdup(p);
-    char cwd[4096];
-    if (!getcwd(cwd, sizeof(cwd))) return ts_strdup(p);
-    size_t len = strlen(cwd) + strlen(p) + 2;
-    char *s = ts_malloc(len);
-    snprintf(s, len, "%s/%s", cwd, p);
-    return s;
 }
 
 int main(int argc, char **argv)
@@ -121,7 +68,7 @@ int main(int argc, char **argv)
     n->next_client_id = 1;
     n->start_ms = node_unix_ms();
     n->lastsave = n->start_ms / 1000;
-    n->executable = absolute_path(argv[0]);
+    n->executable = ts_absolute_path(argv[0]);
     cmd_setup();
 
     size_t nopts;
@@ -138,22 +85,22 @@ int main(int argc, char **argv)
         ts_free(err);
         return 1;
     }
-    n->config_file = absolute_path(config_file_path(n->config));
+    n->config_file = ts_absolute_path(config_file_path(n->config));
 
     if (log_setup(n->logfile, n->loglevel) != 0) {
         fprintf(stderr, "Can't open the log file: %s\n", strerror(errno));
         return 1;
     }
-    if (n->daemonize && daemonize() != 0) {
+    if (n->daemonize && ts_daemonize() != 0) {
         log_msg(LL_WARNING, "fork: %s", strerror(errno));
         return 1;
     }
-    write_pidfile(n);
+    ts_write_pidfile(n->pidfile);
     log_msg(LL_NOTICE, "Tessera %s (Redis %s compatible) starting, pid=%d",
             TESSERA_VERSION, NODE_VERSION, (int)getpid());
 
     hash_seed_random();
-    make_runid(n->runid);
+    ts_random_hex(n->runid, 40);
     struct event_config *ecfg = event_config_new();
     event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
     n->base = event_base_new_with_config(ecfg);

@@ -106,6 +106,7 @@ typedef struct node {
     /* RDB snapshots (node/persist/rdb.c) */
     char *dbfilename;
     int rdbcompression;
+    long long rdb_key_save_delay;       /* usec per key; -N: 1 us, p=1/N */
     int rdbchecksum;
     int stop_writes_on_bgsave_err;
     struct save_point {
@@ -192,6 +193,7 @@ typedef struct node {
     long long clock_sec;        /* second of the keyspace's LRU stamp */
     struct dict *watched_keys;  /* multi.c: key -> watchers; NULL if none */
     struct rdb_state *rdb;      /* persist/rdb.c: BGSAVE child, stats */
+    struct childinfo *childinfo; /* persist/childinfo.c: fork CoW reports */
     struct cluster *cluster;    /* node/cluster/: NULL unless cluster mode */
     struct propagate *prop;     /* propagate.c: NULL when nothing listens */
     struct aof *aof;            /* persist/aof.c */

@@ -509,6 +509,11 @@ static const config_opt_t node_options[] = {
     {.name = "rdbcompression", .type = CONFIG_BOOL,
      .ptr = NODE(rdbcompression), .def = "yes",
      .doc = "LZF-compress strings longer than 20 bytes in RDB files."},
+    {.name = "rdb-key-save-delay", .type = CONFIG_INT, .flags = CONFIG_HIDDEN,
+     .ptr = NODE(rdb_key_save_delay), .def = "0", .min = -2147483647LL - 1,
+     .max = 2147483647LL,
+     .doc = "Testing: sleep this many microseconds per key written to an "
+            "RDB (a negative -N: 1 us with probability 1/N)."},
     {.name = "rdbchecksum", .type = CONFIG_BOOL, .ptr = NODE(rdbchecksum),
      .def = "yes",
      .doc = "Write a CRC64 at the end of RDB files and check it on load."},

@@ -223,8 +223,9 @@ void backend_send(backend_t *be, breq_t *b)
     b->be = be;
     if (be->fd < 0 && be->pinned) {
         if (backend_connect(be) != 0) {
+            int e = errno;
             breq_fail(b, "ERR tessera-proxy: can't connect to backend %s: %s",
-                      be->addr, strerror(errno));
+                      be->addr, strerror(e));
             return;
         }
     } else if (be->fd < 0) {
@@ -236,14 +237,15 @@ void backend_send(backend_t *be, breq_t *b)
             return;
         }
         if (backend_connect(be) != 0) {
+            int e = errno;
             wstat_inc(&w->st.backend_failures);
             topo_request_refresh(w->p);
             be->down_until_ms = proxy_mono_ms() + RECONNECT_GAP_MS;
             snprintf(be->down_why, sizeof(be->down_why),
-                     "can't be connected to: %s", strerror(errno));
+                     "can't be connected to: %s", strerror(e));
             snprintf(err, sizeof(err),
                      "ERR tessera-proxy: can't connect to backend %s: %s",
-                     be->addr, strerror(errno));
+                     be->addr, strerror(e));
             route_park(b, be, err);
             return;
         }

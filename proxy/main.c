@@ -22,6 +22,7 @@
 #include "cmdtab.h"
 #include "config.h"
 #include "log.h"
+#include "proc.h"
 #include "proxy.h"
 
 #define REFRESH_MIN_GAP_MS 100
@@ -37,47 +38,6 @@ static void usage(void)
             "Examples:\n"
             "       ./tessera-proxy --cluster-nodes 10.0.0.1:7000,10.0.0.2:7000\n"
             "       ./tessera-proxy /etc/tessera/proxy.conf --threads 4\n");
-}
-
-static void make_runid(char out[41])
-{
-    unsigned char raw[20];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    ssize_t got = fd >= 0 ? read(fd, raw, sizeof(raw)) : -1;
-    if (fd >= 0) close(fd);
-    if (got != (ssize_t)sizeof(raw))
-        for (size_t i = 0; i < sizeof(raw); i++)
-            raw[i] = (unsigned char)(rand() ^ getpid());
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
-}
-
-static int daemonize(void)
-{
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid > 0) _exit(0);
-    setsid();
-    int fd = open("/dev/null", O_RDWR);
-    if (fd >= 0) {
-        dup2(fd, STDIN_FILENO);
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        if (fd > STDERR_FILENO) close(fd);
-    }
-    return 0;
-}
-
-static void write_pidfile(const proxy_t *p)
-{
-    if (!p->pidfile || !p->pidfile[0]) return;
-    FILE *f = fopen(p->pidfile, "w");
-    if (!f) {
-        log_msg(LL_WARNING, "Failed to write PID file: %s", strerror(errno));
-        return;
-    }
-    fprintf(f, "%d\n", (int)getpid());
-    fclose(f);
 }
 
 static void do_refresh(proxy_t *p)
@@ -175,12 +135,12 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_role('P');
-    if (p->daemonize && daemonize() != 0) {
+    if (p->daemonize && ts_daemonize() != 0) {
         log_msg(LL_WARNING, "fork: %s", strerror(errno));
         return 1;
     }
-    write_pidfile(p);
-    make_runid(p->runid);
+    ts_write_pidfile(p->pidfile);
+    ts_random_hex(p->runid, 40);
     p->nworkers = p->threads > 0 ? (int)p->threads : default_threads();
     log_msg(LL_NOTICE, "tessera-proxy %s starting, pid=%d, %d worker thread(s)",
             PROXY_VERSION, (int)getpid(), p->nworkers);

@@ -123,9 +123,6 @@ static const char *unsupported(const cmd_spec_t *cmd)
     default:
         break;
     }
-    if (cmd->flags & CF_BLOCKING)
-        return "ERR tessera-proxy: blocking commands are not supported "
-               "through the proxy yet";
     if (cmd->flags & CF_PUBSUB)
         return "ERR tessera-proxy: SUBSCRIBE and the other pub/sub commands "
                "except PUBLISH are not supported through the proxy yet";

@@ -197,10 +197,6 @@ static void crossslot(pclient_t *c)
 static void tx_queue(pclient_t *c, const cmd_spec_t *cmd, int argc,
                      resp_arg_t *argv, const char *raw, size_t rawlen)
 {
-    if (c->watch_lost) {    /* EXEC will answer null: nothing runs */
-        tx_simple(c, "QUEUED");
-        return;
-    }
     const cmd_spec_t *top = cmd->parent ? cmd->parent : cmd;
     if ((top->route == ROUTE_LOCAL && top->id != CMD_PING &&
          top->id != CMD_ECHO && top->id != CMD_TIME) ||
@@ -216,6 +212,10 @@ static void tx_queue(pclient_t *c, const cmd_spec_t *cmd, int argc,
         c->tx_dirty = 1;
         tx_error(c, "ERR tessera-proxy: the transaction's backend connection "
                     "was lost");
+        return;
+    }
+    if (c->watch_lost) {    /* EXEC will answer null: nothing runs */
+        tx_simple(c, "QUEUED");
         return;
     }
     int slot = keys_slot(cmd, argc, argv);
@@ -313,6 +313,45 @@ static void tx_watch(pclient_t *c, const cmd_spec_t *cmd, int argc,
     pin_forward(c, argc, argv, raw, rawlen);
 }
 
+/*
+ * BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP: on the
+ * client's own link (the node holds the connection until it answers or
+ * the client's timeout passes, which a shared link cannot afford), to the
+ * owner of the keys' slot.  The link is released at once: the client's
+ * later requests take the shared links, and their replies wait behind
+ * the blocked one in the client's FIFO, as they would on one connection
+ * to Redis.  Pinned links have no backend-timeout.
+ */
+static void tx_blocking(pclient_t *c, const cmd_spec_t *cmd, int argc,
+                        resp_arg_t *argv, const char *raw, size_t rawlen)
+{
+    worker_t *w = c->w;
+    int slot = keys_slot(cmd, argc, argv);
+    if (slot == -2) {
+        crossslot(c);
+        return;
+    }
+    if (c->pinned) {    /* watching: only the watched slot */
+        if (slot >= 0 && slot != c->pin_slot) {
+            crossslot(c);
+            return;
+        }
+        pin_forward(c, argc, argv, raw, rawlen);
+        return;
+    }
+    int idx;
+    if (slot >= 0) idx = route_owner(w, (unsigned)slot);
+    else idx = w->topo->nmasters ? (int)(c->id % (unsigned)w->topo->nmasters)
+                                 : -1;   /* bad numkeys: the node says so */
+    if (idx < 0) {
+        tx_error(c, "CLUSTERDOWN Hash slot not served");
+        return;
+    }
+    pin_open(c, idx, slot);
+    pin_forward(c, argc, argv, raw, rawlen);
+    pin_release(c);
+}
+
 int tx_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
                resp_arg_t *argv, const char *raw, size_t rawlen)
 {
@@ -359,6 +398,10 @@ int tx_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
     }
     if (c->in_multi) {
         tx_queue(c, cmd, argc, argv, raw, rawlen);
+        return 1;
+    }
+    if (cmd->flags & CF_BLOCKING) {
+        tx_blocking(c, cmd, argc, argv, raw, rawlen);
         return 1;
     }
     if (c->pinned && c->pin_slot >= 0 && c->pin->fd >= 0 &&

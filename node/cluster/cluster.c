@@ -30,6 +30,7 @@
 #include "client.h"
 #include "keyspace.h"
 #include "log.h"
+#include "proc.h"
 #include "repl/repl.h"
 
 long long cl_now(void)
@@ -45,19 +46,7 @@ long long cl_to_unix(long long mono_ms)
 
 void cl_random_name(char out[CN_NAMELEN + 1])
 {
-    unsigned char raw[CN_NAMELEN / 2];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    ssize_t got = fd >= 0 ? read(fd, raw, sizeof(raw)) : -1;
-    if (fd >= 0) close(fd);
-    if (got != (ssize_t)sizeof(raw))
-        for (size_t i = 0; i < sizeof(raw); i++)
-            raw[i] = (unsigned char)(rand() ^ (int)node_mono_us());
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
-    }
-    out[CN_NAMELEN] = '\0';
+    ts_random_hex(out, CN_NAMELEN);
 }
 
 static int valid_name(const char *s, size_t len)
@@ -809,17 +798,6 @@ void cluster_propagate_publish(node_t *n, const resp_arg_t *channel,
 
 /* ---- setup ---------------------------------------------------------------- */
 
-static char *absolute(const char *p)
-{
-    if (p[0] == '/') return ts_strdup(p);
-    char cwd[4096];
-    if (!getcwd(cwd, sizeof(cwd))) return ts_strdup(p);
-    size_t len = strlen(cwd) + strlen(p) + 2;
-    char *s = ts_malloc(len);
-    snprintf(s, len, "%s/%s", cwd, p);
-    return s;
-}
-
 void cluster_announce_changed(node_t *n)
 {
     cluster_t *cl = n->cluster;
@@ -863,7 +841,7 @@ int cluster_setup(node_t *n)
     cl->n = n;
     cl->lock_fd = -1;
     cl->state = CLUSTER_FAIL;
-    cl->config_path = absolute(n->cluster_config_file &&
+    cl->config_path = ts_absolute_path(n->cluster_config_file &&
                                        n->cluster_config_file[0]
                                    ? n->cluster_config_file
                                    : "nodes.conf");

@@ -40,6 +40,7 @@
 
 #include "alloc.h"
 #include "aof_int.h"
+#include "childinfo.h"
 #include "client.h"
 #include "log.h"
 #include "propagate.h"
@@ -596,7 +597,7 @@ static int rewrite_start(struct aof *a)
         }
         ts_free(name);
     }
-    pid_t pid = fork();
+    pid_t pid = childinfo_fork(n, CI_AOF);
     if (pid < 0) {
         log_msg(LL_WARNING, "Can't rewrite append only file in background: "
                 "fork: %s", strerror(errno));
@@ -605,6 +606,7 @@ static int rewrite_start(struct aof *a)
     if (pid == 0) {
         char *tmp = temp_rewrite_name(getpid());
         int rc = write_base(n, tmp, n->aof_rewrite_incremental_fsync);
+        if (rc == 0) childinfo_send_final(n);
         _exit(rc == 0 ? 0 : 1);
     }
     log_msg(LL_NOTICE, "Background append only file rewriting started by "
@@ -620,6 +622,7 @@ static void rewrite_done(struct aof *a, int ok)
 {
     node_t *n = a->n;
     char *tmp = temp_rewrite_name(a->child);
+    childinfo_child_done(n, a->child);
     a->child = -1;
     a->rw_last_time_sec = (node_unix_ms() - a->rw_start_ms) / 1000;
     a->rw_start_ms = 0;
@@ -690,6 +693,7 @@ static void kill_child(struct aof *a)
     char *tmp = temp_rewrite_name(a->child);
     unlink(tmp);
     ts_free(tmp);
+    childinfo_child_done(a->n, a->child);
     a->child = -1;
     a->rw_start_ms = 0;
 }
@@ -803,14 +807,14 @@ void aof_info(node_t *n, buf_t *o)
                "aof_rewrites:%lld\r\n"
                "aof_rewrites_consecutive_failures:%lld\r\n"
                "aof_last_write_status:%s\r\n"
-               "aof_last_cow_size:0\r\n"
+               "aof_last_cow_size:%zu\r\n"
                "module_fork_in_progress:0\r\n"
                "module_fork_last_cow_size:0\r\n",
                a->state != AOF_OFF, a->child > 0, a->rw_scheduled,
                a->rw_last_time_sec,
                a->child > 0 ? (node_unix_ms() - a->rw_start_ms) / 1000 : -1LL,
                a->rw_last_ok ? "ok" : "err", a->rewrites, a->rw_consec_fail,
-               ok ? "ok" : "err");
+               ok ? "ok" : "err", childinfo_last_cow(n, CI_AOF));
     if (a->state == AOF_OFF) return;
     buf_printf(o,
                "aof_current_size:%lld\r\n"

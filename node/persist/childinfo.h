@@ -39,7 +39,7 @@ void childinfo_send_final(node_t *n);
 /* In the parent: drain the reports (cron), and after the child was
  * reaped: drain, then reset the current_* fields and close the pipe. */
 void childinfo_receive(node_t *n);
-void childinfo_child_done(node_t *n);
+void childinfo_child_done(node_t *n, pid_t pid);
 
 /* INFO: the current_* lines of "# Persistence"; the last CoW sizes;
  * the fork lines of "# Stats". */

@@ -17,6 +17,9 @@
  * (waitpid WNOHANG from the cron) and updates the status, so the snapshot
  * is the fork's point-in-time image.  While a child shares the memory the
  * keyspace starts no resize (ks_set_resize_allowed) to copy fewer pages.
+ * The child reports its copy-on-write size and progress through
+ * childinfo.c (every writer of keys passes scan_cb, which also applies
+ * rdb-key-save-delay).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +36,7 @@
 #include "alloc.h"
 #include "aof.h"
 #include "buf.h"
+#include "childinfo.h"
 #include "client.h"
 #include "cmd.h"
 #include "crc64.h"
@@ -404,7 +408,9 @@ static void wr_kv(wr_t *o, const kentry_t *e)
 
 static void scan_cb(void *arg, kentry_t *e)
 {
-    wr_kv(arg, e);
+    wr_t *o = arg;
+    wr_kv(o, e);
+    childinfo_key_saved(o->n); /* rdb-key-save-delay, progress reports */
 }
 
 static wr_t *wr_create(node_t *n, rdb_write_fn w, void *arg)
@@ -643,7 +649,7 @@ static int bgsave_start(node_t *n)
     s->dirty_at_fork = n->dirty;
     s->last_bgsave_try = time(NULL);
     fflush(NULL);
-    pid_t pid = fork();
+    pid_t pid = childinfo_fork(n, CI_RDB);
     if (pid == 0) {
         /* the child: write, exit without running the parent's atexit */
         signal(SIGINT, SIG_DFL);
@@ -651,6 +657,7 @@ static int bgsave_start(node_t *n)
         log_set_role('C');
         int rc = rdb_save_file(n, n->dbfilename ? n->dbfilename : "dump.rdb");
         if (rc == 0) log_msg(LL_NOTICE, "DB saved on disk");
+        if (rc == 0) childinfo_send_final(n);
         _exit(rc == 0 ? 0 : 1);
     }
     if (pid < 0) {
@@ -687,6 +694,7 @@ static void bgsave_done(node_t *n, int status)
         unlink(tmp);
         if (sig != SIGUSR1) s->last_bgsave_ok = 0;
     }
+    childinfo_child_done(n, s->child_pid);
     s->child_pid = -1;
     ks_set_resize_allowed(n->ks, 1);
 }
@@ -701,6 +709,7 @@ static void kill_child(node_t *n)
     waitpid(s->child_pid, &status, 0);
     snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)s->child_pid);
     unlink(tmp);
+    childinfo_child_done(n, s->child_pid);
     s->child_pid = -1;
     ks_set_resize_allowed(n->ks, 1);
 }
@@ -710,6 +719,7 @@ void rdb_cron(node_t *n, long long now_ms)
     rdb_state_t *s = st(n);
     if (!s) return;
     long long now = now_ms / 1000;
+    childinfo_receive(n); /* whichever child runs: the reports of INFO */
     if (s->child_pid > 0) {
         int status;
         pid_t p = waitpid(s->child_pid, &status, WNOHANG);
@@ -768,6 +778,7 @@ int rdb_writes_refused(const node_t *n)
 
 int rdb_setup(node_t *n)
 {
+    if (childinfo_setup(n) != 0) return -1;
     rdb_state_t *s = ts_calloc(1, sizeof(*s));
     s->child_pid = -1;
     s->last_bgsave_ok = 1;
@@ -814,6 +825,7 @@ void rdb_teardown(node_t *n)
     lzf_state_destroy(n->rdb->lzf);
     ts_free(n->rdb);
     n->rdb = NULL;
+    childinfo_teardown(n);
 }
 
 void rdb_info(node_t *n, buf_t *o)
@@ -823,13 +835,10 @@ void rdb_info(node_t *n, buf_t *o)
     long long now_ms = node_unix_ms();
     buf_printf(o,
                "loading:%d\r\n"
-               "async_loading:0\r\n"
-               "current_cow_peak:0\r\n"
-               "current_cow_size:0\r\n"
-               "current_cow_size_age:0\r\n"
-               "current_fork_perc:0.00\r\n"
-               "current_save_keys_processed:0\r\n"
-               "current_save_keys_total:0\r\n"
+               "async_loading:0\r\n",
+               s ? s->loading : 0);
+    childinfo_info_current(n, o);
+    buf_printf(o,
                "rdb_changes_since_last_save:%lld\r\n"
                "rdb_bgsave_in_progress:%d\r\n"
                "rdb_last_save_time:%lld\r\n"
@@ -837,14 +846,15 @@ void rdb_info(node_t *n, buf_t *o)
                "rdb_last_bgsave_time_sec:%lld\r\n"
                "rdb_current_bgsave_time_sec:%lld\r\n"
                "rdb_saves:%lld\r\n"
-               "rdb_last_cow_size:0\r\n"
+               "rdb_last_cow_size:%zu\r\n"
                "rdb_last_load_keys_expired:%lld\r\n"
                "rdb_last_load_keys_loaded:%lld\r\n",
-               s ? s->loading : 0, n->dirty, child, n->lastsave,
+               n->dirty, child, n->lastsave,
                !s || s->last_bgsave_ok ? "ok" : "err",
                s ? s->last_bgsave_time_sec : -1,
                child ? (now_ms - s->child_start_ms) / 1000 : -1,
-               s ? s->saves : 0, s ? s->load_keys_expired : 0,
+               s ? s->saves : 0, childinfo_last_cow(n, CI_RDB),
+               s ? s->load_keys_expired : 0,
                s ? s->load_keys_loaded : 0);
 }
 

@@ -43,6 +43,8 @@
 #include "alloc.h"
 #include "blocking.h"
 #include "log.h"
+#include "proc.h"
+#include "persist/childinfo.h"
 #include "persist/rdb.h"
 #include "propagate.h"
 
@@ -50,23 +52,9 @@ static const char zero_replid[] = "0000000000000000000000000000000000000000";
 
 /* ==== state ============================================================ */
 
-static void random_hex(char *out, size_t n)
-{
-    unsigned char raw[64];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    ssize_t got = fd >= 0 ? read(fd, raw, (n + 1) / 2) : -1;
-    if (fd >= 0) close(fd);
-    if (got != (ssize_t)((n + 1) / 2))
-        for (size_t i = 0; i < (n + 1) / 2; i++)
-            raw[i] = (unsigned char)(random() & 0xff);
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++)
-        out[i] = hex[(raw[i / 2] >> ((i & 1) ? 0 : 4)) & 15];
-}
-
 void repl_new_replid(repl_t *R)
 {
-    random_hex(R->replid, REPL_ID_LEN);
+    ts_random_hex(R->replid, REPL_ID_LEN);
     R->replid[REPL_ID_LEN] = '\0';
 }
 
@@ -124,6 +112,7 @@ static void kill_child(node_t *n)
     if (!R->child) return;
     kill(R->child, SIGKILL);
     waitpid(R->child, NULL, 0);
+    childinfo_child_done(n, R->child);
     R->child = 0;
     if (R->child_ev) event_free(R->child_ev);
     R->child_ev = NULL;
@@ -433,8 +422,8 @@ static void child_main(node_t *n, repl_peer_t **peers, int np, int status_fd)
         if (!peers[i]->eof_sync) o.stream = 0;
     }
     buf_init(&o.acc);
-    char mark[REPL_EOF_MARK_LEN];
-    random_hex(mark, sizeof(mark));
+    char mark[REPL_EOF_MARK_LEN + 1];
+    ts_random_hex(mark, REPL_EOF_MARK_LEN);
     if (o.stream) {
         char head[64];
         int hl = snprintf(head, sizeof(head), "$EOF:%.40s\r\n", mark);
@@ -443,7 +432,7 @@ static void child_main(node_t *n, repl_peer_t **peers, int np, int status_fd)
     }
     int rc = rdb_save_to(n, out_write, &o);
     if (rc == 0 && o.stream) {
-        if (out_write(&o, mark, sizeof(mark)) == 0) out_flush(&o);
+        if (out_write(&o, mark, REPL_EOF_MARK_LEN) == 0) out_flush(&o);
     } else if (rc == 0) {
         for (int i = 0; i < np; i++) {
             char head[64];
@@ -456,11 +445,12 @@ static void child_main(node_t *n, repl_peer_t **peers, int np, int status_fd)
             if (write_fd_all(o.fds[i], head, (size_t)hl) != 0 ||
                 write_fd_all(o.fds[i], buf_rptr(&o.acc), buf_len(&o.acc)) ||
                 (peers[i]->eof_sync &&
-                 write_fd_all(o.fds[i], mark, sizeof(mark)) != 0))
+                 write_fd_all(o.fds[i], mark, REPL_EOF_MARK_LEN) != 0))
                 o.failed[i] = 1;
         }
     }
     if (rc != 0) memset(o.failed, 1, (size_t)np);
+    if (rc == 0) childinfo_send_final(n);
     ssize_t w = write(status_fd, o.failed, (size_t)np);
     (void)w;
     _exit(rc == 0 ? 0 : 1);
@@ -523,7 +513,7 @@ static void start_sync_child(node_t *n)
     }
     log_msg(LL_NOTICE,
             "Starting BGSAVE for SYNC with target: replicas sockets");
-    pid_t pid = fork();
+    pid_t pid = childinfo_fork(n, CI_RDB);
     if (pid < 0) {
         log_msg(LL_WARNING, "Can't fork for the replication sync: %s",
                 strerror(errno));
@@ -589,6 +579,7 @@ static void on_child_done(evutil_socket_t fd, short what, void *arg)
     }
     int st = 0;
     waitpid(R->child, &st, 0);
+    childinfo_child_done(n, R->child);
     log_msg(LL_NOTICE, "Background RDB transfer terminated %s",
             got == want && WIFEXITED(st) && WEXITSTATUS(st) == 0
                 ? "with success"

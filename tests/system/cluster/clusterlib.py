@@ -65,8 +65,9 @@ def free_cluster_port():
 
 
 class ClusterNode:
-    def __init__(self, kind="tessera", extra=(), name="node"):
+    def __init__(self, kind="tessera", extra=(), name="node", gid=None):
         self.kind = kind
+        self.gid = gid          # run under this group id (firewall owner match)
         self.extra = [str(a) for a in extra]
         self.dir = Path(tempfile.mkdtemp(prefix="tessera-cluster-%s-" % name))
         self.log_path = self.dir / "server.log"
@@ -98,7 +99,8 @@ class ClusterNode:
         try:
             self.proc = subprocess.Popen(self.args(), cwd=self.dir, stdout=log,
                                          stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL,
+                                         preexec_fn=self._preexec)
         finally:
             log.close()
         deadline = time.monotonic() + 10
@@ -113,6 +115,11 @@ class ClusterNode:
                 pass
             time.sleep(0.05)
         raise RuntimeError("node did not start: " + self.log_tail())
+
+    def _preexec(self):
+        if self.gid is not None:
+            os.setgroups([])
+            os.setgid(self.gid)
 
     def client(self, **kw):
         kw.setdefault("socket_timeout", 5)
