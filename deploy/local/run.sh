@@ -6,11 +6,13 @@
 # three replicas (ports 7000-7005, bus ports +10000), made with
 # `redis-cli --cluster create --cluster-replicas 1` on the first run and
 # restarted from each node's nodes.conf afterwards.  The cluster secret is
-# generated once and kept in the data directory.  Ctrl-C stops every node.
-# (The proxy joins when it exists.)
+# generated once and kept in the data directory.  A tessera-proxy in front
+# of the cluster listens on 127.0.0.1:6379 (PROXY_PORT), so a plain Redis
+# client needs no cluster support.  Ctrl-C stops everything.
 #
 #   deploy/local/run.sh                 ports 7000-7005
 #   PORT=7100 deploy/local/run.sh       ports 7100-7105
+#   PROXY_PORT=6400 deploy/local/run.sh proxy on another port (0: no proxy)
 #   NODES=1 deploy/local/run.sh         one standalone node instead
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,8 +24,10 @@ BUILD=${BUILD:-build-release}
 if [ ! -f "$BUILD/build.ninja" ]; then
     meson setup "$BUILD" -Dbuildtype=release -Dtests=disabled >/dev/null
 fi
-ninja -C "$BUILD" node/tessera-node >/dev/null
+ninja -C "$BUILD" node/tessera-node proxy/tessera-proxy >/dev/null
 BIN="$ROOT/$BUILD/node/tessera-node"
+PROXY_BIN="$ROOT/$BUILD/proxy/tessera-proxy"
+PROXY_PORT=${PROXY_PORT:-6379}
 
 PORT=${PORT:-7000}
 NODES=${NODES:-6}
@@ -74,11 +78,26 @@ if [ "$fresh" = 1 ]; then
 fi
 redis-cli --cluster check "127.0.0.1:$PORT" | grep -a "slots covered" || true
 
+proxy_msg=""
+if [ "$PROXY_PORT" != 0 ]; then
+    seeds=$(IFS=,; echo "${addrs[*]}")
+    "$PROXY_BIN" --port "$PROXY_PORT" --bind 127.0.0.1 --cluster-nodes "$seeds" \
+        --logfile "$DATA/proxy.log" &
+    pids+=($!)
+    for _ in $(seq 50); do
+        redis-cli -p "$PROXY_PORT" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    proxy_msg="  proxy:          redis-cli -p $PROXY_PORT   (any Redis client, no cluster support needed)
+                  redis-cli -p $PROXY_PORT proxy   (its topology and counters)"
+fi
+
 cat <<MSG
 
   Tessera cluster: $NODES nodes on 127.0.0.1:$PORT-$((PORT + NODES - 1))
   (data and logs in $DATA/<port>)
-  connect with:   redis-cli -c -p $PORT
+$proxy_msg
+  nodes directly: redis-cli -c -p $PORT
                   redis.cluster.RedisCluster(host="127.0.0.1", port=$PORT)
   state:          redis-cli -p $PORT cluster nodes
   stop with:      Ctrl-C
