@@ -578,24 +578,35 @@ void cl_update_state(cluster_t *cl)
                 new_state = CLUSTER_FAIL;
                 break;
             }
+    /* A master counts as reachable while it is not flagged failing and
+     * we heard from it within the node timeout minus a margin.  Healthy
+     * peers send something every timeout/2 (their PINGs), so silence that
+     * long means a partition; the margin makes a master cut off from the
+     * majority refuse writes (next cron, <= 100 ms later) before the
+     * majority can have failed it over, which takes a full node timeout
+     * of silence, a FAIL quorum and an election. */
+    long long now = cl_now(), timeout = cl->n->cluster_node_timeout;
+    long long silence = timeout >= 1000 ? timeout - 200 : timeout * 4 / 5;
     int size = 0, reachable = 0;
     for (int i = 0; i < cl->nnodes; i++) {
         cnode_t *node = cl->nodes[i];
         if (!cl_node_is_master(node) || !node->numslots) continue;
         size++;
-        if (!(node->flags & (CN_FAIL | CN_PFAIL))) reachable++;
+        if (node->flags & (CN_FAIL | CN_PFAIL)) continue;
+        if (node == cl->myself || now - node->data_received <= silence)
+            reachable++;
     }
     cl->size = size;
     int quorum = size / 2 + 1;
     if (reachable < quorum) {
         new_state = CLUSTER_FAIL;
-        cl->among_minority_time = cl_now();
+        cl->among_minority_time = now;
     }
     if (new_state != cl->state) {
         log_msg(LL_NOTICE, "Cluster state changed: %s",
                 new_state == CLUSTER_OK ? "ok" : "fail");
         cl->state = new_state;
-        cl->state_changed = cl_now();
+        cl->state_changed = now;
     }
 }
 

@@ -887,8 +887,8 @@ void gossip_cron(cluster_t *cl)
         gossip_spread_pfail(cl);
     }
     failover_cron(cl);
-    /* changes ask for an update themselves (cl_todo); this is the safety
-     * net, and the retry while the cluster is down */
-    if (cl->state != CLUSTER_OK || cl->cron_iter % 10 == 0)
-        cl_update_state(cl);
+    /* changes ask for an update themselves (cl_todo); every round, since
+     * silence from a majority of masters (cl_update_state) is noticed
+     * only here */
+    cl_update_state(cl);
 }
