@@ -20,4 +20,5 @@ BUILD_PKGS=(gcc meson ninja-build pkg-config libevent-dev libjemalloc-dev
             libssl-dev libprotobuf-c-dev protobuf-c-compiler)
 # Packages needed to test it (reference servers, clients, fuzzing).
 TEST_PKGS=(check clang libclang-rt-14-dev redis-server redis-tools nutcracker
-           python3 python3-redis python3-pytest valgrind procps iproute2)
+           python3 python3-redis python3-pytest valgrind procps iproute2
+           iptables)

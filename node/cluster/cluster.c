@@ -134,6 +134,8 @@ void cl_node_delete(cluster_t *cl, cnode_t *node)
         if (o->master == node) o->master = NULL;
     }
     if (node->master) cl_remove_replica(node->master, node);
+    if (cl->mf_replica == node)
+        cl->mf_replica = NULL;  /* its manual failover ends next cron */
     if (node->link) bus_link_free(node->link);
     if (node->inbound_link) {
         node->inbound_link->node = NULL;

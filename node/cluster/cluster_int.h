@@ -137,7 +137,12 @@ struct cluster {
     int failover_auth_count;        /* votes received */
     uint64_t failover_auth_epoch;
     int spread_pfail;               /* cron: a peer just became PFAIL */
-    long long mf_end;               /* CLUSTER FAILOVER FORCE deadline */
+    /* manual failover (CLUSTER FAILOVER), both sides (failover.c) */
+    long long mf_end;               /* mono ms deadline, 0: none running */
+    int mf_can_start;               /* replica: the election may begin */
+    long long mf_master_offset;     /* replica: paused master's offset, -1 */
+    cnode_t *mf_replica;            /* master: the replica taking over */
+    long long mf_pause_end;         /* master: the write pause we set */
     /* statistics (CLUSTER INFO) */
     long long sent[CLMSG_COUNT], received[CLMSG_COUNT];
     long long dropped, auth_failed;
@@ -193,6 +198,7 @@ void bus_derive_key(cluster_t *cl, const char *secret);
 /* Frame a message (length, protobuf, HMAC) in cl's reusable buffer; the
  * frame is valid until the next call.  *len: frame bytes. */
 struct Tessera__Bus__Message;
+struct Tessera__Bus__Header;
 const uint8_t *bus_pack(cluster_t *cl, const struct Tessera__Bus__Message *m,
                         size_t *len);
 /* Queue a frame from bus_pack on link (one pack, many sends). */
@@ -230,7 +236,17 @@ void failover_cron(cluster_t *cl);
  * is not FAIL.  TAKEOVER: take the slots under a new epoch, no vote. */
 void failover_force(cluster_t *cl);
 void failover_takeover(cluster_t *cl);
+/* CLUSTER FAILOVER (default): MFSTART to our master, which pauses writes
+ * and sends its offset (MF_PAUSED); once we processed it, FORCE's
+ * election.  The master's link must be up. */
+void failover_manual(cluster_t *cl);
+/* A replica of ours sent MFSTART: pause writes, report our offset. */
+void failover_handle_mfstart(cluster_t *cl, cnode_t *sender);
+/* Every header: the replica notes its paused master's offset. */
+void failover_note_header(cluster_t *cl, cnode_t *sender,
+                          const struct Tessera__Bus__Header *h);
 #define MF_FORCEACK 1u          /* Header.mflags: vote even if not FAIL */
+#define MF_PAUSED 2u            /* Header.mflags: master paused for an MF */
 #define MF_TIMEOUT 5000         /* ms a manual failover may take */
 void failover_handle_request(cluster_t *cl, cnode_t *sender, clink_t *link,
                              const struct Tessera__Bus__Message *m);

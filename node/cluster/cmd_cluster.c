@@ -692,16 +692,9 @@ static void cmd_cluster_failover(cmdctx_t *ctx, const req_t *req, reply_t *r)
                        "FAILOVER FORCE");
         return;
     }
-    if (!force) {
-        /* The default mode waits until the replica has every write of the
-         * paused master; that needs replication offsets on the bus, which
-         * the replication module does not expose yet. */
-        reply_error(r, "ERR CLUSTER FAILOVER without FORCE or TAKEOVER is "
-                       "not implemented yet");
-        return;
-    }
     if (takeover) failover_takeover(cl);
-    else failover_force(cl);
+    else if (force) failover_force(cl);
+    else failover_manual(cl);
     reply_ok(r);
 }
 

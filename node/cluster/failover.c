@@ -26,9 +26,17 @@
  *
  * CLUSTER FAILOVER FORCE runs the same election at once, with MF_FORCEACK
  * in the request so that masters vote although the master is not FAIL;
- * TAKEOVER takes a new epoch without any vote.  (The default mode, which
- * pauses the master until the replica has caught up, needs replication
- * offsets on the bus and is not implemented.)
+ * TAKEOVER takes a new epoch without any vote.  The default mode loses no
+ * acknowledged write (Redis's manual failover):
+ *
+ *   replica: MFSTART to its master, mf_end = now + MF_TIMEOUT
+ *   master:  pauses writes (as CLIENT PAUSE WRITE, 2 x MF_TIMEOUT), then
+ *            PINGs the replica every cron with MF_PAUSED and its offset
+ *   replica: once it processed that offset, FORCE's election
+ *   master:  loses its slots to the higher epoch, becomes a replica, lifts
+ *            the pause; the held writes now get -MOVED to the new master.
+ *
+ * Either side gives up at mf_end (the master lifts its pause).
  *
  * The old master, when it comes back, gets UPDATE messages for its slots
  * (higher epoch), loses them all and becomes a replica of the new master
@@ -39,6 +47,7 @@
 
 #include "cluster_bus.pb-c.h"
 #include "cluster_int.h"
+#include "cmd_conn.h"
 #include "log.h"
 #include "repl/repl.h"
 
@@ -71,6 +80,8 @@ static int my_rank(cluster_t *cl)
     return rank;
 }
 
+static void mf_reset(cluster_t *cl);
+
 /* Take the old master's slots under the election's epoch. */
 static void promote(cluster_t *cl)
 {
@@ -88,21 +99,73 @@ static void promote(cluster_t *cl)
     if (me->config_epoch < cl->failover_auth_epoch)
         me->config_epoch = cl->failover_auth_epoch;
     cl->failover_auth_time = 0;
-    cl->mf_end = 0;
+    mf_reset(cl);
     cl_update_state(cl);
     cl_save_config(cl);
     gossip_broadcast_pong(cl);
+}
+
+/* End a manual failover on either side; a master lifts the write pause
+ * it set (unless someone paused longer since: that pause stays). */
+static void mf_reset(cluster_t *cl)
+{
+    node_t *n = cl->n;
+    if (cl->mf_pause_end && n->pause_end_ms == cl->mf_pause_end) {
+        n->pause_end_ms = 0;
+        n->pause_writes_only = 0;
+    }
+    cl->mf_end = 0;
+    cl->mf_can_start = 0;
+    cl->mf_master_offset = -1;
+    cl->mf_replica = NULL;
+    cl->mf_pause_end = 0;
+}
+
+/* Master side of a running manual failover: keep telling the replica our
+ * (frozen) offset; stop when it took over or time is up. */
+static void mf_master_cron(cluster_t *cl, long long now)
+{
+    if (now >= cl->mf_end || !cl_node_is_master(cl->myself) ||
+        !cl->mf_replica) {
+        if (now >= cl->mf_end)
+            log_msg(LL_WARNING, "Manual failover timed out.");
+        mf_reset(cl);
+        /* the held writes run now: as a replica they get -MOVED */
+        conn_unpause_clients(cl->n);
+        return;
+    }
+    if (cl->mf_replica->link && cl->mf_replica->link->connected)
+        gossip_send_ping(cl, cl->mf_replica->link, CLMSG_PING);
+}
+
+/* Replica side: 1 once the election may start (FORCE at once; default
+ * mode when we processed the paused master's whole stream). */
+static int mf_replica_ready(cluster_t *cl)
+{
+    if (cl->mf_can_start) return 1;
+    if (cl->mf_master_offset < 0 ||
+        repl_stream_offset(cl->n) < cl->mf_master_offset)
+        return 0;
+    log_msg(LL_NOTICE, "All master replication stream processed, manual "
+            "failover can start.");
+    cl->mf_can_start = 1;
+    return 1;
 }
 
 void failover_cron(cluster_t *cl)
 {
     cnode_t *me = cl->myself, *m = me->master;
     long long now = cl_now(), timeout = auth_timeout(cl);
+    if (cl->mf_pause_end) {     /* we are the paused master */
+        mf_master_cron(cl, now);
+        return;
+    }
     int manual = cl->mf_end && now < cl->mf_end;
     if (cl->mf_end && !manual) {
         log_msg(LL_WARNING, "Manual failover timed out.");
-        cl->mf_end = 0;
+        mf_reset(cl);
     }
+    if (manual && !mf_replica_ready(cl)) return;
     if (!(me->flags & CN_SLAVE) || !m || !m->numslots ||
         (!(m->flags & CN_FAIL) && !manual) ||
         ((me->flags & CN_NOFAILOVER) && !manual)) {
@@ -121,7 +184,7 @@ void failover_cron(cluster_t *cl)
         log_msg(LL_NOTICE, "Start of election delayed for %lld "
                 "milliseconds (rank #%d).", cl->failover_auth_time - now,
                 my_rank(cl));
-        return;
+        if (!manual) return;    /* a manual one asks at once */
     }
     if (now < cl->failover_auth_time) return;
     if (now - cl->failover_auth_time > timeout) return;  /* lost: retry */
@@ -141,9 +204,55 @@ void failover_cron(cluster_t *cl)
 void failover_force(cluster_t *cl)
 {
     log_msg(LL_NOTICE, "Forced failover user request accepted.");
+    mf_reset(cl);
     cl->mf_end = cl_now() + MF_TIMEOUT;
+    cl->mf_can_start = 1;
     cl->failover_auth_time = 0;
     failover_cron(cl);
+}
+
+void failover_manual(cluster_t *cl)
+{
+    log_msg(LL_NOTICE, "Manual failover user request accepted.");
+    mf_reset(cl);
+    cl->mf_end = cl_now() + MF_TIMEOUT;
+    cl->failover_auth_time = 0;
+    gossip_send_empty(cl, cl->myself->master->link, CLMSG_MFSTART);
+}
+
+void failover_handle_mfstart(cluster_t *cl, cnode_t *sender)
+{
+    node_t *n = cl->n;
+    if (!cl_node_is_master(cl->myself) || sender->master != cl->myself)
+        return;
+    mf_reset(cl);
+    log_msg(LL_NOTICE, "Manual failover requested by replica %.40s.",
+            sender->name);
+    cl->mf_end = cl_now() + MF_TIMEOUT;
+    cl->mf_replica = sender;
+    /* hold writes for twice the failover's time, as Redis */
+    long long now_ms = node_unix_ms(), end = now_ms + MF_TIMEOUT * 2;
+    if (n->pause_end_ms && now_ms < n->pause_end_ms) {
+        if (end > n->pause_end_ms) n->pause_end_ms = end;
+    } else {
+        n->pause_end_ms = end;
+        n->pause_writes_only = 1;
+    }
+    cl->mf_pause_end = n->pause_end_ms;
+    if (sender->link && sender->link->connected)
+        gossip_send_ping(cl, sender->link, CLMSG_PING);
+}
+
+void failover_note_header(cluster_t *cl, cnode_t *sender,
+                          const Tessera__Bus__Header *h)
+{
+    if (!cl->mf_end || cl->mf_replica || sender != cl->myself->master ||
+        !(h->mflags & MF_PAUSED) || cl->mf_master_offset >= 0)
+        return;
+    cl->mf_master_offset = (long long)h->repl_offset;
+    log_msg(LL_NOTICE, "Received replication offset for paused master "
+            "manual failover: %lld", cl->mf_master_offset);
+    failover_cron(cl);      /* already caught up: elect now, not next cron */
 }
 
 void failover_takeover(cluster_t *cl)

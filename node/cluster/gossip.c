@@ -20,8 +20,8 @@
  *     config epoch resolve it (the smaller name takes a new epoch).
  *
  * Every timeout uses the monotonic clock (cl_now).  Failover (votes,
- * promotion) is not implemented yet: AUTH_REQUEST/ACK and MFSTART are
- * accepted, counted and ignored.
+ * promotion, manual failover: AUTH_REQUEST/ACK, MFSTART, the MF_PAUSED
+ * header flag) is failover.c's; this file routes those messages there.
  */
 #include "cluster_int.h"
 
@@ -130,6 +130,7 @@ static void msg_init(cluster_t *cl, msgbuf_t *mb, int type)
     h->hostname = me->hostname;
     h->cluster_ok = cl->state == CLUSTER_OK;
     if (type == CLMSG_AUTH_REQUEST && cl->mf_end) h->mflags = MF_FORCEACK;
+    if (cl->mf_replica && (me->flags & CN_MASTER)) h->mflags |= MF_PAUSED;
     mb->msg.header = h;
     mb->msg.type = (Tessera__Bus__Type)type;
 }
@@ -738,6 +739,7 @@ void gossip_process(clink_t *link, Tessera__Bus__Message *m)
             cl_todo(cl, CL_TODO_SAVE);
         }
         sender->repl_offset = (long long)h->repl_offset;
+        failover_note_header(cl, sender, h);
     }
     switch (type) {
     case CLMSG_PING:
@@ -789,8 +791,11 @@ void gossip_process(clink_t *link, Tessera__Bus__Message *m)
     case CLMSG_AUTH_ACK:
         if (sender) failover_handle_ack(cl, sender, m);
         return;
+    case CLMSG_MFSTART:
+        if (sender) failover_handle_mfstart(cl, sender);
+        return;
     default:
-        return;   /* MFSTART: manual failover is not implemented yet */
+        return;
     }
 }
 

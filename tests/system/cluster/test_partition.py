@@ -5,20 +5,17 @@ never accept writes for the same slot at the same time.  Healed, the old
 master becomes a replica of the new one.
 
 How the partition is made on loopback, where every node is 127.0.0.1: the
-isolated node runs under group ISOLATED_GID, the others under OTHERS_GID,
-the test itself (its clients) under its own group.  A dedicated chain
-TESSERA-TEST-<pid>, jumped to from OUTPUT (loopback packets all pass it),
-matches on the owner of the sending socket:
+isolated node runs under group ISOLATED_GID, the others under OTHERS_GID.
+A dedicated chain TESSERA-TEST-<pid>, jumped to from OUTPUT (every loopback
+packet passes it) before the nodes start, marks each new connection with
+its opener's group (CONNMARK, by socket owner).  The partition drops
 
-    isolated -> others' client/bus ports          DROP
-    others   -> isolated's client/bus ports       DROP
-    others   on connections the isolated opened   DROP   (connmark 0x1)
-    isolated on connections not opened by a test
-             client (connmark 0x4)                DROP
+    connections the isolated node opened (to the others' bus/client ports)
+    connections the others opened to the isolated node's ports
 
-so established links (bus links, the replica's replication link) are cut
-too, and the test client still reaches every node.  The chain is removed in
-the fixture's teardown whatever happens.
+in both directions, established links (bus, the replica's replication
+link) included, while the test's own clients, unmarked, reach every node.
+The chain is removed in the fixture's teardown whatever happens.
 """
 
 import os
@@ -44,13 +41,16 @@ def ipt(*args, check=True):
 
 
 class Firewall:
-    """One iptables chain, hooked into OUTPUT while it exists."""
+    """One iptables chain, hooked into OUTPUT for the whole test.  From the
+    start it marks each new connection with its opener (conntrack mark
+    0x1: the isolated node, 0x2: the others); isolate() adds the drops,
+    heal() removes them."""
 
     def __init__(self):
         self.chain = "TESSERA-TEST-%d" % os.getpid()
-        self.hooked = False
+        self.made = self.hooked = False
 
-    def probe(self):
+    def setup(self):
         """None if iptables works here, else why it does not."""
         if os.geteuid() != 0:
             return "needs root for iptables (euid %d)" % os.geteuid()
@@ -58,54 +58,49 @@ class Firewall:
             return "iptables is not installed (tests/lib.sh TEST_PKGS)"
         try:
             ipt("-N", self.chain)
-            ipt("-A", self.chain, "-p", "tcp", "-m", "owner", "--gid-owner",
-                str(OTHERS_GID), "-m", "connmark", "--mark", "0x1/0x1",
-                "-j", "DROP")
+            self.made = True
+            self.add_marks()
+            ipt("-I", "OUTPUT", "-j", self.chain)
+            self.hooked = True
         except subprocess.CalledProcessError as e:
             self.remove()
             return "iptables unusable here: %s" % e.stderr.strip()
-        ipt("-F", self.chain)
         return None
 
-    def isolate(self, node, others):
+    def add_marks(self):
+        for gid, mark in ((ISOLATED_GID, "0x1"), (OTHERS_GID, "0x2")):
+            ipt("-A", self.chain, "-p", "tcp", "-m", "conntrack",
+                "--ctstate", "NEW", "-m", "owner", "--gid-owner", str(gid),
+                "-j", "CONNMARK", "--set-mark", mark)
+
+    def isolate(self, node):
+        """Cut every connection node opened (it only opens them to other
+        nodes) and every one the others opened to node's ports; the test's
+        own clients (unmarked) still reach it."""
         mine = "%d,%d" % (node.port, node.bus_port)
-        theirs = ",".join("%d,%d" % (o.port, o.bus_port) for o in others)
-        rules = [
-            # connections the isolated node opens: mark 0x1; the test's
-            # clients' connections: mark 0x4 (set before anything is dropped)
-            ["-m", "owner", "--gid-owner", str(ISOLATED_GID),
-             "-j", "CONNMARK", "--or-mark", "0x1"],
-            ["-m", "owner", "--gid-owner", str(os.getegid()),
-             "-j", "CONNMARK", "--or-mark", "0x4"],
-            ["-m", "owner", "--gid-owner", str(ISOLATED_GID),
-             "-m", "multiport", "--dports", theirs, "-j", "DROP"],
-            ["-m", "owner", "--gid-owner", str(OTHERS_GID),
-             "-m", "multiport", "--dports", mine, "-j", "DROP"],
-            ["-m", "owner", "--gid-owner", str(OTHERS_GID),
-             "-m", "connmark", "--mark", "0x1/0x1", "-j", "DROP"],
-            ["-m", "owner", "--gid-owner", str(ISOLATED_GID),
-             "-m", "connmark", "!", "--mark", "0x4/0x4", "-j", "DROP"],
-        ]
-        for r in rules:
-            ipt("-A", self.chain, "-p", "tcp", *r)
-        ipt("-I", "OUTPUT", "-j", self.chain)
-        self.hooked = True
+        ipt("-A", self.chain, "-p", "tcp", "-m", "connmark", "--mark", "0x1",
+            "-j", "DROP")
+        ipt("-A", self.chain, "-p", "tcp", "-m", "connmark", "--mark", "0x2",
+            "-m", "multiport", "--ports", mine, "-j", "DROP")
 
     def heal(self):
+        ipt("-F", self.chain, check=False)
+        self.add_marks()
+
+    def remove(self):
         if self.hooked:
             ipt("-D", "OUTPUT", "-j", self.chain, check=False)
             self.hooked = False
-        ipt("-F", self.chain, check=False)
-
-    def remove(self):
-        self.heal()
-        ipt("-X", self.chain, check=False)
+        if self.made:
+            ipt("-F", self.chain, check=False)
+            ipt("-X", self.chain, check=False)
+            self.made = False
 
 
 @pytest.fixture
 def firewall():
     fw = Firewall()
-    why = fw.probe()
+    why = fw.setup()
     if why:
         pytest.skip(why)
     try:
@@ -115,7 +110,7 @@ def firewall():
 
 
 @pytest.fixture
-def four_nodes(tessera_kind):
+def four_nodes(firewall, tessera_kind):
     """3 masters (node 0 will be isolated) and a replica of node 0."""
     gids = [ISOLATED_GID, OTHERS_GID, OTHERS_GID, OTHERS_GID]
     extra = [] if IS_REDIS else ["--repl-diskless-sync-delay", "0"]
@@ -196,7 +191,7 @@ def test_isolated_master_stops_writes(firewall, four_nodes):
     stop = threading.Event()
     w_iso = Writer(isolated, key, stop)
     w_maj = Writer(replica, key, stop)
-    firewall.isolate(isolated, [m1, m2, replica])   # in force on return
+    firewall.isolate(isolated)   # in force on return
     t0 = time.monotonic()
     w_iso.start()
     w_maj.start()
