@@ -71,7 +71,7 @@ static char *psync(const char *id, long long off, size_t *len, int *replica)
     if (*replica) repl_client_free(&c);     /* detach the stand-in */
     *len = buf_len(&c.obuf);
     char *out = malloc(*len + 1);
-    memcpy(out, buf_rptr(&c.obuf), *len);
+    if (*len) memcpy(out, buf_rptr(&c.obuf), *len); /* empty: no buffer */
     out[*len] = '\0';
     buf_deinit(&c.obuf);
     return out;
