@@ -384,6 +384,20 @@ static inline int fast_header(const char *buf, size_t len, size_t h,
     size_t i = h + 1, end = h + 20;
     unsigned long long v = 0;
 
+    if (h + 4 < len) { /* one or two digits: nearly every header */
+        unsigned d0 = (unsigned)(unsigned char)buf[h + 1] - '0';
+        unsigned d1 = (unsigned)(unsigned char)buf[h + 2] - '0';
+        if (d0 <= 9 && buf[h + 2] == '\r') {
+            *n = d0;
+            *eol = h + 2;
+            return 1;
+        }
+        if (d0 - 1 <= 8 && d1 <= 9 && buf[h + 3] == '\r') {
+            *n = d0 * 10 + d1;
+            *eol = h + 3;
+            return 1;
+        }
+    }
     if (end > len - 1) end = len - 1; /* '\r' needs a byte after it */
     for (; i < end; i++) {
         unsigned d = (unsigned)(unsigned char)buf[i] - '0';
@@ -541,6 +555,42 @@ static ts_status_t mb_args(resp_req_t *r, char *buf, size_t len,
     return st;
 }
 
+/*
+ * The common case in one pass: a fresh command wholly in the buffer, every
+ * header a short plain number within the limits, argv already big enough.
+ * Nothing is saved between arguments because nothing has to resume.
+ * 0 when any of that is not so; then only argv entries may have been
+ * written (the general path below rewrites them) and it decides, so
+ * errors keep their exact texts.  Tried once per command (fresh state
+ * only), so a command arriving in pieces still costs linear time.
+ */
+static int fast_multibulk(resp_req_t *r, char *buf, size_t len,
+                          const resp_limits_t *lim)
+{
+    long long n, blen;
+    size_t eol, pos;
+    int unauth = lim->unauthenticated;
+
+    if (!fast_header(buf, len, 0, &n, &eol) || n <= 0 || n > r->argv_cap ||
+        n > lim->max_multibulk || (unauth && n > UNAUTH_MBULK))
+        return 0;
+    pos = eol + 2;
+    for (long long i = 0; i < n; i++) {
+        if (pos >= len || buf[pos] != '$' ||
+            !fast_header(buf, len, pos, &blen, &eol) ||
+            blen > lim->max_bulk_len || (unauth && blen > UNAUTH_BULK))
+            return 0;
+        pos = eol + 2;
+        if (len - pos < (unsigned long long)blen + 2) return 0;
+        r->argv[i].ptr = buf + pos;
+        r->argv[i].len = (size_t)blen;
+        pos += (size_t)blen + 2;
+    }
+    r->argc = (int)n;
+    r->pos = pos;
+    return 1;
+}
+
 static ts_status_t parse_multibulk(resp_req_t *r, char *buf, size_t len,
                                    const resp_limits_t *lim, const char **err)
 {
@@ -551,17 +601,14 @@ static ts_status_t parse_multibulk(resp_req_t *r, char *buf, size_t len,
     return mb_args(r, buf, len, lim, err);
 }
 
-ts_status_t resp_parse_request(resp_req_t *r, char *buf, size_t len,
-                               const resp_limits_t *lim, size_t *consumed,
-                               const char **err)
+/* Every case but fast_multibulk's, out of line so that the common case
+ * does not pay for this path's stack frame. */
+static __attribute__((noinline)) ts_status_t
+parse_request(resp_req_t *r, char *buf, size_t len, const resp_limits_t *lim,
+              size_t *consumed, const char **err)
 {
-    static const resp_limits_t defaults = {RESP_DEFAULT_MAX_BULK, INT_MAX,
-                                           RESP_DEFAULT_MAX_INLINE, 0};
     ts_status_t st;
 
-    assert(r->pos <= len);
-    if (!lim) lim = &defaults;
-    if (len == 0) return TS_AGAIN;
     if (r->pos == 0 && r->mb_total < 0 && r->argv_cap > ARGV_KEEP)
         argv_resize(r, ARGV_PREALLOC); /* after a giant command */
     r->inline_cmd = buf[0] != '*';
@@ -576,6 +623,26 @@ ts_status_t resp_parse_request(resp_req_t *r, char *buf, size_t len,
         r->argc = 0;
     forget(r);
     return st;
+}
+
+ts_status_t resp_parse_request(resp_req_t *r, char *buf, size_t len,
+                               const resp_limits_t *lim, size_t *consumed,
+                               const char **err)
+{
+    static const resp_limits_t defaults = {RESP_DEFAULT_MAX_BULK, INT_MAX,
+                                           RESP_DEFAULT_MAX_INLINE, 0};
+
+    assert(r->pos <= len);
+    if (!lim) lim = &defaults;
+    if (len == 0) return TS_AGAIN;
+    if (buf[0] == '*' && r->mb_total < 0 && r->pos == 0 &&
+        r->argv_cap <= ARGV_KEEP && fast_multibulk(r, buf, len, lim)) {
+        r->inline_cmd = 0;
+        *consumed = r->pos;
+        forget(r);
+        return TS_OK;
+    }
+    return parse_request(r, buf, len, lim, consumed, err);
 }
 
 /* ---- reply scanner ---------------------------------------------------- */
@@ -625,11 +692,32 @@ static ts_status_t scan_line(const char *buf, size_t len, elem_t *e, size_t max,
     return TS_OK;
 }
 
+/*
+ * The usual case first: a short non-negative number whose CRLF is all
+ * there (bulk lengths and counts in the replies a proxy relays) is read
+ * in one pass, without memchr and a second pass in resp_str2ll.
+ * 0: not that shape, scan_num's careful path decides.
+ */
+static inline int fast_num(const char *buf, size_t len, elem_t *e)
+{
+    size_t eol;
+
+    if (!fast_header(buf, len, e->body - 1, &e->num, &eol) ||
+        buf[eol + 1] != '\n')
+        return 0;
+    e->blen = eol - e->body;
+    e->next = eol + 2;
+    return 1;
+}
+
 /* A line holding a strict integer into e->num. */
 static ts_status_t scan_num(const char *buf, size_t len, elem_t *e,
                             const char *bad, const char **err)
 {
-    ts_status_t st = scan_line(buf, len, e, MAX_NUM_LINE, bad, err);
+    ts_status_t st;
+
+    if (fast_num(buf, len, e)) return TS_OK;
+    st = scan_line(buf, len, e, MAX_NUM_LINE, bad, err);
 
     if (st != TS_OK) return st;
     if (!resp_str2ll(buf + e->body, e->blen, &e->num)) return proto(err, bad);
@@ -793,16 +881,41 @@ void resp_scan_init(resp_scan_t *s)
 }
 
 /*
+ * The replies most forwarded commands get (a bulk string, an integer, a
+ * simple string), complete in buf, measured in one pass: their length,
+ * or 0 to leave the decision to the general scanner (another type, an
+ * incomplete or unusual reply).  Accepts exactly what scan_elem accepts.
+ */
+static inline size_t fast_reply(const char *buf, size_t len)
+{
+    long long n;
+    size_t eol, end;
+
+    if (buf[0] == '+') {
+        const char *cr = memchr(buf + 1, '\r', len - 1);
+        if (!cr || cr + 1 == buf + len || cr[1] != '\n') return 0;
+        return (size_t)(cr - buf) + 2;
+    }
+    if ((buf[0] != '$' && buf[0] != ':') || !fast_header(buf, len, 0, &n, &eol) ||
+        buf[eol + 1] != '\n')
+        return 0;
+    if (buf[0] == ':') return eol + 2;
+    end = eol + 2 + (size_t)n + 2; /* n < 10^18: no overflow */
+    if (end > len || buf[end - 2] != '\r' || buf[end - 1] != '\n') return 0;
+    return end;
+}
+
+/*
  * s->remain[d] counts the elements still expected at open level d; a
  * complete element decrements its parent, and a level reaching zero is
  * itself a complete element of the level above.
  */
-ts_status_t resp_scan_reply(resp_scan_t *s, const char *buf, size_t len,
-                            size_t *consumed, const char **err)
+static __attribute__((noinline)) ts_status_t
+scan_reply(resp_scan_t *s, const char *buf, size_t len, size_t *consumed,
+           const char **err)
 {
     elem_t e;
 
-    assert(s->pos <= len);
     for (;;) {
         ts_status_t st = scan_elem(buf, len, s->pos, &e, err);
         if (st != TS_OK) return st;
@@ -820,6 +933,20 @@ ts_status_t resp_scan_reply(resp_scan_t *s, const char *buf, size_t len,
     }
     *consumed = s->pos;
     return TS_OK;
+}
+
+ts_status_t resp_scan_reply(resp_scan_t *s, const char *buf, size_t len,
+                            size_t *consumed, const char **err)
+{
+    size_t n;
+
+    assert(s->pos <= len);
+    if (s->pos == 0 && len > 0 && (n = fast_reply(buf, len)) > 0) {
+        s->pos = n;
+        *consumed = n;
+        return TS_OK;
+    }
+    return scan_reply(s, buf, len, consumed, err);
 }
 
 /* ---- reply parser ----------------------------------------------------- */

@@ -271,6 +271,7 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
         rejected = 1;
     if (!rejected && must_pause(n, cl, c, now_us / 1000)) {
         r->out->wpos = mark;
+        if (n->cluster) ks_slot_hint_clear(n->ks);
         return -1;
     }
     if (rejected) {
@@ -291,6 +292,7 @@ int cmd_execute(node_t *n, client_t *cl, int argc, const resp_arg_t *argv,
     if (track && repl_stream_offset(n) != off0) repl_after_write(n, cl);
 
 reply_mode:
+    if (n->cluster) ks_slot_hint_clear(n->ks);  /* cluster_check_command's */
     if (cl->flags & CLF_ASKING) cluster_after_command(cl, c);
     /* CLIENT REPLY OFF|SKIP: drop what this command wrote. */
     if (cl->flags & CLF_REPLY_SKIP) {

@@ -277,7 +277,7 @@ static void sec_memory(node_t *n, buf_t *o)
                "mem_total_replication_buffers:0\r\n"
                "mem_clients_slaves:0\r\n"
                "mem_clients_normal:%zu\r\n"
-               "mem_cluster_links:0\r\n"
+               "mem_cluster_links:%zu\r\n"
                "mem_aof_buffer:0\r\n"
                "mem_allocator:%s\r\n"
                "active_defrag_running:0\r\n"
@@ -291,7 +291,8 @@ static void sec_memory(node_t *n, buf_t *o)
                as.resident ? (long long)rss - (long long)as.resident : 0,
                ratio((double)rss, (double)used),
                (long long)rss - (long long)used, repl_backlog_memory(n),
-               clients, as.allocator ? as.allocator : "libc",
+               clients, cluster_links_memory(n),
+               as.allocator ? as.allocator : "libc",
                lazyfree_pending_objects(), lazyfree_freed_objects());
 }
 

@@ -308,6 +308,12 @@ struct keyspace {
     int pause;              /* > 0: no rehash, resize or table free (scan) */
     bool resize_allowed;
     uint32_t lru_clock;     /* stamped on entries when written */
+    struct slot_hint {      /* ks_slot_hint_add: slots already computed */
+        const char *key;
+        size_t klen;
+        unsigned slot;
+    } hints[KS_SLOT_HINTS];
+    int nhints;
 };
 
 /* Allocation of table structures, counted in ks->overhead. */
@@ -732,7 +738,26 @@ unsigned ks_nslots(const keyspace_t *ks) { return ks->nslots; }
 
 unsigned ks_slot_of(const keyspace_t *ks, const char *key, size_t klen)
 {
-    return ks->nslots == 1 ? 0 : slot_for_key(key, klen);
+    if (ks->nslots == 1) return 0;
+    for (int i = 0; i < ks->nhints; i++)
+        if (ks->hints[i].key == key && ks->hints[i].klen == klen)
+            return ks->hints[i].slot;
+    return slot_for_key(key, klen);
+}
+
+void ks_slot_hint_add(keyspace_t *ks, const char *key, size_t klen,
+                      unsigned slot)
+{
+    if (ks->nhints == KS_SLOT_HINTS) return;
+    ks->hints[ks->nhints].key = key;
+    ks->hints[ks->nhints].klen = klen;
+    ks->hints[ks->nhints].slot = slot;
+    ks->nhints++;
+}
+
+void ks_slot_hint_clear(keyspace_t *ks)
+{
+    ks->nhints = 0;
 }
 
 size_t ks_size(const keyspace_t *ks) { return ks->count; }

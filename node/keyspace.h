@@ -80,6 +80,18 @@ void ks_destroy(keyspace_t *ks);
 unsigned ks_nslots(const keyspace_t *ks);
 /* Slot a key belongs to in this keyspace (0 when nslots == 1). */
 unsigned ks_slot_of(const keyspace_t *ks, const char *key, size_t klen);
+/*
+ * Cluster mode hashes every key of a command in the redirection check;
+ * the check leaves the slot of up to KS_SLOT_HINTS of those keys here, by
+ * pointer, so that ks_slot_of() does not hash them again while the command
+ * runs.  A hint matches only the very same key pointer and length, and is
+ * valid for one command: cmd_execute clears it when the command is done
+ * (the buffer the pointers point into is reused afterwards).
+ */
+#define KS_SLOT_HINTS 4
+void ks_slot_hint_add(keyspace_t *ks, const char *key, size_t klen,
+                      unsigned slot);
+void ks_slot_hint_clear(keyspace_t *ks);
 
 /* Number of keys; in one slot; with a TTL. */
 size_t ks_size(const keyspace_t *ks);

@@ -219,6 +219,25 @@ void multi_client_free(client_t *cl)
     discard_transaction(cl);
 }
 
+void multi_discard(client_t *cl)
+{
+    discard_transaction(cl);
+}
+
+int multi_queued_count(const client_t *cl)
+{
+    return cl->mstate.count;
+}
+
+const cmd_spec_t *multi_queued_cmd(const client_t *cl, int i, int *argc,
+                                   const resp_arg_t **argv)
+{
+    const multi_cmd_t *mc = cl->mstate.cmds[i];
+    *argc = mc->argc;
+    *argv = mc->argv;
+    return mc->spec;
+}
+
 int multi_queue(node_t *n, client_t *cl, const cmd_spec_t *c, int argc,
                 const resp_arg_t *argv, reply_t *r)
 {

@@ -68,5 +68,13 @@ void multi_touch_flush(node_t *n);
 
 /* Client teardown and RESET: discard the transaction, unwatch everything. */
 void multi_client_free(client_t *cl);
+/* Discard the transaction now (cluster mode: an EXEC whose queued keys
+ * moved is answered with the redirection itself, as Redis 7.0). */
+void multi_discard(client_t *cl);
+/* The queued commands, for the cluster check of EXEC: i in
+ * [0, multi_queued_count); argv is owned by the queue. */
+int multi_queued_count(const client_t *cl);
+const cmd_spec_t *multi_queued_cmd(const client_t *cl, int i, int *argc,
+                                   const resp_arg_t **argv);
 
 #endif

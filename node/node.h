@@ -81,6 +81,8 @@ typedef struct node {
     long long client_query_buffer_limit;
     obuf_limit_t obuf_limits[OBUF_CLASSES];
     long long hz;
+    long long busy_poll_us;     /* spin this long for more input before sleeping */
+    long long busy_poll_last_reads; /* stats.io_reads when the last spin ended */
     int enable_debug_cmd;
     long long slowlog_slower_than;
     long long slowlog_max_len;
@@ -125,6 +127,10 @@ typedef struct node {
     int cluster_allow_reads_when_down;
     char *cluster_secret;                /* HMAC key of the bus */
     int cluster_bus_insecure;            /* allow cluster mode without one */
+    long long cluster_migration_barrier; /* replicas a master keeps */
+    int cluster_allow_replica_migration;
+    int cluster_preferred_endpoint_type; /* CL_ENDPOINT_* (cluster.h) */
+    long long cluster_link_sendbuf_limit; /* bytes per bus link, 0: none */
     int active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE */
     long long hash_max_listpack_entries; /* t_hash.c conversion thresholds */
     long long hash_max_listpack_value;

@@ -34,6 +34,9 @@
 #define NODE(f) ((void *)(offsetof(node_t, f) + 1))
 
 static const char *const debug_cmd_names[] = {"no", "yes", "local", NULL};
+/* Order: CL_ENDPOINT_IP, _HOSTNAME, _UNKNOWN (cluster.h). */
+static const char *const endpoint_type_names[] = {"ip", "hostname",
+                                                  "unknown-endpoint", NULL};
 /* Redis's order (its error lists them in this order); enum evict_policy
  * (evict.h) is the index. */
 static const char *const policy_names[] = {
@@ -417,6 +420,10 @@ static const config_opt_t node_options[] = {
     {.name = "hz", .type = CONFIG_INT, .ptr = NODE(hz), .def = "10", .min = 0,
      .max = 0x7fffffff, .apply = apply_hz,
      .doc = "Background task frequency (expiry, timeouts); clamped to 1..500."},
+    {.name = "busy-poll-us", .type = CONFIG_INT, .ptr = NODE(busy_poll_us),
+     .def = "0", .min = 0, .max = 10000,
+     .doc = "After a round of client input, poll without sleeping for up to "
+            "this many microseconds before blocking (0: never spin)."},
     {.name = "enable-debug-command", .type = CONFIG_ENUM,
      .flags = CONFIG_IMMUTABLE, .ptr = NODE(enable_debug_cmd), .def = "no",
      .enum_names = debug_cmd_names,
@@ -611,6 +618,25 @@ static const config_opt_t node_options[] = {
      .ptr = NODE(cluster_secret), .def = "",
      .doc = "Key of the HMAC-SHA256 on every cluster bus message; the same "
             "on every node."},
+    {.name = "cluster-migration-barrier", .type = CONFIG_INT,
+     .ptr = NODE(cluster_migration_barrier), .def = "1", .min = 0,
+     .max = 2147483647LL,
+     .doc = "Replicas a master keeps before one of them may migrate to an "
+            "orphaned master."},
+    {.name = "cluster-allow-replica-migration", .type = CONFIG_BOOL,
+     .ptr = NODE(cluster_allow_replica_migration), .def = "yes",
+     .doc = "Replicas migrate to orphaned masters, and follow the new owner "
+            "when their master loses its last slot."},
+    {.name = "cluster-preferred-endpoint-type", .type = CONFIG_ENUM,
+     .ptr = NODE(cluster_preferred_endpoint_type), .def = "ip",
+     .enum_names = endpoint_type_names,
+     .doc = "What MOVED/ASK, CLUSTER SLOTS and SHARDS give clients as a "
+            "node's endpoint: ip, hostname or unknown-endpoint."},
+    {.name = "cluster-link-sendbuf-limit", .type = CONFIG_MEMORY,
+     .ptr = NODE(cluster_link_sendbuf_limit), .def = "0", .min = 0,
+     .max = LMAX,
+     .doc = "A cluster bus link whose send buffer grows past this is "
+            "closed and reopened (0: no limit)."},
     {.name = "cluster-bus-insecure", .type = CONFIG_BOOL,
      .flags = CONFIG_IMMUTABLE, .ptr = NODE(cluster_bus_insecure),
      .def = "no",

@@ -71,6 +71,32 @@ backend_t *backend_for_addr(worker_t *w, const char *addr, int proto)
     return be;
 }
 
+static void queue(backend_t *be, breq_t *b);
+
+static void send_readonly(backend_t *be)
+{
+    breq_t *b = breq_alloc(be->w, NULL, be->proto);
+    resp_arg_t av = {"READONLY", 8};
+    resp_w_command(&b->cmd, 1, &av);
+    queue(be, b);
+}
+
+backend_t *backend_for_replica(worker_t *w, int r, int proto)
+{
+    backend_t **slot = &w->by_rep[proto - 2][r];
+    if (!*slot) {
+        backend_t *be = backend_for_addr(w, w->topo->reps[r].addr, proto);
+        if (!be->readonly) {
+            /* was a master's link (a failover turned it into a replica):
+             * READONLY now if connected, else after the next connect */
+            be->readonly = 1;
+            if (be->fd >= 0) send_readonly(be);
+        }
+        *slot = be;
+    }
+    return *slot;
+}
+
 backend_t *backend_create_pinned(worker_t *w, const char *addr, int proto)
 {
     backend_t *be = backend_new(w, addr, proto);
@@ -113,6 +139,7 @@ static void backend_close(backend_t *be, const char *why, int lost)
     }
     be->connecting = 0;
     be->write_armed = 0;
+    if (be->sub) pubsub_link_lost(be->sub);     /* re-subscribes elsewhere */
     buf_clear(&be->in);
     buf_clear(&be->out);
     buf_shrink(&be->in, BUF_KEEP);
@@ -163,8 +190,13 @@ static void handshake(backend_t *be)
 {
     proxy_t *p = be->w->p;
     const char *pass = p->backend_password;
+    const char *user = p->backend_user && p->backend_user[0]
+                           ? p->backend_user : NULL;
     int auth = pass && pass[0];
-    if (be->proto == 2 && !auth) return;
+    if (be->proto == 2 && !auth) {
+        if (be->readonly) send_readonly(be);
+        return;
+    }
     breq_t *b = breq_alloc(be->w, NULL, be->proto);
     resp_arg_t av[5];
     int ac = 0;
@@ -172,16 +204,19 @@ static void handshake(backend_t *be)
         av[ac++] = (resp_arg_t){"HELLO", 5};
         av[ac++] = (resp_arg_t){"3", 1};
         if (auth) {
+            if (!user) user = "default";
             av[ac++] = (resp_arg_t){"AUTH", 4};
-            av[ac++] = (resp_arg_t){"default", 7};
+            av[ac++] = (resp_arg_t){user, strlen(user)};
             av[ac++] = (resp_arg_t){pass, strlen(pass)};
         }
     } else {
         av[ac++] = (resp_arg_t){"AUTH", 4};
+        if (user) av[ac++] = (resp_arg_t){user, strlen(user)};
         av[ac++] = (resp_arg_t){pass, strlen(pass)};
     }
     resp_w_command(&b->cmd, ac, av);
     queue(be, b);
+    if (be->readonly) send_readonly(be);
 }
 
 static int backend_connect(backend_t *be)
@@ -255,10 +290,19 @@ void backend_send(backend_t *be, breq_t *b)
     if (!be->connecting) mark_dirty(be);
 }
 
+int backend_send_raw(backend_t *be, const char *p, size_t n)
+{
+    if (be->fd < 0 && backend_connect(be) != 0) return -1;
+    be->requests++;
+    buf_append(&be->out, p, n);
+    if (!be->connecting) mark_dirty(be);
+    return 0;
+}
+
 void backend_flush(backend_t *be)
 {
     if (be->fd < 0 || be->connecting || buf_len(&be->out) == 0) return;
-    ssize_t n = write(be->fd, buf_rptr(&be->out), buf_len(&be->out));
+    ssize_t n = proxy_write(be->fd, buf_rptr(&be->out), buf_len(&be->out));
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
         char why[128];
         snprintf(why, sizeof(why), "write error: %s", strerror(errno));
@@ -298,8 +342,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     backend_t *be = arg;
     (void)what;
     topo_sync(be->w);
-    buf_reserve(&be->in, READ_CHUNK);
-    ssize_t n = read(fd, buf_wptr(&be->in), buf_avail(&be->in));
+    if (buf_avail(&be->in) < READ_CHUNK) buf_reserve(&be->in, READ_CHUNK);
+    ssize_t n = proxy_read(fd, buf_wptr(&be->in), buf_avail(&be->in));
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
         backend_close(be, n == 0 ? "closed the connection"
@@ -318,6 +362,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             return;
         }
         resp_scan_init(&be->scan);
+        if (be->sub && !be->head) {     /* pub/sub link: pubsub.c reads it */
+            int rc = pubsub_on_frame(be->sub, buf_rptr(&be->in), used);
+            buf_consume(&be->in, used);
+            if (rc != 0) {
+                backend_close(be, "sent a reply nobody asked for", 0);
+                return;
+            }
+            continue;
+        }
         if (buf_rptr(&be->in)[0] == '>') {     /* out-of-band push: drop */
             buf_consume(&be->in, used);
             continue;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "auth.h"
 #include "log.h"
 #include "proxy.h"
 #include "reply.h"
@@ -44,7 +45,8 @@ void client_create(worker_t *w, int fd, const char *addr, const char *laddr)
     buf_init(&c->out);
     resp_req_init(&c->req);
     c->proto = 2;
-    c->authenticated = !(p->requirepass && p->requirepass[0]);
+    c->user = auth_default_user(p);
+    c->authenticated = auth_default_open(p);
     c->last_cmd = -1;
     c->pin_slot = -1;
     buf_init(&c->tx_hold);
@@ -85,6 +87,7 @@ void client_free(pclient_t *c)
     }
     if (parked) route_drop_orphans(w);
     tx_client_free(c);
+    pubsub_client_free(c);
     event_free(c->rev);
     event_free(c->wev);
     close(c->fd);
@@ -194,8 +197,8 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
     pclient_t *c = arg;
     (void)what;
     topo_sync(c->w);
-    buf_reserve(&c->in, READ_CHUNK);
-    ssize_t n = read(fd, buf_wptr(&c->in), buf_avail(&c->in));
+    if (buf_avail(&c->in) < READ_CHUNK) buf_reserve(&c->in, READ_CHUNK);
+    ssize_t n = proxy_read(fd, buf_wptr(&c->in), buf_avail(&c->in));
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
         client_free(c);
@@ -255,7 +258,7 @@ void client_flush(pclient_t *c)
     }
     if (c->resume) client_maybe_resume(c);
     if (buf_len(&c->out) > 0) {
-        ssize_t n = write(c->fd, buf_rptr(&c->out), buf_len(&c->out));
+        ssize_t n = proxy_write(c->fd, buf_rptr(&c->out), buf_len(&c->out));
         if (n < 0 && errno != EAGAIN && errno != EINTR) {
             client_free(c);
             return;

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "auth.h"
+#include "busobs.h"
 #include "proxy.h"
 #include "reply.h"
 
@@ -28,23 +30,16 @@ static int arg_eq(const resp_arg_t *a, const char *s)
     return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
 }
 
-static int nopass(const proxy_t *p)
-{
-    return !p->requirepass || !p->requirepass[0];
-}
-
-static int auth_ok(const proxy_t *p, const resp_arg_t *user,
+/* AUTH / HELLO AUTH: become user if the password is right. */
+static int auth_ok(pclient_t *c, const resp_arg_t *user,
                    const resp_arg_t *pass)
 {
-    if (!arg_eq(user, "default")) return 0;
-    if (nopass(p)) return 1;
-    size_t n = strlen(p->requirepass);
-    /* constant time in the password's length */
-    unsigned char diff = (unsigned char)(pass->len != n);
-    for (size_t i = 0; i < n; i++)
-        diff |= (unsigned char)(p->requirepass[i] ^
-                                (i < pass->len ? pass->ptr[i] : 0));
-    return diff == 0;
+    const acl_user_t *u =
+        auth_check(c->w->p, user->ptr, user->len, pass->ptr, pass->len);
+    if (!u) return 0;
+    c->user = u;
+    c->authenticated = 1;
+    return 1;
 }
 
 static int name_valid(const resp_arg_t *a)
@@ -68,14 +63,17 @@ static void client_info_line(pclient_t *c, buf_t *b)
     buf_printf(b, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld ",
                c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (now - c->created_ms) / 1000, (now - c->last_ms) / 1000);
-    buf_printf(b, "flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
+    int sub, psub, ssub;
+    pubsub_describe(c, &sub, &psub, &ssub);
+    buf_printf(b, "flags=%s db=0 sub=%d psub=%d ssub=%d multi=-1 qbuf=%zu "
                   "qbuf-free=%zu argv-mem=0 multi-mem=0 ",
+               sub + psub + ssub ? "P" : "N", sub, psub, ssub,
                buf_len(&c->in), buf_avail(&c->in));
     buf_printf(b, "rbs=%zu rbp=%zu obl=%zu oll=0 omem=0 tot-mem=%zu events=r "
-                  "cmd=%s user=default redir=-1 resp=%d\n",
+                  "cmd=%s user=%s redir=-1 resp=%d\n",
                c->in.cap, c->in.cap, buf_len(&c->out),
                c->in.cap + c->out.cap + sizeof(*c), last ? last->name : "NULL",
-               c->proto);
+               c->user ? c->user->name : "default", c->proto);
 }
 
 /* HELLO [protover [AUTH username password] [SETNAME clientname]] */
@@ -99,11 +97,10 @@ static void hello(pclient_t *c, int argc, resp_arg_t *argv, reply_t *r)
     for (; j < argc; j++) {
         int more = argc - 1 - j;
         if (arg_eq(&argv[j], "auth") && more >= 2) {
-            if (!auth_ok(c->w->p, &argv[j + 1], &argv[j + 2])) {
+            if (!auth_ok(c, &argv[j + 1], &argv[j + 2])) {
                 reply_error(r, wrongpass_err);
                 return;
             }
-            c->authenticated = 1;
             j += 2;
         } else if (arg_eq(&argv[j], "setname") && more) {
             name = &argv[j + 1];
@@ -158,18 +155,18 @@ static void auth(pclient_t *c, int argc, resp_arg_t *argv, reply_t *r)
         reply_err_syntax(r);
         return;
     }
-    if (argc == 2 && nopass(c->w->p)) {
+    const acl_user_t *def = auth_default_user(c->w->p);
+    if (argc == 2 && def && def->nopass) {
         reply_error(r, "ERR AUTH <password> called without any password "
                        "configured for the default user. Are you sure "
                        "your configuration is correct?");
         return;
     }
     if (argc == 3) user = &argv[1];
-    if (!auth_ok(c->w->p, user, pass)) {
+    if (!auth_ok(c, user, pass)) {
         reply_error(r, wrongpass_err);
         return;
     }
-    c->authenticated = 1;
     reply_ok(r);
 }
 
@@ -328,13 +325,15 @@ void local_info_text(proxy_t *p, buf_t *b, int argc, resp_arg_t *argv,
                    "retries:%llu\r\nbackend_failures:%llu\r\n"
                    "protocol_errors:%llu\r\nfailover_parked:%llu\r\n"
                    "failover_replayed:%llu\r\nfailover_expired:%llu\r\n"
-                   "failover_wait_ms:%lld\r\n\r\n",
+                   "failover_wait_ms:%lld\r\npubsub_resubscribes:%llu\r\n"
+                   "\r\n",
                    (unsigned long long)atomic_load(&p->topo_refreshes),
                    (unsigned long long)atomic_load(&p->topo_failures),
                    STAT(p, moved), STAT(p, ask), STAT(p, retries),
                    STAT(p, backend_failures), STAT(p, protocol_errors),
                    STAT(p, parked), STAT(p, park_replayed),
-                   STAT(p, park_expired), p->failover_wait_ms);
+                   STAT(p, park_expired), p->failover_wait_ms,
+                   STAT(p, pubsub_resubscribes));
     }
     *want_keyspace = section_wanted(argc, argv, "keyspace", 1);
 }
@@ -350,6 +349,7 @@ void local_proxy_status(proxy_t *p, buf_t *b)
 {
     buf_append_str(b, "# Topology\r\n");
     topo_describe(p, b);
+    busobs_describe(p, b);
     buf_printf(b, "workers:%d\r\n\r\n# Backends\r\n", p->nworkers);
     for (int i = 0; i < p->nworkers; i++) {
         worker_t *w = &p->workers[i];

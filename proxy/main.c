@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "auth.h"
+#include "busobs.h"
 #include "cmdtab.h"
 #include "config.h"
 #include "log.h"
@@ -130,6 +132,7 @@ int main(int argc, char **argv)
         ts_free(err);
         return 1;
     }
+    auth_setup(p);
     if (log_setup(p->logfile, p->loglevel) != 0) {
         fprintf(stderr, "Can't open the log file: %s\n", strerror(errno));
         return 1;
@@ -160,6 +163,8 @@ int main(int argc, char **argv)
     event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
     p->base = event_base_new_with_config(ecfg);
     event_config_free(ecfg);
+    /* before the workers: PROXY (on a worker) reads p->busobs */
+    if (busobs_setup(p) != 0) goto out;
     if (worker_start_all(p) != 0) goto out;
 
     p->refresh_ev = event_new(p->base, p->refresh_pipe[0],
@@ -181,6 +186,7 @@ int main(int argc, char **argv)
 
 out:
     worker_stop_all(p);
+    busobs_teardown(p);
     if (p->refresh_ev) event_free(p->refresh_ev);
     if (p->refresh_timer) event_free(p->refresh_timer);
     for (int i = 0; i < 2; i++)
@@ -191,6 +197,7 @@ out:
     if (p->topo) topo_release(p->topo);
     if (p->pidfile && p->pidfile[0]) unlink(p->pidfile);
     config_destroy(p->config);
+    auth_teardown(p);
     ts_free(opts);
     ts_free(p->bind_str);
     pthread_mutex_destroy(&p->topo_lock);

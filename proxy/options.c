@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "auth.h"
 #include "log.h"
 #include "proxy.h"
 
@@ -111,12 +112,38 @@ static const config_opt_t proxy_options[] = {
     {.name = "requirepass", .type = CONFIG_STRING, .flags = CONFIG_SENSITIVE,
      .ptr = PX(requirepass), .def = "",
      .doc = "Password clients must give with AUTH (checked by the proxy)."},
+    {.name = "user", .type = CONFIG_SPECIAL,
+     .flags = CONFIG_MULTI_ARG | CONFIG_SENSITIVE, .def = NULL,
+     .set = auth_set_user,
+     .doc = "A user in Redis's ACL syntax: user <name> on|off >password "
+            "[nopass] [~* &* +@all]; one line per user (see docs/proxy.md)."},
+    {.name = "backend-user", .type = CONFIG_STRING, .ptr = PX(backend_user),
+     .def = "",
+     .doc = "User the proxy authenticates as on backend connections "
+            "(AUTH <user> <password>); empty: AUTH <password>."},
     {.name = "backend-password", .type = CONFIG_STRING,
      .flags = CONFIG_SENSITIVE, .ptr = PX(backend_password), .def = "",
      .doc = "Password the proxy sends (AUTH) on every backend connection."},
+    {.name = "cluster-secret", .type = CONFIG_STRING,
+     .flags = CONFIG_SENSITIVE, .ptr = PX(cluster_secret), .def = "",
+     .doc = "The Tessera cluster's cluster-secret: the proxy joins the "
+            "cluster bus as an observer with it and gets topology changes "
+            "pushed (empty: poll only, unless cluster-bus-insecure)."},
+    {.name = "cluster-bus-insecure", .type = CONFIG_BOOL,
+     .ptr = PX(cluster_bus_insecure), .def = "no",
+     .doc = "Observe a Tessera cluster whose bus runs without a secret "
+            "(nodes started with cluster-bus-insecure yes)."},
+    {.name = "bus-observer", .type = CONFIG_BOOL, .ptr = PX(bus_observer),
+     .def = "yes",
+     .doc = "With cluster-secret or cluster-bus-insecure: observe the "
+            "cluster bus (no: poll only)."},
     {.name = "protected-mode", .type = CONFIG_BOOL,
      .ptr = PX(protected_mode), .def = "yes",
      .doc = "Without a password, refuse clients that are not on loopback."},
+    {.name = "read-from", .type = CONFIG_ENUM, .ptr = PX(read_from),
+     .def = "master", .enum_names = read_from_names,
+     .doc = "Where reads go: master, replica (error if none is reachable) "
+            "or prefer-replica (the master when none is)."},
     {.name = "maxclients", .type = CONFIG_INT, .ptr = PX(maxclients),
      .def = "10000", .min = 1, .max = 1000000,
      .doc = "Maximum number of connected clients."},

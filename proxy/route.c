@@ -30,6 +30,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "auth.h"
 #include "log.h"
 #include "proxy.h"
 #include "reply.h"
@@ -113,22 +114,6 @@ static void unknown_subcommand(pclient_t *c, const cmd_spec_t *parent,
     route_local_end(q);
 }
 
-/* Why a command is refused, or NULL if the proxy can route it. */
-static const char *unsupported(const cmd_spec_t *cmd)
-{
-    switch (cmd->id) {
-    case CMD_PUBLISH:
-    case CMD_SPUBLISH:
-        return NULL;
-    default:
-        break;
-    }
-    if (cmd->flags & CF_PUBSUB)
-        return "ERR tessera-proxy: SUBSCRIBE and the other pub/sub commands "
-               "except PUBLISH are not supported through the proxy yet";
-    return NULL;
-}
-
 /* ---- sending ---------------------------------------------------------- */
 
 /* Send b to be, unless its client has requests parked for a failover:
@@ -152,7 +137,22 @@ static void send_to_node(worker_t *w, breq_t *b, int idx, int slot)
 {
     b->slot = slot;
     b->deadline_ms = w->now_ms + w->p->retry_budget_ms;
-    dispatch(b, backend_for_node(w, idx, b->proto));
+    backend_t *be;
+    if (b->read) {
+        be = replica_route(w, b, idx);
+        if (!be) return;    /* failed: read-from replica, none reachable */
+    } else {
+        be = backend_for_node(w, idx, b->proto);
+    }
+    dispatch(b, be);
+}
+
+/* May c's current command (with keys) be read from a replica? */
+static int replica_read(const pclient_t *c)
+{
+    return c->w->p->read_from != READ_MASTER && !c->w->topo->single &&
+           c->last_cmd >= 0 &&
+           (cmdtab_get((cmd_id_t)c->last_cmd)->flags & CF_READONLY);
 }
 
 /* Owner of slot, or -1 (the reply then is CLUSTERDOWN). */
@@ -178,6 +178,7 @@ static void forward(pclient_t *c, int idx, int slot, int argc,
     breq_t *b = breq_alloc(w, q, c->proto);
     if (raw) buf_append(&b->cmd, raw, rawlen);
     else resp_w_command(&b->cmd, argc, argv);
+    b->read = slot >= 0 && replica_read(c);
     send_to_node(w, b, idx, slot);
 }
 
@@ -264,6 +265,8 @@ static void split_keys(pclient_t *c, int kind, int step, int argc,
     ts_free(sub);
     ts_free(order);
     ts_free(first);
+    int read = replica_read(c);
+    for (int g = 0; g < ngroups; g++) q->subs[g]->read = read;
     /* the last send may complete (and free) q: nothing touches q after */
     for (int g = 0; g < ngroups; g++) {
         unsigned sl = gslot[g];
@@ -435,6 +438,16 @@ static int route_cluster_wide(pclient_t *c, const cmd_spec_t *cmd, int argc,
     case CMD_FLUSHALL:
     case CMD_FLUSHDB: kind = PK_ALLOK; break;
     case CMD_RANDOMKEY: kind = PK_RANDOMKEY; break;
+    case CMD_PUBSUB_NUMPAT: kind = PK_SUM; break;
+    case CMD_PUBSUB_CHANNELS:
+    case CMD_PUBSUB_SHARDCHANNELS:
+    case CMD_PUBSUB_NUMSUB:
+    case CMD_PUBSUB_SHARDNUMSUB: kind = PK_PUBSUB; break;
+    case CMD_PUBSUB_HELP:
+        if (w->topo->nmasters == 0) clusterdown(c);
+        else forward(c, (int)(c->id % (unsigned)w->topo->nmasters), -1, argc,
+                     argv, NULL, 0);
+        return 1;
     case CMD_SCAN:
         if (w->topo->nmasters == 0) clusterdown(c);
         else route_scan(c, argc, argv);
@@ -460,7 +473,8 @@ void route_request(pclient_t *c, int argc, resp_arg_t *argv, const char *raw,
     wstat_inc(&w->st.commands);
     const cmd_spec_t *cmd = cmdtab_lookup(argv[0].ptr, argv[0].len);
     if (!cmd) {
-        if (is_proxy_cmd(&argv[0]) && c->authenticated) {
+        if (is_proxy_cmd(&argv[0]) && c->authenticated &&
+            (!c->user || c->user->all_commands)) {
             reply_t r;
             preq_t *q = route_local_begin(c, &r);
             buf_t text;
@@ -469,8 +483,11 @@ void route_request(pclient_t *c, int argc, resp_arg_t *argv, const char *raw,
             reply_text(&r, &text);
             buf_deinit(&text);
             route_local_end(q);
-        } else if (!c->authenticated) {
+        } else if (is_proxy_cmd(&argv[0]) && !c->authenticated) {
             local_error(c, "NOAUTH Authentication required.");
+        } else if (is_proxy_cmd(&argv[0])) {
+            local_error(c, "NOPERM this user has no permissions to run the "
+                           "'proxy' command");
         } else {
             unknown_command(c, argc, argv);
             if (c->in_multi) c->tx_dirty = 1;
@@ -509,21 +526,28 @@ void route_request(pclient_t *c, int argc, resp_arg_t *argv, const char *raw,
         local_error(c, "NOAUTH Authentication required.");
         return;
     }
-    c->last_cmd = (int)cmd->id;
-    wstat_inc(&w->st.calls[cmd->id]);
-    if (tx_command(c, cmd, argc, argv, raw, rawlen)) return;
-    if (local_command(c, cmd, argc, argv)) return;
-    const char *why = unsupported(cmd);
-    if (why) {
-        local_error(c, why);
+    char permbuf[160];
+    const char *perm = auth_perm_check(c->user, cmd, argc, argv, permbuf,
+                                       sizeof(permbuf));
+    if (perm) {
+        local_error(c, perm);
+        if (c->in_multi) c->tx_dirty = 1;
         return;
     }
+    c->last_cmd = (int)cmd->id;
+    wstat_inc(&w->st.calls[cmd->id]);
+    if ((c->ps || (cmd->flags & CF_PUBSUB) || cmd->id == CMD_RESET) &&
+        pubsub_command(c, cmd, argc, argv))
+        return;
+    if (tx_command(c, cmd, argc, argv, raw, rawlen)) return;
+    if (local_command(c, cmd, argc, argv)) return;
     topo_t *t = w->topo;
     const cmd_spec_t *top = cmd->parent ? cmd->parent : cmd;
     if (t->single && cmd->id != CMD_INFO) {
         /* one plain node: every routable command goes there unchanged */
         if (top->route == ROUTE_NONE ||
-            (top->route == ROUTE_LOCAL && top->id != CMD_COMMAND)) {
+            (top->route == ROUTE_LOCAL && top->id != CMD_COMMAND &&
+             top->id != CMD_PUBSUB)) {
             goto refuse;
         }
         forward(c, 0, -1, argc, argv, raw, rawlen);
@@ -694,7 +718,8 @@ static void unpark_one(worker_t *w, breq_t *b)
             route_park(b, be, "CLUSTERDOWN Hash slot not served");
             return;
         }
-        be = backend_for_node(w, o, b->proto);
+        be = b->read ? replica_route(w, b, o) : backend_for_node(w, o, b->proto);
+        if (!be) return;
     }
     wstat_inc(&w->st.park_replayed);
     dispatch(b, be);
@@ -796,6 +821,14 @@ static int redirect(breq_t *b, const char *p, size_t n)
         wstat_inc(&w->st.moved);
         topo_request_refresh(w->p);
         dispatch(b, be);
+        return 1;
+    }
+    if (b->read && starts(p, n, "-LOADING")) {
+        /* a replica still loading its copy: the master answers */
+        int o = b->slot >= 0 ? route_owner(w, (unsigned)b->slot) : -1;
+        if (o < 0) return 0;
+        b->read = 0;
+        dispatch(b, backend_for_node(w, o, b->proto));
         return 1;
     }
     if (starts(p, n, "-CLUSTERDOWN")) {
@@ -1026,6 +1059,7 @@ static void merge(preq_t *q, worker_t *w)
     case PK_RANDOMKEY: merge_randomkey(q, w); break;
     case PK_SCAN: merge_scan(q); break;
     case PK_INFO: merge_info(q); break;
+    case PK_PUBSUB: pubsub_merge(q); break;
     default: bad_reply(q); break;
     }
 }

@@ -181,10 +181,26 @@ static int add_master(topo_t *t, const char *host, int port)
     t->masters = ts_realloc(t->masters,
                             sizeof(topo_node_t) * (size_t)(t->nmasters + 1));
     topo_node_t *n = &t->masters[t->nmasters];
+    memset(n, 0, sizeof(*n));
     snprintf(n->host, sizeof(n->host), "%s", host);
     n->port = port;
     snprintf(n->addr, sizeof(n->addr), "%s:%d", host, port);
     return t->nmasters++;
+}
+
+/* A replica of master idx (read-from); duplicates ignored. */
+static void add_replica(topo_t *t, const char *host, int port, int idx)
+{
+    for (int i = 0; i < t->nreps; i++)
+        if (t->reps[i].port == port && strcmp(t->reps[i].host, host) == 0)
+            return;
+    t->reps = ts_realloc(t->reps, sizeof(topo_node_t) * (size_t)(t->nreps + 1));
+    topo_node_t *n = &t->reps[t->nreps++];
+    memset(n, 0, sizeof(*n));
+    snprintf(n->host, sizeof(n->host), "%s", host);
+    n->port = port;
+    snprintf(n->addr, sizeof(n->addr), "%s:%d", host, port);
+    n->master = idx;
 }
 
 static int assign(topo_t *t, long long lo, long long hi, int idx)
@@ -230,6 +246,18 @@ static topo_t *parse_shards(const resp_value_t *v)
         long long port;
         if (!master || !node_addr(master, host, sizeof(host), &port)) goto bad;
         int idx = add_master(t, host, (int)port);
+        for (size_t j = 0; j < nodes->nelem; j++) {
+            const resp_value_t *n = &nodes->elem[j];
+            char rhost[64];
+            long long rport;
+            /* Redis 7.0 says "loading" for a replica whose offset is
+             * still 0 (nothing written yet): usable; "fail" is not */
+            if (n != master && !v_is(v_field(n, "role"), "master") &&
+                (v_is(v_field(n, "health"), "online") ||
+                 v_is(v_field(n, "health"), "loading")) &&
+                node_addr(n, rhost, sizeof(rhost), &rport))
+                add_replica(t, rhost, (int)rport, idx);
+        }
         for (size_t k = 0; k + 1 < slots->nelem; k += 2) {
             long long lo, hi;
             if (!v_int(&slots->elem[k], &lo) ||
@@ -258,8 +286,16 @@ static topo_t *parse_slots(const resp_value_t *v)
             !v_str(&e->elem[2].elem[0], host, sizeof(host)) ||
             !v_int(&e->elem[2].elem[1], &port) || port <= 0 || port > 65535)
             goto bad;
-        if (assign(t, lo, hi, add_master(t, host, (int)port))) goto bad;
+        int idx = add_master(t, host, (int)port);
+        if (assign(t, lo, hi, idx)) goto bad;
         t->nreplicas += (int)e->nelem - 3;
+        for (size_t j = 3; j < e->nelem; j++) {
+            const resp_value_t *r = &e->elem[j];
+            if (r->type == RESP_ARRAY && r->nelem >= 2 &&
+                v_str(&r->elem[0], host, sizeof(host)) &&
+                v_int(&r->elem[1], &port) && port > 0 && port <= 65535)
+                add_replica(t, host, (int)port, idx);
+        }
     }
     t->source = "CLUSTER SLOTS";
     return t;
@@ -288,6 +324,23 @@ static void sort_masters(topo_t *t)
             t->owner[s] = (uint16_t)newidx[t->owner[s]];
     ts_free(t->masters);
     t->masters = m;
+    /* replicas grouped by their master's new index (stable) */
+    if (t->nreps) {
+        topo_node_t *r = ts_malloc(sizeof(topo_node_t) * (size_t)t->nreps);
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            m[i].rep_first = k;
+            for (int j = 0; j < t->nreps; j++)
+                if (newidx[t->reps[j].master] == i) {
+                    r[k] = t->reps[j];
+                    r[k++].master = i;
+                }
+            m[i].rep_count = k - m[i].rep_first;
+        }
+        ts_free(t->reps);
+        t->reps = r;
+        t->nreps = k;
+    }
     ts_free(newidx);
 }
 
@@ -320,8 +373,17 @@ static topo_t *ask_node(proxy_t *p, const char *host, int port)
                  "can't connect to %s:%d", host, port);
         goto out;
     }
-    if (p->backend_password && p->backend_password[0])
-        cmd2(&out, "AUTH", p->backend_password);
+    if (p->backend_password && p->backend_password[0]) {
+        if (p->backend_user && p->backend_user[0]) {
+            resp_arg_t av[3] = {{"AUTH", 4},
+                                {p->backend_user, strlen(p->backend_user)},
+                                {p->backend_password,
+                                 strlen(p->backend_password)}};
+            resp_w_command(&out, 3, av);
+        } else {
+            cmd2(&out, "AUTH", p->backend_password);
+        }
+    }
     cmd2(&out, "CLUSTER", "SHARDS");
     cmd2(&out, "CLUSTER", "SLOTS");
     if (sync_send(fd, &out, deadline) != 0) goto io;
@@ -405,7 +467,34 @@ static int same_map(const topo_t *a, const topo_t *b)
         return 0;
     for (int i = 0; i < a->nmasters; i++)
         if (strcmp(a->masters[i].addr, b->masters[i].addr) != 0) return 0;
+    if (a->nreps != b->nreps) return 0;
+    for (int i = 0; i < a->nreps; i++)
+        if (a->reps[i].master != b->reps[i].master ||
+            strcmp(a->reps[i].addr, b->reps[i].addr) != 0)
+            return 0;
     return memcmp(a->owner, b->owner, sizeof(a->owner)) == 0;
+}
+
+int topo_refresh_from(proxy_t *p, const char *host, int port)
+{
+    p->last_refresh_ms = proxy_mono_ms();
+    atomic_fetch_add(&p->topo_refreshes, 1);
+    topo_t *t = ask_node(p, host, port);
+    if (!t || t->single) {          /* gone already, or not a cluster */
+        if (t) topo_release(t);
+        return topo_refresh(p);
+    }
+    pthread_mutex_lock(&p->topo_lock);
+    int same = same_map(p->topo, t);
+    pthread_mutex_unlock(&p->topo_lock);
+    if (same) {
+        topo_release(t);
+        return 0;
+    }
+    log_msg(LL_NOTICE, "Topology from %s of %s:%d (pushed): %d master(s)",
+            t->source, host, port, t->nmasters);
+    publish(p, t);
+    return 0;
 }
 
 int topo_refresh(proxy_t *p)
@@ -456,6 +545,7 @@ void topo_release(topo_t *t)
     if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
         return;
     ts_free(t->masters);
+    ts_free(t->reps);
     ts_free(t);
 }
 
@@ -466,7 +556,7 @@ void topo_request_refresh(proxy_t *p)
     (void)n;
 }
 
-void topo_sync(worker_t *w)
+void topo_sync_update(worker_t *w)
 {
     proxy_t *p = w->p;
     if (atomic_load_explicit(&p->topo_gen, memory_order_acquire) ==
@@ -483,6 +573,9 @@ void topo_sync(worker_t *w)
         ts_free(w->by_node[k]);
         w->by_node[k] = ts_calloc((size_t)(t->nmasters ? t->nmasters : 1),
                                   sizeof(backend_t *));
+        ts_free(w->by_rep[k]);      /* replica links: re-looked-up by addr */
+        w->by_rep[k] = ts_calloc((size_t)(t->nreps ? t->nreps : 1),
+                                 sizeof(backend_t *));
     }
     w->by_node_len = t->nmasters;
     if (old) topo_release(old);
@@ -522,6 +615,9 @@ void topo_describe(proxy_t *p, buf_t *b)
             first = 0;
             s = e + 1;
         }
+        for (int r = 0; r < t->masters[i].rep_count; r++)
+            buf_printf(b, "%s%s", r ? " " : ",replicas=",
+                       t->reps[t->masters[i].rep_first + r].addr);
         buf_append_str(b, "\r\n");
     }
     topo_release(t);

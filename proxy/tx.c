@@ -200,7 +200,9 @@ static void tx_queue(pclient_t *c, const cmd_spec_t *cmd, int argc,
     const cmd_spec_t *top = cmd->parent ? cmd->parent : cmd;
     if ((top->route == ROUTE_LOCAL && top->id != CMD_PING &&
          top->id != CMD_ECHO && top->id != CMD_TIME) ||
-        top->route == ROUTE_NONE || (cmd->flags & CF_PUBSUB)) {
+        top->route == ROUTE_NONE ||
+        ((cmd->flags & CF_PUBSUB) && top->id != CMD_PUBLISH &&
+         top->id != CMD_SPUBLISH)) {
         char msg[160];
         snprintf(msg, sizeof(msg), "ERR tessera-proxy: '%s' is not supported "
                  "inside MULTI through the proxy", cmd->name);
@@ -421,6 +423,15 @@ void tx_pin_lost(backend_t *be)
     if (c->watching) c->watch_lost = 1;
     if (c->in_multi && c->multi_on_pin) c->tx_dirty = 1;
     if (!c->in_multi && !c->watching) pin_release(c);
+}
+
+void tx_client_reset(pclient_t *c)
+{
+    if (c->pin && c->pin->fd >= 0) {
+        if (c->multi_on_pin) pin_send_word(c, "DISCARD");
+        if (c->watching) pin_send_word(c, "UNWATCH");
+    }
+    tx_reset(c);
 }
 
 void tx_client_free(pclient_t *c)

@@ -86,6 +86,9 @@ static const char *validate(const Tessera__Bus__Message *m)
     if (h->port > 65535 || h->bus_port > 65535) return "bad port";
     if (strlen(h->ip) >= CN_IPLEN || strlen(h->hostname) >= CN_HOSTLEN)
         return "bad address";
+    /* only an observer's OBSERVE carries the observer flag, and it must */
+    if (!(h->flags & CN_OBSERVER) != ((int)m->type != CLMSG_OBSERVE))
+        return "observer flag";
     switch ((int)m->type) {
     case CLMSG_PING:
     case CLMSG_PONG:
@@ -117,8 +120,9 @@ static const char *validate(const Tessera__Bus__Message *m)
     case CLMSG_AUTH_REQUEST:
     case CLMSG_AUTH_ACK:
     case CLMSG_MFSTART:
+    case CLMSG_OBSERVE:
         return NULL;
-    default:
+    default:    /* TOPOLOGY too: nodes send it, only observers take it */
         return "unknown type";
     }
 }
@@ -198,6 +202,15 @@ size_t bus_link_queued(const clink_t *link)
                      : 0;
 }
 
+size_t bus_link_memory(const clink_t *link)
+{
+    size_t m = sizeof(*link);
+    if (link->bev)
+        m += evbuffer_get_length(bufferevent_get_input(link->bev)) +
+             evbuffer_get_length(bufferevent_get_output(link->bev));
+    return m;
+}
+
 /* ---- links ------------------------------------------------------------------ */
 
 static clink_t *link_create(cluster_t *cl, struct bufferevent *bev,
@@ -263,7 +276,10 @@ static void on_read(struct bufferevent *bev, void *arg)
         /* gossip_process may free this link (e.g. a node renamed or
          * forgotten): it returns nothing, so check after via the list. */
         clink_t *self = l;
-        gossip_process(l, m);
+        if ((int)m->type == CLMSG_OBSERVE) observer_process(l, m);
+        else if (l->observer) gossip_drop(cl, l->peer, "node message on "
+                                          "an observer's link");
+        else gossip_process(l, m);
         bus_free_message(m);
         int alive = 0;
         for (clink_t *x = cl->links; x; x = x->next)

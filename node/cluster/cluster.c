@@ -30,6 +30,7 @@
 #include "client.h"
 #include "keyspace.h"
 #include "log.h"
+#include "multi.h"
 #include "proc.h"
 #include "repl/repl.h"
 
@@ -116,6 +117,26 @@ void cl_set_master(cluster_t *cl, cnode_t *replica, cnode_t *master)
                                   (size_t)(master->nreplicas + 1) *
                                       sizeof(cnode_t *));
     master->replicas[master->nreplicas++] = replica;
+    /* a master that had a replica is worth migrating to (Redis's
+     * CLUSTER_NODE_MIGRATE_TO, set in clusterNodeAddSlave) */
+    master->flags |= CN_MIGRATE_TO;
+}
+
+void cl_node_become_master(cluster_t *cl, cnode_t *node)
+{
+    if (node->flags & CN_SLAVE) {
+        if (node->master && node != cl->myself) node->flags |= CN_MIGRATE_TO;
+        cl_set_master(cl, node, NULL);
+    }
+    node->flags = (node->flags & ~CN_SLAVE) | CN_MASTER;
+}
+
+int cl_ok_replicas(const cnode_t *master)
+{
+    int ok = 0;
+    for (int i = 0; i < master->nreplicas; i++)
+        if (!(master->replicas[i]->flags & CN_FAIL)) ok++;
+    return ok;
 }
 
 /* Forget a node: its slots, its reports about others, its links. */
@@ -290,6 +311,18 @@ const char *cl_node_flags_str(const cnode_t *node, char *out, size_t sz)
                                     len ? "," : "", names[i].s);
     if (len == 0) snprintf(out, sz, "noflags");
     return out;
+}
+
+const char *cl_endpoint(const cluster_t *cl, const cnode_t *node)
+{
+    switch (cl->n->cluster_preferred_endpoint_type) {
+    case CL_ENDPOINT_HOSTNAME:
+        return node->hostname[0] ? node->hostname : "?";
+    case CL_ENDPOINT_UNKNOWN:
+        return "";
+    default:
+        return node->ip;
+    }
 }
 
 static void append_range(buf_t *out, int start, int end)
@@ -610,6 +643,7 @@ void cl_update_state(cluster_t *cl)
         cl->state = new_state;
         cl->state_changed = now;
     }
+    observer_check(cl);     /* after every change, and in the cron */
 }
 
 int cl_bump_epoch(cluster_t *cl)
@@ -688,7 +722,6 @@ static int key_missing(node_t *n, const resp_arg_t *k)
 static void redirect(cluster_t *cl, reply_t *r, int code, int slot,
                      const cnode_t *to)
 {
-    (void)cl;
     switch (code) {
     case REDIR_CROSSSLOT:
         reply_error(r, "CROSSSLOT Keys in request don't hash to the same slot");
@@ -708,11 +741,90 @@ static void redirect(cluster_t *cl, reply_t *r, int code, int slot,
         break;
     default:
         reply_errorf(r, "%s %d %s:%d", code == REDIR_ASK ? "ASK" : "MOVED",
-                     slot, to->ip, to->port);
+                     slot, cl_endpoint(cl, to), to->port);
     }
 }
 
 #define MAX_CHECK_KEYS 256
+
+/* What the keys of a command (or of a whole transaction) say, gathered
+ * as Redis 7.0's getNodeByQuery does. */
+typedef struct keycheck {
+    int slot;                   /* of the first key, -1: no key yet */
+    cnode_t *owner;
+    const resp_arg_t *first;
+    int migrating, importing;   /* the slot is open here */
+    int multiple;               /* more than one distinct key */
+    int missing, existing;      /* counted only while the slot is open */
+    int nhints;                 /* keys noted for ks_slot_hint_add */
+    const resp_arg_t *hints[KS_SLOT_HINTS];
+} keycheck_t;
+
+/* Fold the keys of one command into k: REDIR_NONE, or the error that
+ * ends the check (CROSSSLOT, unbound slot). */
+static int check_keys(node_t *n, keycheck_t *k, const cmd_spec_t *c,
+                      int argc, const resp_arg_t *argv)
+{
+    cluster_t *cs = n->cluster;
+    if (!(c->flags & CF_MOVABLEKEYS) && c->first_key <= 0) return REDIR_NONE;
+    int idx_buf[MAX_CHECK_KEYS], *idx = idx_buf;
+    int nkeys = cmdtab_keys(c, argc, argv, idx, MAX_CHECK_KEYS);
+    if (nkeys > MAX_CHECK_KEYS) {
+        idx = ts_malloc((size_t)nkeys * sizeof(int));
+        cmdtab_keys(c, argc, argv, idx, nkeys);
+    }
+    int code = REDIR_NONE;
+    for (int i = 0; i < nkeys; i++) {
+        const resp_arg_t *key = &argv[idx[i]];
+        int ks = (int)slot_for_key(key->ptr, key->len);
+        if (!k->first) {
+            k->first = key;
+            k->slot = ks;
+            k->owner = cs->slots[ks];
+            if (!k->owner) {
+                code = REDIR_DOWN_UNBOUND;
+                break;
+            }
+            if (k->owner == cs->myself && cs->migrating[ks]) k->migrating = 1;
+            else if (cs->importing[ks]) k->importing = 1;
+        } else if (key->len != k->first->len ||
+                   memcmp(key->ptr, k->first->ptr, key->len) != 0) {
+            if (ks != k->slot) {
+                code = REDIR_CROSSSLOT;
+                break;
+            }
+            k->multiple = 1;
+        }
+        if (k->nhints < KS_SLOT_HINTS) k->hints[k->nhints++] = key;
+        if (k->migrating || k->importing) {
+            if (key_missing(n, key)) k->missing++;
+            else k->existing++;
+        }
+    }
+    if (idx != idx_buf) ts_free(idx);
+    return code;
+}
+
+/* Where the keys say the command must go, given they share k->slot. */
+static int route(node_t *n, client_t *cl, const cmd_spec_t *c,
+                 keycheck_t *k, unsigned flags)
+{
+    cluster_t *cs = n->cluster;
+    if (cs->state != CLUSTER_OK) {
+        if (!n->cluster_allow_reads_when_down) return REDIR_DOWN_STATE;
+        if (flags & CF_WRITE) return REDIR_DOWN_RO;
+    }
+    if (k->migrating && k->missing) {
+        k->owner = cs->migrating[k->slot];
+        return k->existing ? REDIR_UNSTABLE : REDIR_ASK;
+    }
+    if (k->importing && ((cl->flags & CLF_ASKING) || c->id == CMD_ASKING))
+        return k->multiple && k->missing ? REDIR_UNSTABLE : REDIR_NONE;
+    if ((cl->flags & CLF_READONLY) && !(flags & CF_WRITE) &&
+        (cs->myself->flags & CN_SLAVE) && cs->myself->master == k->owner)
+        return REDIR_NONE;
+    return k->owner != cs->myself ? REDIR_MOVED : REDIR_NONE;
+}
 
 int cluster_check_command(node_t *n, client_t *cl, const cmd_spec_t *c,
                           int argc, const resp_arg_t *argv, reply_t *r)
@@ -720,75 +832,40 @@ int cluster_check_command(node_t *n, client_t *cl, const cmd_spec_t *c,
     cluster_t *cs = n->cluster;
     /* the master's replication stream is obeyed, never redirected */
     if (cl->flags & CLF_MASTER) return 0;
-    if (!(c->flags & CF_MOVABLEKEYS) && c->first_key <= 0) return 0;
-    int idx_buf[MAX_CHECK_KEYS], *idx = idx_buf;
-    int nkeys = cmdtab_keys(c, argc, argv, idx, MAX_CHECK_KEYS);
-    if (nkeys > MAX_CHECK_KEYS) {
-        idx = ts_malloc((size_t)nkeys * sizeof(int));
-        cmdtab_keys(c, argc, argv, idx, nkeys);
-    }
-    int rc = 0, slot = -1, migrating = 0, importing = 0, multiple = 0;
-    int missing = 0, existing = 0, code = REDIR_NONE;
-    cnode_t *owner = NULL;
-    const resp_arg_t *first = NULL;
-    for (int i = 0; i < nkeys; i++) {
-        const resp_arg_t *k = &argv[idx[i]];
-        int ks = (int)slot_for_key(k->ptr, k->len);
-        if (!first) {
-            first = k;
-            slot = ks;
-            owner = cs->slots[slot];
-            if (!owner) {
-                code = REDIR_DOWN_UNBOUND;
-                goto out;
-            }
-            if (owner == cs->myself && cs->migrating[slot]) migrating = 1;
-            else if (cs->importing[slot]) importing = 1;
-        } else if (k->len != first->len ||
-                   memcmp(k->ptr, first->ptr, k->len) != 0) {
-            if (ks != slot) {
-                code = REDIR_CROSSSLOT;
-                goto out;
-            }
-            multiple = 1;
+    keycheck_t k = {.slot = -1};
+    unsigned flags = c->flags;
+    int code = REDIR_NONE, exec = c->id == CMD_EXEC;
+    if (exec) {
+        /* Redis 7.0 checks the whole transaction again at EXEC: its keys
+         * must still share one slot served here (a slot may have moved
+         * since the commands were queued). */
+        if (!(cl->flags & CLF_MULTI)) return 0;
+        flags |= multi_queued_flags(cl);
+        int count = multi_queued_count(cl);
+        for (int i = 0; i < count && code == REDIR_NONE; i++) {
+            int qargc;
+            const resp_arg_t *qargv;
+            const cmd_spec_t *q = multi_queued_cmd(cl, i, &qargc, &qargv);
+            code = check_keys(n, &k, q, qargc, qargv);
         }
-        if (migrating || importing) {
-            if (key_missing(n, k)) missing++;
-            else existing++;
-        }
+    } else {
+        if (!(c->flags & CF_MOVABLEKEYS) && c->first_key <= 0) return 0;
+        code = check_keys(n, &k, c, argc, argv);
     }
-    if (!owner) goto out;   /* no keys */
-    unsigned f = c->flags;
-    if (cs->state != CLUSTER_OK) {
-        if (!n->cluster_allow_reads_when_down) {
-            code = REDIR_DOWN_STATE;
-            goto out;
-        }
-        if (f & CF_WRITE) {
-            code = REDIR_DOWN_RO;
-            goto out;
-        }
+    if (code == REDIR_NONE && k.owner) code = route(n, cl, c, &k, flags);
+    if (code == REDIR_NONE) {
+        /* the keyspace reuses the slots hashed here (cleared by
+         * cmd_execute when the command is done) */
+        for (int i = 0; i < k.nhints && !exec; i++)
+            ks_slot_hint_add(n->ks, k.hints[i]->ptr, k.hints[i]->len,
+                             (unsigned)k.slot);
+        return 0;
     }
-    if (migrating && missing) {
-        code = existing ? REDIR_UNSTABLE : REDIR_ASK;
-        owner = cs->migrating[slot];
-        goto out;
-    }
-    if (importing && ((cl->flags & CLF_ASKING) || c->id == CMD_ASKING)) {
-        if (multiple && missing) code = REDIR_UNSTABLE;
-        goto out;
-    }
-    if ((cl->flags & CLF_READONLY) && !(f & CF_WRITE) &&
-        (cs->myself->flags & CN_SLAVE) && cs->myself->master == owner)
-        goto out;
-    if (owner != cs->myself) code = REDIR_MOVED;
-out:
-    if (code != REDIR_NONE) {
-        redirect(cs, r, code, slot, owner);
-        rc = -1;
-    }
-    if (idx != idx_buf) ts_free(idx);
-    return rc;
+    redirect(cs, r, code, k.slot, k.owner);
+    /* a redirected EXEC discards the transaction and answers with the
+     * redirection itself, not EXECABORT (Redis's processCommand) */
+    if (exec) multi_discard(cl);
+    return -1;
 }
 
 void cluster_after_command(client_t *cl, const cmd_spec_t *c)
@@ -796,6 +873,15 @@ void cluster_after_command(client_t *cl, const cmd_spec_t *c)
     if ((cl->flags & CLF_ASKING) && !(cl->flags & CLF_MULTI) &&
         (!c || c->id != CMD_ASKING))
         cl->flags &= ~CLF_ASKING;
+}
+
+size_t cluster_links_memory(const node_t *n)
+{
+    size_t m = 0;
+    if (n->cluster)
+        for (const clink_t *l = n->cluster->links; l; l = l->next)
+            m += bus_link_memory(l);
+    return m;
 }
 
 long long cluster_connections(const node_t *n)
@@ -886,6 +972,7 @@ void cluster_teardown(node_t *n)
     cluster_t *cl = n->cluster;
     if (!cl) return;
     if (cl->myself && cl->lock_fd >= 0) cl_save_config(cl);
+    resolve_stop(cl);
     bus_close_all(cl);
     if (cl->cron_ev) event_free(cl->cron_ev);
     if (cl->todo_ev) event_free(cl->todo_ev);

@@ -22,6 +22,10 @@
 
 typedef struct cluster cluster_t;
 
+/* cluster-preferred-endpoint-type (node->cluster_preferred_endpoint_type):
+ * what clients get as a node's address. */
+enum { CL_ENDPOINT_IP, CL_ENDPOINT_HOSTNAME, CL_ENDPOINT_UNKNOWN };
+
 /*
  * Start cluster mode (n->cluster_enabled): check the options (a secret or
  * cluster-bus-insecure), load or create the config file, open the bus
@@ -50,6 +54,10 @@ void cluster_announce_changed(node_t *n);
 /* INFO clients cluster_connections: as Redis 7.0, (known nodes - 1) x 2;
  * 0 outside cluster mode. */
 long long cluster_connections(const node_t *n);
+
+/* INFO memory mem_cluster_links: bytes held by cluster bus links (their
+ * structs and buffered bytes); 0 outside cluster mode. */
+size_t cluster_links_memory(const node_t *n);
 
 /* PUBLISH: send channel/message to every other node over the bus (the
  * local subscribers were served by pubsub.c). */

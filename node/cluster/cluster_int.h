@@ -39,6 +39,8 @@ struct bufferevent;
 #define CN_MEET       (1u << 7)
 #define CN_MIGRATE_TO (1u << 8)
 #define CN_NOFAILOVER (1u << 9)
+/* Header.flags of an observer's OBSERVE (never a node's flag) */
+#define CN_OBSERVER   (1u << 10)
 
 /* Message types: the values of tessera.bus.Type. */
 enum {
@@ -48,6 +50,12 @@ enum {
 };
 
 #define BUS_VERSION 1
+/* Header.revision: 2 = observers (OBSERVE / TOPOLOGY, observer.c).  Not
+ * in the enum above: they are not counted in CLUSTER INFO's per-type
+ * statistics, which list Redis's message types. */
+#define BUS_REVISION 2
+#define CLMSG_OBSERVE 10
+#define CLMSG_TOPOLOGY 11
 #define BUS_HMAC_LEN 32
 #define BUS_MAX_FRAME (8u * 1024 * 1024)   /* protobuf bytes per frame */
 #define CLUSTER_FAIL_REPORT_VALIDITY_MULT 2
@@ -83,6 +91,9 @@ struct cnode {
     long long data_received;    /* mono ms of the last frame of any kind */
     long long fail_time;        /* mono ms when FAIL was set */
     long long voted_time;       /* mono ms we last voted for its replica */
+    long long orphaned_time;    /* mono ms it became an orphaned master */
+    long long resolve_next;     /* mono ms its hostname may be resolved */
+    int resolving;              /* a resolution is in flight (resolve.c) */
     long long repl_offset;
     char ip[CN_IPLEN];
     int port, cport;
@@ -101,6 +112,8 @@ struct clink {
     int connected;
     long long ctime;            /* Unix ms (CLUSTER LINKS create-time) */
     char peer[CN_IPLEN];        /* peer address of the socket */
+    int observer;               /* an observer's link (observer.c) */
+    long long obs_seen;         /* mono ms of its last OBSERVE */
     clink_t *prev, *next;       /* cluster->links */
 };
 
@@ -146,11 +159,15 @@ struct cluster {
     /* statistics (CLUSTER INFO) */
     long long sent[CLMSG_COUNT], received[CLMSG_COUNT];
     long long dropped, auth_failed;
+    long long links_limit_exceeded; /* cluster-link-sendbuf-limit closes */
     long long pfail_nodes;
     unsigned char secret[64];   /* HMAC key (SHA-256 of cluster-secret) */
     uint8_t *pack;              /* reused buffer for packing messages */
     size_t packcap;
     long long last_drop_log;    /* mono ms: drops are logged once a second */
+    uint64_t obs_fp;            /* topology fingerprint observers have */
+    long long obs_pushes;       /* TOPOLOGY frames pushed on changes */
+    struct resolver *resolver;  /* resolve.c, started on first use */
 };
 
 /* ---- cluster.c ---- */
@@ -167,6 +184,12 @@ int cl_del_slot(cluster_t *cl, int slot);
 void cl_del_node_slots(cluster_t *cl, cnode_t *node);
 void cl_set_master(cluster_t *cl, cnode_t *replica, cnode_t *master);
 void cl_remove_replica(cnode_t *master, cnode_t *replica);
+/* A replica (not myself) now announces itself as a master: flags, and
+ * CN_MIGRATE_TO as Redis's clusterSetNodeAsMaster (a promoted replica's
+ * master had replicas, so replicas may migrate to it). */
+void cl_node_become_master(cluster_t *cl, cnode_t *node);
+/* Replicas of master that are not FAIL (clusterCountNonFailingSlaves). */
+int cl_ok_replicas(const cnode_t *master);
 int cl_node_is_master(const cnode_t *node);
 uint64_t cl_node_epoch(const cnode_t *node);
 uint64_t cl_max_epoch(const cluster_t *cl);
@@ -180,6 +203,11 @@ void cl_node_description(cluster_t *cl, const cnode_t *node, buf_t *out,
                          int for_file);
 void cl_nodes_description(cluster_t *cl, buf_t *out, int for_file);
 const char *cl_node_flags_str(const cnode_t *node, char *out, size_t sz);
+/* The address clients are given for node (MOVED/ASK, CLUSTER SLOTS,
+ * SHARDS "endpoint"), by cluster-preferred-endpoint-type as Redis 7.0's
+ * getPreferredEndpoint: the ip, the hostname ("?" if it has none), or ""
+ * for unknown-endpoint. */
+const char *cl_endpoint(const cluster_t *cl, const cnode_t *node);
 /* Announced client port / bus port of myself. */
 int cl_my_port(const cluster_t *cl);
 int cl_my_cport(const cluster_t *cl);
@@ -204,6 +232,8 @@ const uint8_t *bus_pack(cluster_t *cl, const struct Tessera__Bus__Message *m,
 /* Queue a frame from bus_pack on link (one pack, many sends). */
 void bus_send_frame(clink_t *link, const uint8_t *frame, size_t len);
 size_t bus_link_queued(const clink_t *link);
+/* Bytes a link holds: its struct and both buffers (mem_cluster_links). */
+size_t bus_link_memory(const clink_t *link);
 /* Frame / check a frame (exposed for the tests and the fuzzer). */
 void bus_hmac(const unsigned char key[64], const uint8_t *frame, size_t len,
               uint8_t out[BUS_HMAC_LEN]);
@@ -232,6 +262,10 @@ void gossip_link_closed(clink_t *link);
 void gossip_drop(cluster_t *cl, const char *peer, const char *why);
 /* ---- failover.c ---- */
 void failover_cron(cluster_t *cl);
+/* Replica migration (cluster-migration-barrier,
+ * cluster-allow-replica-migration): called by the cron on a replica. */
+void failover_migration_cron(cluster_t *cl);
+#define REPLICA_MIGRATION_DELAY 5000  /* ms orphaned before one migrates */
 /* CLUSTER FAILOVER FORCE: elect now, masters vote although our master
  * is not FAIL.  TAKEOVER: take the slots under a new epoch, no vote. */
 void failover_force(cluster_t *cl);
@@ -257,6 +291,22 @@ void gossip_broadcast_empty(cluster_t *cl, int type);
 /* A node became PFAIL: tell the masters now, so failure reports spread
  * in one round trip instead of the next scheduled pings. */
 void gossip_spread_pfail(cluster_t *cl);
+
+/* ---- observer.c ---- */
+/* An OBSERVE frame on link (already authenticated): mark the link an
+ * observer's, answer with TOPOLOGY. */
+void observer_process(clink_t *link,
+                      const struct Tessera__Bus__Message *m);
+/* End of every state update: close silent observer links, push TOPOLOGY
+ * to the others if the topology changed since the last push. */
+void observer_check(cluster_t *cl);
+
+/* ---- resolve.c ---- */
+/* Cron, per peer: while the link to a node that announces a hostname is
+ * down, re-resolve the name (off the loop, at most once a second); a new
+ * address replaces node->ip and the link is reopened there. */
+void resolve_cron_node(cluster_t *cl, cnode_t *node, long long now);
+void resolve_stop(cluster_t *cl);   /* joins the resolver thread */
 
 /* Start meeting ip:port (CLUSTER MEET, gossip): 0, or -1 if invalid. */
 int gossip_start_handshake(cluster_t *cl, const char *ip, int port,

@@ -108,7 +108,8 @@ static void cmd_cluster_info(cmdctx_t *ctx, const req_t *req, reply_t *r)
                    msg_names[t], cl->received[t]);
     }
     buf_printf(&b, "cluster_stats_messages_received:%lld\r\n", tot);
-    buf_printf(&b, "total_cluster_links_buffer_limit_exceeded:0\r\n");
+    buf_printf(&b, "total_cluster_links_buffer_limit_exceeded:%lld\r\n",
+               cl->links_limit_exceeded);
     buf_printf(&b, "cluster_stats_messages_dropped:%lld\r\n"
                    "cluster_stats_messages_auth_failed:%lld\r\n",
                cl->dropped, cl->auth_failed);
@@ -137,24 +138,32 @@ static void cmd_cluster_myid(cmdctx_t *ctx, const req_t *req, reply_t *r)
     if (cl) reply_bulk(r, cl->myself->name, CN_NAMELEN);
 }
 
-/* Node as CLUSTER SLOTS shows it: ip, port, id, {hostname}. */
-static void reply_slots_node(reply_t *r, const cnode_t *node)
+/* Node as CLUSTER SLOTS shows it (Redis 7.0's addNodeToNodeReply): the
+ * preferred endpoint (null for unknown-endpoint), port, id, then a map of
+ * the networking details that are not the preferred endpoint. */
+static void reply_slots_node(cluster_t *cl, reply_t *r, const cnode_t *node)
 {
+    int type = (int)cl->n->cluster_preferred_endpoint_type;
     reply_array(r, 4);
-    reply_bulk_str(r, node->ip);
+    if (type == CL_ENDPOINT_UNKNOWN) reply_null(r);
+    else reply_bulk_str(r, cl_endpoint(cl, node));
     reply_int(r, node->port);
     reply_bulk(r, node->name, CN_NAMELEN);
-    if (node->hostname[0]) {
-        reply_map(r, 1);
+    int ip = type != CL_ENDPOINT_IP;
+    int host = type != CL_ENDPOINT_HOSTNAME && node->hostname[0];
+    reply_map(r, ip + host);
+    if (ip) {
+        reply_bulk_str(r, "ip");
+        reply_bulk_str(r, node->ip);
+    }
+    if (host) {
         reply_bulk_str(r, "hostname");
         reply_bulk_str(r, node->hostname);
-    } else {
-        reply_map(r, 0);
     }
 }
 
-static void reply_slot_range(reply_t *r, const cnode_t *node, int start,
-                             int end)
+static void reply_slot_range(cluster_t *cl, reply_t *r, const cnode_t *node,
+                             int start, int end)
 {
     int nrep = 0;
     for (int i = 0; i < node->nreplicas; i++)
@@ -162,10 +171,10 @@ static void reply_slot_range(reply_t *r, const cnode_t *node, int start,
     reply_array(r, 3 + nrep);
     reply_int(r, start);
     reply_int(r, end);
-    reply_slots_node(r, node);
+    reply_slots_node(cl, r, node);
     for (int i = 0; i < node->nreplicas; i++)
         if (!(node->replicas[i]->flags & CN_FAIL))
-            reply_slots_node(r, node->replicas[i]);
+            reply_slots_node(cl, r, node->replicas[i]);
 }
 
 /* CLUSTER SLOTS */
@@ -182,7 +191,7 @@ static void cmd_cluster_slots(cmdctx_t *ctx, const req_t *req, reply_t *r)
         cnode_t *owner = s < SLOT_COUNT ? cl->slots[s] : NULL;
         if (owner == cur && s < SLOT_COUNT) continue;
         if (cur) {
-            reply_slot_range(r, cur, start, s - 1);
+            reply_slot_range(cl, r, cur, start, s - 1);
             count++;
         }
         cur = owner;
@@ -202,7 +211,7 @@ static void reply_shard_node(cluster_t *cl, reply_t *r, const cnode_t *node)
     reply_bulk_str(r, "ip");
     reply_bulk_str(r, node->ip);
     reply_bulk_str(r, "endpoint");
-    reply_bulk_str(r, node->ip);
+    reply_bulk_str(r, cl_endpoint(cl, node));
     if (host) {
         reply_bulk_str(r, "hostname");
         reply_bulk_str(r, node->hostname);

@@ -298,3 +298,70 @@ void failover_handle_ack(cluster_t *cl, cnode_t *sender,
     /* count now: the cron would promote up to 100 ms later */
     failover_cron(cl);
 }
+
+/* ---- replica migration ----------------------------------------------------- */
+
+/*
+ * Redis 7.0's clusterHandleSlaveMigration: a master serving slots that
+ * had replicas (CN_MIGRATE_TO) but has no working one left is orphaned.
+ * Among the masters with the most working replicas (at least 2), the
+ * replica with the smallest id moves to the orphaned master, provided its
+ * own master keeps more than cluster-migration-barrier working replicas,
+ * the cluster is ok and the master stayed orphaned for
+ * REPLICA_MIGRATION_DELAY (time for a failed-over shard's own replicas
+ * to announce their new master).
+ */
+static void migrate_if_candidate(cluster_t *cl, int max_replicas,
+                                 long long now)
+{
+    cnode_t *me = cl->myself, *mymaster = me->master;
+    if (cl->state != CLUSTER_OK || !mymaster) return;
+    int ok = 0;
+    for (int i = 0; i < mymaster->nreplicas; i++)
+        if (!(mymaster->replicas[i]->flags & (CN_FAIL | CN_PFAIL))) ok++;
+    if (ok <= cl->n->cluster_migration_barrier) return;
+    cnode_t *target = NULL, *candidate = me;
+    for (int i = 0; i < cl->nnodes; i++) {
+        cnode_t *node = cl->nodes[i];
+        int is_master = cl_node_is_master(node);
+        int okr = is_master ? cl_ok_replicas(node) : 0;
+        int orphaned = is_master && !(node->flags & CN_FAIL) &&
+                       (node->flags & CN_MIGRATE_TO) && okr == 0;
+        if (orphaned) {
+            if (!target && node->numslots > 0) target = node;
+            if (!node->orphaned_time) node->orphaned_time = now;
+        } else {
+            node->orphaned_time = 0;
+        }
+        if (okr == max_replicas)
+            for (int j = 0; j < node->nreplicas; j++)
+                if (memcmp(node->replicas[j]->name, candidate->name,
+                           CN_NAMELEN) < 0)
+                    candidate = node->replicas[j];
+    }
+    if (!target || candidate != me ||
+        now - target->orphaned_time <= REPLICA_MIGRATION_DELAY)
+        return;
+    log_msg(LL_NOTICE, "Migrating to orphaned master %.40s", target->name);
+    cl_set_my_master(cl, target);
+}
+
+void failover_migration_cron(cluster_t *cl)
+{
+    cnode_t *me = cl->myself;
+    if (!(me->flags & CN_SLAVE) || !cl->n->cluster_allow_replica_migration)
+        return;
+    int orphaned = 0, max_replicas = 0, mine = 0;
+    for (int i = 0; i < cl->nnodes; i++) {
+        cnode_t *node = cl->nodes[i];
+        if (node->flags & (CN_MYSELF | CN_NOADDR | CN_HANDSHAKE)) continue;
+        if (!cl_node_is_master(node) || (node->flags & CN_FAIL)) continue;
+        int okr = cl_ok_replicas(node);
+        if (okr == 0 && node->numslots > 0 && (node->flags & CN_MIGRATE_TO))
+            orphaned++;
+        if (okr > max_replicas) max_replicas = okr;
+        if (me->master == node) mine = okr;
+    }
+    if (orphaned && max_replicas >= 2 && mine == max_replicas)
+        migrate_if_candidate(cl, max_replicas, cl_now());
+}

@@ -449,15 +449,16 @@ static void update_slots_with(cluster_t *cl, cnode_t *sender, uint64_t epoch,
     if (sender == cl->myself) return;
     cnode_t *me = cl->myself;
     cnode_t *curmaster = (me->flags & CN_SLAVE) ? me->master : me;
-    int dirty[64], ndirty = 0, changed = 0, ours_lost = 0;
+    uint16_t dirty[SLOT_COUNT];
+    int ndirty = 0, changed = 0, ours_lost = 0, sender_slots = 0;
     for (int s = 0; s < SLOT_COUNT; s++) {
         if (!((claimed[s >> 3] >> (s & 7)) & 1)) continue;
+        sender_slots++;
         cnode_t *owner = cl->slots[s];
         if (owner == sender || cl->importing[s]) continue;
         if (owner && owner->config_epoch >= epoch) continue;
-        if (owner == cl->myself && ks_slot_size(cl->n->ks, (unsigned)s) &&
-            ndirty < 64)
-            dirty[ndirty++] = s;
+        if (owner == cl->myself && ks_slot_size(cl->n->ks, (unsigned)s))
+            dirty[ndirty++] = (uint16_t)s;
         if (owner == cl->myself && cl->migrating[s]) cl->migrating[s] = NULL;
         if (owner && owner == curmaster) ours_lost++;
         cl_del_slot(cl, s);
@@ -465,10 +466,15 @@ static void update_slots_with(cluster_t *cl, cnode_t *sender, uint64_t epoch,
         changed = 1;
     }
     if (changed) cl_todo(cl, CL_TODO_SAVE | CL_TODO_UPDATE_STATE);
-    /* Our master (or we) lost every slot to sender: a failover happened
-     * behind our back, follow the new master (Redis's clusterSetMaster
-     * here; its full sync replaces our data). */
-    if (ours_lost && curmaster && curmaster->numslots == 0) {
+    /* Our master (or we) lost its last slot to sender: follow the new
+     * owner (Redis 7.0's clusterUpdateSlotsConfigWith; a full sync
+     * replaces our data).  A failover (sender took exactly our slots)
+     * always; slots moved away by resharding only with
+     * cluster-allow-replica-migration yes, else a master stays an empty
+     * master and its replicas stay with it. */
+    if (ours_lost && curmaster && curmaster->numslots == 0 &&
+        (cl->n->cluster_allow_replica_migration ||
+         sender_slots == ours_lost)) {
         log_msg(LL_NOTICE, "Configuration change detected. Reconfiguring "
                 "myself as a replica of %.40s", sender->name);
         cl_set_my_master(cl, sender);
@@ -577,8 +583,7 @@ static void process_header(cluster_t *cl, cnode_t *sender, clink_t *link,
     sender->flags = (sender->flags & ~CN_NOFAILOVER) | nofo;
     if (!h->master_id[0]) {
         if (sender->flags & CN_SLAVE) {
-            cl_set_master(cl, sender, NULL);
-            sender->flags = (sender->flags & ~CN_SLAVE) | CN_MASTER;
+            cl_node_become_master(cl, sender);
             cl_todo(cl, CL_TODO_SAVE | CL_TODO_UPDATE_STATE);
         }
         sender->flags |= CN_MASTER;
@@ -774,10 +779,7 @@ void gossip_process(clink_t *link, Tessera__Bus__Message *m)
         if (!sender) return;
         cnode_t *un = cl_lookup(cl, m->update->node_id, CN_NAMELEN);
         if (!un || un->config_epoch >= m->update->config_epoch) return;
-        if (un->flags & CN_SLAVE) {
-            cl_set_master(cl, un, NULL);
-            un->flags = (un->flags & ~CN_SLAVE) | CN_MASTER;
-        }
+        if (un->flags & CN_SLAVE) cl_node_become_master(cl, un);
         un->config_epoch = m->update->config_epoch;
         uint8_t claimed[SLOT_COUNT / 8];
         claimed_bitmap(m->update->slots, m->update->n_slots, claimed);
@@ -806,8 +808,27 @@ void gossip_link_closed(clink_t *link)
 
 /* ---- cron ------------------------------------------------------------------- */
 
+/* cluster-link-sendbuf-limit (Redis 7.0's
+ * freeClusterLinkOnBufferLimitReached): a link whose peer does not read
+ * is closed before its send buffer eats the memory; an outbound link is
+ * reopened by the cron, an inbound one by the peer. */
+static void check_sendbuf_limit(cluster_t *cl, clink_t *l)
+{
+    long long limit = cl->n->cluster_link_sendbuf_limit;
+    if (!l || limit <= 0) return;
+    size_t used = bus_link_queued(l);
+    if (used <= (size_t)limit) return;
+    log_msg(LL_WARNING, "Freeing cluster link(%s node %.40s, used memory: "
+            "%zu) due to exceeding send buffer memory limit.",
+            l->inbound ? "from" : "to", l->node ? l->node->name : "", used);
+    bus_link_free(l);
+    cl->links_limit_exceeded++;
+}
+
 static void cron_node(cluster_t *cl, cnode_t *node, long long now)
 {
+    check_sendbuf_limit(cl, node->link);
+    check_sendbuf_limit(cl, node->inbound_link);
     long long timeout = node_timeout(cl);
     clink_t *l = node->link;
     /* A link that stopped answering: reconnect (the peer may be back at
@@ -851,6 +872,7 @@ void gossip_cron(cluster_t *cl)
             i--;
             continue;
         }
+        resolve_cron_node(cl, node, now);
         if (!node->link) bus_connect(cl, node);
     }
     /* once a second: the least recently heard of 5 random peers */
@@ -871,7 +893,8 @@ void gossip_cron(cluster_t *cl)
     long long unix_now = node_unix_ms();
     for (clink_t *l = cl->links, *next; l; l = next) {
         next = l->next;
-        if (l->inbound && !l->node && unix_now - l->ctime > hs_timeout)
+        if (l->inbound && !l->node && !l->observer &&
+            unix_now - l->ctime > hs_timeout)
             bus_link_free(l);
     }
     /* A replica (nodes.conf after a restart, or a master that moved)
@@ -892,6 +915,7 @@ void gossip_cron(cluster_t *cl)
         gossip_spread_pfail(cl);
     }
     failover_cron(cl);
+    failover_migration_cron(cl);
     /* changes ask for an update themselves (cl_todo); every round, since
      * silence from a majority of masters (cl_update_state) is noticed
      * only here */

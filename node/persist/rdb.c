@@ -39,6 +39,7 @@
 #include "childinfo.h"
 #include "client.h"
 #include "cmd.h"
+#include "cpack.h"
 #include "crc64.h"
 #include "db.h"
 #include "dict.h"
@@ -267,6 +268,19 @@ static void wr_listpack(wr_t *o, const kentry_t *e)
     wr_string(o, lp, len);
 }
 
+/* A compact pack (cpack.h: small hashes and sorted sets in their entry)
+ * as the listpack Redis writes. */
+static void wr_cpack(wr_t *o, const kentry_t *e)
+{
+    size_t len;
+    const unsigned char *b = ke_blob(e, &len);
+    size_t n = cp_lp_size(b, len);
+    unsigned char *lp = ts_malloc(n);
+    cp_to_lp(b, len, lp);
+    wr_string(o, lp, n);
+    ts_free(lp);
+}
+
 static void wr_list(wr_t *o, const kentry_t *e)
 {
     if (ke_enc(e) == L_LISTPACK) {
@@ -351,13 +365,13 @@ static void wr_object(wr_t *o, const kentry_t *e)
         break;
     case KT_ZSET:
         if (ke_enc(e) == T_ZSET_ENC_LISTPACK)
-            wr_listpack(o, e);
+            wr_cpack(o, e);
         else
             wr_zset_skiplist(o, e);
         break;
     case KT_HASH:
         if (ke_enc(e) == H_LISTPACK)
-            wr_listpack(o, e);
+            wr_cpack(o, e);
         else
             wr_dict(o, ke_obj(e), 1);
         break;

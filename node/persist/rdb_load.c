@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "cpack.h"
 #include "crc64.h"
 #include "dict.h"
 #include "evict.h"
@@ -335,7 +336,8 @@ static void rval_free(rval_t *v)
 }
 
 /* Store v under key (taking ownership).  Intsets small enough live in the
- * entry as t_set.c keeps them. */
+ * entry as t_set.c keeps them; listpack hashes and sorted sets become the
+ * compact pack t_hash.c and t_zset.c keep in the entry. */
 static kentry_t *rval_store(keyspace_t *ks, const char *key, size_t klen,
                             rval_t *v)
 {
@@ -347,6 +349,13 @@ static kentry_t *rval_store(keyspace_t *ks, const char *key, size_t klen,
         e = ks_set_blob(ks, key, klen, KT_SET, S_INTSET, intset_blob(v->obj),
                         intset_blob_len(v->obj), 0);
         intset_free(v->obj);
+    } else if ((v->type == KT_HASH && v->enc == H_LISTPACK) ||
+               (v->type == KT_ZSET && v->enc == T_ZSET_ENC_LISTPACK)) {
+        e = ks_set_blob(ks, key, klen, v->type, v->enc, NULL,
+                        cp_size_of_lp(v->obj), 0);
+        size_t len;
+        cp_from_lp(v->obj, ke_blob(e, &len));
+        lp_free(v->obj);
     } else {
         e = ks_set_obj(ks, key, klen, v->type, v->enc, v->obj, 0);
     }

@@ -76,16 +76,9 @@ static inline void set_num(unsigned char *lp, unsigned long n)
 /* ---- entry encoding ---------------------------------------------------- */
 
 /* Size of the back-length field for an entry of l bytes. */
-static inline unsigned backlen_size(uint64_t l)
-{
-    if (l <= 127) return 1;
-    if (l < 16383) return 2;
-    if (l < 2097151) return 3;
-    if (l < 268435455) return 4;
-    return 5;
-}
+static inline unsigned backlen_size(uint64_t l) { return lp_backlen_size(l); }
 
-static unsigned encode_backlen(unsigned char *buf, uint64_t l)
+unsigned lp_encode_backlen(unsigned char *buf, uint64_t l)
 {
     unsigned n = backlen_size(l);
     /* buf[0] holds the highest 7 bits, without the continuation flag;
@@ -165,26 +158,10 @@ static unsigned encode_str_hdr(unsigned char *buf, uint32_t len)
     return 5;
 }
 
-/*
- * Size of encoding + data of the entry at p (not the back-length), from
- * its first byte(s) only.  Works on untrusted bytes as long as the
- * caller made sure the header bytes it reads (up to 5) are in bounds.
- */
+/* Size of encoding + data of the entry at p (lp_elem_size, listpack.h). */
 static inline uint64_t entry_enc_size(const unsigned char *p)
 {
-    unsigned char b = p[0];
-    if (b < 0x80) return 1;
-    if (b < 0xC0) return 1 + (uint64_t)(b & 0x3F);
-    if (b < 0xE0) return 2;
-    if (b < 0xF0) return 2 + (((uint64_t)(b & 0x0F) << 8) | p[1]);
-    switch (b) {
-    case 0xF0: return 5 + (uint64_t)get_u32(p + 1);
-    case 0xF1: return 3;
-    case 0xF2: return 4;
-    case 0xF3: return 5;
-    case 0xF4: return 9;
-    default: return UINT64_MAX; /* 0xF5..0xFE unused, 0xFF is EOF */
-    }
+    return lp_elem_size(p);
 }
 
 /* Bytes in the encoding header proper (what must be readable before
@@ -195,6 +172,11 @@ static inline unsigned entry_hdr_need(unsigned char b)
     if (b < 0xF0) return 2;
     if (b == 0xF0) return 5;
     return 1;
+}
+
+unsigned lp_encode_ll(unsigned char *buf, long long v)
+{
+    return encode_int(buf, v);
 }
 
 static inline uint64_t entry_size(const unsigned char *p)
@@ -350,7 +332,7 @@ static unsigned char *lp_splice(unsigned char *lp, size_t off, size_t dellen,
     unsigned bllen = 0;
     size_t addlen = 0;
     if (hlen) {
-        bllen = encode_backlen(bl, (uint64_t)hlen + dlen);
+        bllen = lp_encode_backlen(bl, (uint64_t)hlen + dlen);
         addlen = (size_t)hlen + dlen + bllen;
     }
     size_t newsize = old - dellen + addlen;
@@ -379,10 +361,8 @@ static unsigned char *lp_splice(unsigned char *lp, size_t off, size_t dellen,
     return lp;
 }
 
-/* Encode s as Redis would: an integer if it is one's canonical text.
- * Returns the header length; the payload after it in *data, *dlen. */
-static unsigned encode_value(unsigned char *hdr, const char *s, uint32_t len,
-                             const void **data, uint32_t *dlen)
+unsigned lp_encode_elem(unsigned char *hdr, const char *s, uint32_t len,
+                        const void **data, uint32_t *dlen)
 {
     long long v;
     if (len <= 20 && resp_str2ll(s, len, &v)) {
@@ -401,7 +381,7 @@ unsigned char *lp_insert(unsigned char *lp, const char *s, uint32_t len,
     unsigned char hdr[9];
     const void *data;
     uint32_t dlen;
-    unsigned hlen = encode_value(hdr, s, len, &data, &dlen);
+    unsigned hlen = lp_encode_elem(hdr, s, len, &data, &dlen);
     size_t off, dellen = 0;
     int delta = 1;
 

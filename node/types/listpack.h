@@ -78,6 +78,53 @@ int lp_compare(const unsigned char *p, const char *s, uint32_t len);
 unsigned char *lp_find(unsigned char *lp, unsigned char *p, const char *s,
                        uint32_t len, unsigned skip);
 
+/*
+ * The element encoding alone (what precedes the back-length), for formats
+ * that reuse it (cpack.h).  lp_encode_elem encodes s as Redis would (an
+ * integer if s is one's canonical text): writes the header (at most 9
+ * bytes) to hdr, returns its length, and points *data / *dlen at the
+ * payload that follows it (NULL / 0 for integers).  lp_encode_ll encodes
+ * an integer (at most 9 bytes), returns the length.  lp_elem_size is the
+ * size of the element at p, header and payload (UINT64_MAX for an
+ * invalid encoding byte); lp_get reads such an element.
+ */
+unsigned lp_encode_elem(unsigned char *hdr, const char *s, uint32_t len,
+                        const void **data, uint32_t *dlen);
+unsigned lp_encode_ll(unsigned char *buf, long long v);
+
+/* Works on untrusted bytes as long as the header bytes it reads (up to 5)
+ * are in bounds. */
+static inline uint64_t lp_elem_size(const unsigned char *p)
+{
+    unsigned char b = p[0];
+    if (b < 0x80) return 1;
+    if (b < 0xC0) return 1 + (uint64_t)(b & 0x3F);
+    if (b < 0xE0) return 2;
+    if (b < 0xF0) return 2 + (((uint64_t)(b & 0x0F) << 8) | p[1]);
+    switch (b) {
+    case 0xF0:
+        return 5 + ((uint64_t)p[1] | (uint64_t)p[2] << 8 |
+                    (uint64_t)p[3] << 16 | (uint64_t)p[4] << 24);
+    case 0xF1: return 3;
+    case 0xF2: return 4;
+    case 0xF3: return 5;
+    case 0xF4: return 9;
+    default: return UINT64_MAX; /* 0xF5..0xFE unused, 0xFF is EOF */
+    }
+}
+
+/* The back-length of an element of l bytes: its size, and writing it to
+ * buf (at most 5 bytes; returns the length). */
+static inline unsigned lp_backlen_size(uint64_t l)
+{
+    if (l <= 127) return 1;
+    if (l < 16383) return 2;
+    if (l < 2097151) return 3;
+    if (l < 268435455) return 4;
+    return 5;
+}
+unsigned lp_encode_backlen(unsigned char *buf, uint64_t l);
+
 /* Structural check for untrusted bytes (RDB, RESTORE): 1 if valid.  deep
  * walks every entry; `count` (if not NULL) receives the entry count. */
 int lp_validate(const unsigned char *lp, size_t size, int deep,

@@ -4,8 +4,12 @@
  *
  * Two encodings, as in Redis, and OBJECT ENCODING names them the same:
  *
- *   listpack   field, value, field, value ... in one listpack (listpack.h,
- *              Redis's byte format): small hashes cost one allocation.
+ *   listpack   field, value, field, value ... as a compact pack (cpack.h:
+ *              listpack's element encoding without back-lengths, header
+ *              total or terminator) embedded in the key's entry
+ *              (ks_set_blob): one allocation per small hash.  RDB, DUMP
+ *              and full syncs write Redis's listpack bytes (cp_to_lp in
+ *              rdb.c), loading converts back (cp_from_lp).
  *   hashtable  a dict (dict.h) whose entries embed the field and the
  *              value: one allocation per field, no sds or robj.
  *
@@ -16,15 +20,16 @@
  * computed values of HINCRBY*, like hashTypeSet).  Redis 7.0.15's defaults
  * are 512 entries and 64 bytes.
  *
- * The value stored in the keyspace entry is the listpack or dict pointer
- * itself (encodings HE_LISTPACK and HE_HT).  Handlers work on an hobj_t
- * copy {enc, pointer} and write it back with ke_set_obj (the listpack may
- * have moved) or ks_set_obj (a new key) once the command's changes are
- * done; an hash emptied by HDEL is deleted, as Redis does.
+ * Handlers work on an hobj_t {enc, pointer, length, entry}: a pack
+ * changes in place in its entry (ks_blob_resize; the entry may move and
+ * hobj_t follows it), a hash being created is built in a buffer on the
+ * stack (the heap past H_SBUF bytes) and becomes a key in h_store, so a
+ * command that fails midway leaves nothing behind.  A hash emptied by HDEL is deleted, as Redis does.
  *
- * HSET/HGET are the hot path: one keyspace lookup, one listpack scan or
- * dict lookup, nothing allocated but the data itself.
+ * HSET/HGET are the hot path: one keyspace lookup, one pack scan or dict
+ * lookup, at most one entry reallocation.
  */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -34,6 +39,7 @@
 
 #include "alloc.h"
 #include "cmd.h"
+#include "cpack.h"
 #include "db.h"
 #include "dict.h"
 #include "glob.h"
@@ -50,39 +56,97 @@ enum { HE_LISTPACK = KE_OBJ, HE_HT = KE_OBJ + 1 };
 /* Listpacks stay below this size (Redis's LISTPACK_MAX_SAFETY_SIZE). */
 #define LP_SAFETY_SIZE (1u << 30)
 
+#define H_SBUF 256 /* a new hash's pack up to this size is built on the stack */
+
+/*
+ * A hash value.  HE_LISTPACK: p is a compact pack (cpack.h) of len bytes,
+ * kept in the key's entry as an embedded blob (e != NULL; changes resize
+ * the entry through ks, which may move it: e follows) or, for a key this
+ * command is creating, in sbuf (or heap, when larger) until h_store makes
+ * it a key (e == NULL).  HE_HT: p is the dict, a keyspace object once
+ * stored.
+ */
 typedef struct hobj {
     int enc;
-    void *p;            /* unsigned char * (listpack) or dict_t * */
+    void *p;            /* unsigned char * (pack) or dict_t * */
+    size_t len;         /* HE_LISTPACK: bytes of the pack */
+    keyspace_t *ks;
+    kentry_t *e;        /* the key's entry, NULL while creating the key */
+    unsigned char *heap; /* a new key's pack beyond H_SBUF bytes */
+    unsigned char sbuf[H_SBUF];
 } hobj_t;
 
-/* ==== the type: length, lookup, set, delete, conversion ================= */
+/* cp_resize_fn for h: the entry's blob, or the new key's buffer. */
+static unsigned char *h_resize(void *arg, size_t newlen)
+{
+    hobj_t *h = arg;
+    if (h->e) {
+        h->p = ks_blob_resize(h->ks, &h->e, newlen);
+    } else if (h->heap) {
+        h->p = h->heap = ts_realloc(h->heap, newlen);
+    } else if (newlen > H_SBUF) {
+        h->heap = ts_malloc(newlen);
+        memcpy(h->heap, h->sbuf, h->len < newlen ? h->len : newlen);
+        h->p = h->heap;
+    } else {
+        h->p = h->sbuf;
+    }
+    return h->p;
+}
+
+/* Fill h from the hash in e (which must be one). */
+static void h_from_entry(hobj_t *h, keyspace_t *ks, kentry_t *e)
+{
+    h->enc = ke_enc(e);
+    h->ks = ks;
+    h->e = e;
+    h->heap = NULL;
+    if (h->enc == HE_LISTPACK) {
+        h->p = ke_blob(e, &h->len);
+    } else {
+        h->p = ke_obj(e);
+        h->len = 0;
+    }
+}
+
+/* An empty pack for a key being created. */
+static void h_new(hobj_t *h, keyspace_t *ks)
+{
+    h->enc = HE_LISTPACK;
+    h->ks = ks;
+    h->e = NULL;
+    h->heap = NULL;
+    h->len = CP_HDR_SIZE;
+    h->p = h->sbuf;
+    cp_init(h->sbuf);
+}
 
 static size_t h_len(const hobj_t *h)
 {
-    if (h->enc == HE_LISTPACK) return lp_length(h->p) / 2;
+    if (h->enc == HE_LISTPACK) return cp_count(h->p, h->len) / 2;
     return dict_size(h->p);
 }
 
-/* The listpack entry of field f, NULL if absent. */
-static unsigned char *lp_field(unsigned char *lp, const char *f, size_t flen)
+/* The pack element of field f, NULL if absent. */
+static unsigned char *cp_field(const hobj_t *h, const char *f, size_t flen)
 {
-    unsigned char *p = lp_first(lp);
+    unsigned char *p = cp_first(h->p, h->len);
     if (!p || flen > UINT32_MAX) return NULL;
-    return lp_find(lp, p, f, (uint32_t)flen, 1);
+    return cp_find(h->p, h->len, p, f, (uint32_t)flen, 1);
 }
 
 /*
- * Value of field f as text in *v and *vlen (integers in a listpack are formatted
+ * Value of field f as text in *v and *vlen (integers in a pack are formatted
  * into buf, LP_INTBUF_SIZE bytes).  1 if the field exists.
  */
 static int h_get(const hobj_t *h, const char *f, size_t flen,
                  unsigned char *buf, const char **v, size_t *vlen)
 {
     if (h->enc == HE_LISTPACK) {
-        unsigned char *p = lp_field(h->p, f, flen);
+        unsigned char *p = cp_field(h, f, flen);
         if (!p) return 0;
         uint32_t l;
-        *v = (const char *)lp_get_text(lp_next(h->p, p), &l, buf);
+        *v = (const char *)lp_get_text(p + lp_elem_size(p), &l, buf);
         *vlen = l;
         return 1;
     }
@@ -92,25 +156,31 @@ static int h_get(const hobj_t *h, const char *f, size_t flen,
     return 1;
 }
 
-/* Listpack -> hashtable (never back, as Redis). */
+/* Pack -> hashtable (never back, as Redis). */
 static void h_convert(hobj_t *h)
 {
-    unsigned char *lp = h->p;
+    unsigned char *b = h->p;
     dict_t *d = dict_create();
-    dict_expand(d, lp_length(lp) / 2);
+    dict_expand(d, cp_count(b, h->len) / 2);
     unsigned char fb[LP_INTBUF_SIZE], vb[LP_INTBUF_SIZE];
-    for (unsigned char *p = lp_first(lp); p;) {
-        unsigned char *q = lp_next(lp, p);
+    for (unsigned char *p = cp_first(b, h->len); p;) {
+        unsigned char *q = cp_next(b, h->len, p);
         uint32_t fl, vl;
         const unsigned char *f = lp_get_text(p, &fl, fb);
         const unsigned char *v = lp_get_text(q, &vl, vb);
         int added;
         dict_set(d, (const char *)f, fl, (const char *)v, vl, &added);
-        p = lp_next(lp, q);
+        p = cp_next(b, h->len, q);
     }
-    lp_free(lp);
+    if (h->e) {
+        ks_blob_to_obj(h->ks, &h->e, HE_HT, d);
+    } else {
+        ts_free(h->heap);
+        h->heap = NULL;
+    }
     h->enc = HE_HT;
     h->p = d;
+    h->len = 0;
 }
 
 /* hashTypeTryConversion: before writing these bytes (fields and values),
@@ -128,7 +198,10 @@ static void h_try_convert(const node_t *n, hobj_t *h, const resp_arg_t *a,
         }
         sum += a[i].len;
     }
-    if (lp_bytes(h->p) + sum > LP_SAFETY_SIZE) h_convert(h);
+    /* the listpack is at most 2 * len + 7 bytes: walk only when close */
+    if (h->len + sum > LP_SAFETY_SIZE / 2 - 8 &&
+        cp_lp_size(h->p, h->len) + sum > LP_SAFETY_SIZE)
+        h_convert(h);
 }
 
 /*
@@ -144,16 +217,16 @@ static int h_set(const node_t *n, hobj_t *h, const char *f, size_t flen,
             h_convert(h);
     }
     if (h->enc == HE_LISTPACK) {
-        unsigned char *lp = h->p;
-        unsigned char *p = lp_field(lp, f, flen);
+        unsigned char *p = cp_field(h, f, flen);
+        cp_str_t add[2] = {{f, (uint32_t)flen}, {v, (uint32_t)vlen}};
         if (p) {
-            h->p = lp_insert(lp, v, (uint32_t)vlen, lp_next(lp, p),
-                             LP_REPLACE, NULL);
+            size_t off = (size_t)(p - (unsigned char *)h->p) + lp_elem_size(p);
+            cp_splice(h->p, &h->len, off, 1, &add[1], 1, h_resize, h);
             return 0;
         }
-        lp = lp_append(lp, f, (uint32_t)flen);
-        h->p = lp_append(lp, v, (uint32_t)vlen);
-        if (lp_length(h->p) / 2 > (unsigned long long)n->hash_max_listpack_entries)
+        cp_splice(h->p, &h->len, h->len, 0, add, 2, h_resize, h);
+        if (cp_count(h->p, h->len) / 2 >
+            (unsigned long long)n->hash_max_listpack_entries)
             h_convert(h);
         return 1;
     }
@@ -166,11 +239,11 @@ static int h_set(const node_t *n, hobj_t *h, const char *f, size_t flen,
 static int h_del(hobj_t *h, const char *f, size_t flen)
 {
     if (h->enc == HE_LISTPACK) {
-        unsigned char *p = lp_field(h->p, f, flen);
+        unsigned char *p = cp_field(h, f, flen);
         if (!p) return 0;
-        /* the field, then its value, which now sits where the field was */
-        unsigned char *lp = lp_delete(h->p, p, &p);
-        h->p = lp_delete(lp, p, NULL);
+        /* the field and its value */
+        cp_splice(h->p, &h->len, (size_t)(p - (unsigned char *)h->p), 2, NULL,
+                  0, h_resize, h);
         return 1;
     }
     return dict_delete(h->p, f, flen, NULL);
@@ -183,15 +256,15 @@ typedef void h_pair_fn(void *arg, const char *f, size_t flen, const char *v,
 static void h_foreach(const hobj_t *h, h_pair_fn *fn, void *arg)
 {
     if (h->enc == HE_LISTPACK) {
-        unsigned char *lp = h->p;
+        unsigned char *b = h->p;
         unsigned char fb[LP_INTBUF_SIZE], vb[LP_INTBUF_SIZE];
-        for (unsigned char *p = lp_first(lp); p;) {
-            unsigned char *q = lp_next(lp, p);
+        for (unsigned char *p = cp_first(b, h->len); p;) {
+            unsigned char *q = cp_next(b, h->len, p);
             uint32_t fl, vl;
             const unsigned char *f = lp_get_text(p, &fl, fb);
             const unsigned char *v = lp_get_text(q, &vl, vb);
             fn(arg, (const char *)f, fl, (const char *)v, vl);
-            p = lp_next(lp, q);
+            p = cp_next(b, h->len, q);
         }
         return;
     }
@@ -220,16 +293,12 @@ static void dup_pair(void *arg, const char *f, size_t flen, const char *v,
     dict_set(arg, f, flen, v, vlen, &added);
 }
 
+/* Only hashtables are objects (packs are blobs, which COPY copies). */
 static void *h_dup(const kentry_t *e, int *enc_out)
 {
-    hobj_t h = {ke_enc(e), ke_obj(e)};
-    *enc_out = h.enc;
-    if (h.enc == HE_LISTPACK) {
-        size_t n = lp_bytes(h.p);
-        unsigned char *lp = ts_malloc(n);
-        memcpy(lp, h.p, n);
-        return lp;
-    }
+    hobj_t h = {.enc = HE_HT, .p = ke_obj(e)};
+    assert(ke_enc(e) == HE_HT);
+    *enc_out = HE_HT;
     dict_t *d = dict_create();
     dict_expand(d, dict_size(h.p));
     h_foreach(&h, dup_pair, d);
@@ -239,7 +308,7 @@ static void *h_dup(const kentry_t *e, int *enc_out)
 static void h_free(int enc, void *obj)
 {
     if (enc == HE_LISTPACK)
-        lp_free(obj);
+        lp_free(obj); /* a detached listpack (RDB loading frees its own) */
     else
         dict_destroy(obj, NULL);
 }
@@ -268,39 +337,41 @@ static int lookup_read(cmdctx_t *ctx, const resp_arg_t *key, hobj_t *h,
         reply_err_wrongtype(r);
         return -1;
     }
-    h->enc = ke_enc(e);
-    h->p = ke_obj(e);
+    h_from_entry(h, ctx->ks, e);
     return 1;
 }
 
-/* For writing: *e is the entry (NULL if absent: h is then a new empty
- * listpack, stored by h_store).  -1 after replying WRONGTYPE. */
-static int lookup_write(cmdctx_t *ctx, const resp_arg_t *key, kentry_t **e,
-                        hobj_t *h, reply_t *r)
+/* For writing: 1 found, 0 absent (h is then a new empty pack, made a key
+ * by h_store), -1 after replying WRONGTYPE. */
+static int lookup_write(cmdctx_t *ctx, const resp_arg_t *key, hobj_t *h,
+                        reply_t *r)
 {
-    *e = db_lookup_write(ctx, key);
-    if (!*e) {
-        h->enc = HE_LISTPACK;
-        h->p = lp_new(0);
+    kentry_t *e = db_lookup_write(ctx, key);
+    if (!e) {
+        h_new(h, ctx->ks);
         return 0;
     }
-    if (ke_type(*e) != KT_HASH) {
+    if (ke_type(e) != KT_HASH) {
         reply_err_wrongtype(r);
         return -1;
     }
-    h->enc = ke_enc(*e);
-    h->p = ke_obj(*e);
+    h_from_entry(h, ctx->ks, e);
     return 1;
 }
 
-/* Write h back: into the entry, or as a new key when e is NULL. */
-static void h_store(cmdctx_t *ctx, const resp_arg_t *key, kentry_t *e,
-                    const hobj_t *h)
+/* Make a hash being created a key (a stored one is already up to date). */
+static void h_store(cmdctx_t *ctx, const resp_arg_t *key, hobj_t *h)
 {
-    if (e)
-        ke_set_obj(e, h->enc, h->p);
-    else
-        ks_set_obj(ctx->ks, key->ptr, key->len, KT_HASH, h->enc, h->p, 0);
+    if (h->e) return;
+    if (h->enc == HE_LISTPACK) {
+        h->e = ks_set_blob(ctx->ks, key->ptr, key->len, KT_HASH, HE_LISTPACK,
+                           h->p, h->len, 0);
+        h->p = ke_blob(h->e, &h->len);
+        ts_free(h->heap);
+        h->heap = NULL;
+    } else {
+        h->e = ks_set_obj(ctx->ks, key->ptr, key->len, KT_HASH, HE_HT, h->p, 0);
+    }
 }
 
 /* ==== commands ========================================================== */
@@ -314,18 +385,18 @@ static void hset_generic(cmdctx_t *ctx, const req_t *req, int is_hmset,
         return;
     }
     const resp_arg_t *key = &req->argv[1];
-    kentry_t *e;
     hobj_t h;
-    if (lookup_write(ctx, key, &e, &h, r) < 0) return;
+    int found = lookup_write(ctx, key, &h, r);
+    if (found < 0) return;
     h_try_convert(ctx->node, &h, &req->argv[2], req->argc - 2);
     long long created = 0;
     for (int i = 2; i < req->argc; i += 2) {
         const resp_arg_t *f = &req->argv[i], *v = &req->argv[i + 1];
         created += h_set(ctx->node, &h, f->ptr, f->len, v->ptr, v->len);
     }
-    h_store(ctx, key, e, &h);
+    h_store(ctx, key, &h);
     db_modified(ctx, key);
-    if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    if (!found) notify_key(ctx->node, NOTIFY_NEW, "new", key);
     notify_key(ctx->node, NOTIFY_HASH, "hset", key);
     if (is_hmset)
         reply_ok(r);
@@ -349,9 +420,8 @@ static void cmd_hsetnx(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     const resp_arg_t *key = &req->argv[1], *f = &req->argv[2],
                      *v = &req->argv[3];
-    kentry_t *e;
     hobj_t h;
-    int found = lookup_write(ctx, key, &e, &h, r);
+    int found = lookup_write(ctx, key, &h, r);
     if (found < 0) return;
     unsigned char buf[LP_INTBUF_SIZE];
     const char *ov;
@@ -362,9 +432,9 @@ static void cmd_hsetnx(cmdctx_t *ctx, const req_t *req, reply_t *r)
     }
     h_try_convert(ctx->node, &h, f, 2);
     h_set(ctx->node, &h, f->ptr, f->len, v->ptr, v->len);
-    h_store(ctx, key, e, &h);
+    h_store(ctx, key, &h);
     db_modified(ctx, key);
-    if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    if (!found) notify_key(ctx->node, NOTIFY_NEW, "new", key);
     notify_key(ctx->node, NOTIFY_HASH, "hset", key);
     reply_int(r, 1);
 }
@@ -417,7 +487,8 @@ static void cmd_hdel(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_err_wrongtype(r);
         return;
     }
-    hobj_t h = {ke_enc(e), ke_obj(e)};
+    hobj_t h;
+    h_from_entry(&h, ctx->ks, e);
     long long deleted = 0;
     for (int i = 2; i < req->argc; i++) {
         const resp_arg_t *f = &req->argv[i];
@@ -426,9 +497,8 @@ static void cmd_hdel(cmdctx_t *ctx, const req_t *req, reply_t *r)
             if (h_len(&h) == 0) break;
         }
     }
-    ke_set_obj(e, h.enc, h.p);
     int keydel = h_len(&h) == 0;
-    if (keydel) ks_delete_entry(ctx->ks, e);
+    if (keydel) ks_delete_entry(ctx->ks, h.e);
     if (deleted) {
         db_modified(ctx, key);
         notify_key(ctx->node, NOTIFY_HASH, "hdel", key);
@@ -530,9 +600,8 @@ static void cmd_hincrby(cmdctx_t *ctx, const req_t *req, reply_t *r)
     const resp_arg_t *key = &req->argv[1], *f = &req->argv[2];
     long long incr, old = 0;
     if (arg_ll(&req->argv[3], &incr, r)) return;
-    kentry_t *e;
     hobj_t h;
-    int found = lookup_write(ctx, key, &e, &h, r);
+    int found = lookup_write(ctx, key, &h, r);
     if (found < 0) return;
     unsigned char buf[LP_INTBUF_SIZE];
     const char *v;
@@ -544,7 +613,6 @@ static void cmd_hincrby(cmdctx_t *ctx, const req_t *req, reply_t *r)
     }
     if ((incr < 0 && old < 0 && incr < LLONG_MIN - old) ||
         (incr > 0 && old > 0 && incr > LLONG_MAX - old)) {
-        if (!found) lp_free(h.p);
         reply_error(r, "ERR increment or decrement would overflow");
         return;
     }
@@ -552,9 +620,9 @@ static void cmd_hincrby(cmdctx_t *ctx, const req_t *req, reply_t *r)
     char num[24];
     size_t nlen = resp_ll2str(num, nv);
     h_set(ctx->node, &h, f->ptr, f->len, num, nlen);
-    h_store(ctx, key, e, &h);
+    h_store(ctx, key, &h);
     db_modified(ctx, key);
-    if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    if (!found) notify_key(ctx->node, NOTIFY_NEW, "new", key);
     notify_key(ctx->node, NOTIFY_HASH, "hincrby", key);
     reply_int(r, nv);
 }
@@ -573,9 +641,8 @@ static void cmd_hincrbyfloat(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_error(r, "ERR value is NaN or Infinity");
         return;
     }
-    kentry_t *e;
     hobj_t h;
-    int found = lookup_write(ctx, key, &e, &h, r);
+    int found = lookup_write(ctx, key, &h, r);
     if (found < 0) return;
     unsigned char buf[LP_INTBUF_SIZE];
     const char *v;
@@ -587,16 +654,15 @@ static void cmd_hincrbyfloat(cmdctx_t *ctx, const req_t *req, reply_t *r)
     }
     val += incr;
     if (isnan(val) || isinf(val)) {
-        if (!found) lp_free(h.p);
         reply_error(r, "ERR increment would produce NaN or Infinity");
         return;
     }
     char out[NUMFMT_LD_MAX_CHARS];
     size_t n = numfmt_ld2str_human(out, val);
     h_set(ctx->node, &h, f->ptr, f->len, out, n);
-    h_store(ctx, key, e, &h);
+    h_store(ctx, key, &h);
     db_modified(ctx, key);
-    if (!e) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    if (!found) notify_key(ctx->node, NOTIFY_NEW, "new", key);
     notify_key(ctx->node, NOTIFY_HASH, "hincrbyfloat", key);
     reply_bulk(r, out, n);
     /* replicas store the same formatted value: HSET key field value */
@@ -630,20 +696,21 @@ static void pair_of_entry(dict_entry_t *e, pair_ref_t *p)
  * (LP_INTBUF_SIZE bytes per entry, two per pair).  Both arrays hold
  * h_len() entries; the caller frees them.
  */
-static pair_ref_t *lp_pairs(unsigned char *lp, size_t n, char **ints)
+static pair_ref_t *cp_pairs(const hobj_t *h, size_t n, char **ints)
 {
+    unsigned char *lp = h->p;
     pair_ref_t *pr = ts_malloc(n * sizeof(*pr) + 1);
     char *ib = ts_malloc(n * 2 * LP_INTBUF_SIZE + 1);
     size_t i = 0;
-    for (unsigned char *p = lp_first(lp); p; i++) {
-        unsigned char *q = lp_next(lp, p);
+    for (unsigned char *p = cp_first(lp, h->len); p; i++) {
+        unsigned char *q = cp_next(lp, h->len, p);
         uint32_t fl, vl;
         unsigned char *fb = (unsigned char *)ib + 2 * i * LP_INTBUF_SIZE;
         pr[i].f = (const char *)lp_get_text(p, &fl, fb);
         pr[i].v = (const char *)lp_get_text(q, &vl, fb + LP_INTBUF_SIZE);
         pr[i].flen = fl;
         pr[i].vlen = vl;
-        p = lp_next(lp, q);
+        p = cp_next(lp, h->len, q);
     }
     *ints = ib;
     return pr;
@@ -663,7 +730,7 @@ static void rand_repeat(hobj_t *h, unsigned long count, int withvalues,
     }
     size_t n = h_len(h);
     char *ints;
-    pair_ref_t *pr = lp_pairs(h->p, n, &ints);
+    pair_ref_t *pr = cp_pairs(h, n, &ints);
     while (count--) emit_pair(r, &pr[db_rand() % n], withvalues);
     ts_free(pr);
     ts_free(ints);
@@ -706,7 +773,7 @@ static void rand_unique(hobj_t *h, unsigned long count, int withvalues,
     char *ints = NULL;
     pair_ref_t *pr;
     if (h->enc == HE_LISTPACK) {
-        pr = lp_pairs(h->p, n, &ints);
+        pr = cp_pairs(h, n, &ints);
     } else {
         /* Pointers into the dict's entries: nothing changes it meanwhile. */
         pr = ts_malloc(n * sizeof(*pr) + 1);
@@ -743,7 +810,8 @@ static void cmd_hrandfield(cmdctx_t *ctx, const req_t *req, reply_t *r)
             unsigned char buf[LP_INTBUF_SIZE];
             uint32_t fl;
             long idx = (long)(db_rand() % h_len(&h)) * 2;
-            const unsigned char *f = lp_get_text(lp_seek(h.p, idx), &fl, buf);
+            const unsigned char *f = lp_get_text(cp_seek(h.p, h.len, idx), &fl,
+                                                    buf);
             reply_bulk(r, (const char *)f, fl);
         }
         return;

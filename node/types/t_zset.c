@@ -33,6 +33,7 @@
  * scoring 1.0 (times its WEIGHT); they are read through t_set.h.  Keys
  * of any other type answer WRONGTYPE.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -48,6 +49,7 @@
 #include "db.h"
 #include "dict.h"
 #include "glob.h"
+#include "cpack.h"
 #include "keyspace.h"
 #include "listpack.h"
 #include "notify.h"
@@ -66,10 +68,19 @@ typedef struct zset {
     zskiplist_t *zsl;
 } zset_t;
 
-/* A sorted set value as handlers hold it: encoding and object. */
+/*
+ * A sorted set value as handlers hold it.  ZE_LISTPACK: ptr is a compact
+ * pack (cpack.h) of len bytes, either in the key's entry e (an embedded
+ * blob: changes resize the entry through ks, which may move it, and e
+ * follows) or detached on the heap (e == NULL: a result being built).
+ * ZE_SKIPLIST: ptr is the zset_t.
+ */
 typedef struct zobj {
     int enc;
-    void *ptr;      /* listpack bytes or zset_t */
+    void *ptr;      /* pack bytes or zset_t */
+    size_t len;     /* ZE_LISTPACK: bytes of the pack */
+    keyspace_t *ks;
+    kentry_t *e;    /* the entry holding the pack, NULL if detached */
 } zobj_t;
 
 /* Conversion thresholds (from the node's options). */
@@ -173,18 +184,56 @@ static void zset_destroy(zset_t *zs)
     ts_free(zs);
 }
 
+/* Frees a detached pack (or a Redis listpack: RDB loading's) or a
+ * skiplist set. */
 static void zobj_free(int enc, void *obj)
 {
     if (enc == ZE_LISTPACK)
-        lp_free(obj);
+        ts_free(obj);
     else
         zset_destroy(obj);
 }
 
 static size_t zobj_len(const zobj_t *z)
 {
-    if (z->enc == ZE_LISTPACK) return lp_length(z->ptr) / 2;
+    if (z->enc == ZE_LISTPACK) return cp_count(z->ptr, z->len) / 2;
     return ((zset_t *)z->ptr)->zsl->length;
+}
+
+/* cp_resize_fn for z: its entry's blob, or the heap. */
+static unsigned char *z_resize(void *arg, size_t newlen)
+{
+    zobj_t *z = arg;
+    if (z->e)
+        z->ptr = ks_blob_resize(z->ks, &z->e, newlen);
+    else
+        z->ptr = ts_realloc(z->ptr, newlen);
+    return z->ptr;
+}
+
+/* z as the sorted set in entry e (which must be one). */
+static void zobj_attach(zobj_t *z, keyspace_t *ks, kentry_t *e)
+{
+    z->enc = ke_enc(e);
+    z->ks = ks;
+    z->e = e;
+    if (z->enc == ZE_LISTPACK) {
+        z->ptr = ke_blob(e, &z->len);
+    } else {
+        z->ptr = ke_obj(e);
+        z->len = 0;
+    }
+}
+
+/* An empty detached pack. */
+static void zobj_new_pack(zobj_t *z)
+{
+    z->enc = ZE_LISTPACK;
+    z->ptr = ts_malloc(CP_HDR_SIZE);
+    z->len = CP_HDR_SIZE;
+    z->ks = NULL;
+    z->e = NULL;
+    cp_init(z->ptr);
 }
 
 /* A new empty set for size_hint members up to val_len bytes
@@ -193,13 +242,15 @@ static void zobj_new(zobj_t *z, size_t size_hint, size_t val_len,
                      const zlimits_t *lim)
 {
     if (size_hint <= lim->entries && val_len <= lim->value) {
-        z->enc = ZE_LISTPACK;
-        z->ptr = lp_new(0);
+        zobj_new_pack(z);
     } else {
         z->enc = ZE_SKIPLIST;
         zset_t *zs = zset_create();
         if (size_hint > 1) dict_expand(zs->dict, size_hint);
         z->ptr = zs;
+        z->len = 0;
+        z->ks = NULL;
+        z->e = NULL;
     }
 }
 
@@ -214,72 +265,71 @@ static void zs_insert(zset_t *zs, const char *m, size_t mlen, double score)
 
 static void to_skiplist(zobj_t *z, size_t hint)
 {
-    unsigned char *lp = z->ptr;
+    unsigned char *b = z->ptr;
     zset_t *zs = zset_create();
     dict_expand(zs->dict, hint);
     unsigned char buf[LP_INTBUF_SIZE];
-    for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, p)) {
+    for (unsigned char *p = cp_first(b, z->len); p;
+         p = cp_next(b, z->len, p)) {
         uint32_t len;
         const unsigned char *m = lp_get_text(p, &len, buf);
-        p = lp_next(lp, p);
+        p = cp_next(b, z->len, p);
         zs_insert(zs, (const char *)m, len, lp_score(p));
     }
-    lp_free(lp);
+    if (z->e)
+        ks_blob_to_obj(z->ks, &z->e, ZE_SKIPLIST, zs);
+    else
+        ts_free(b);
     z->enc = ZE_SKIPLIST;
     z->ptr = zs;
+    z->len = 0;
 }
 
-static void lp_append_pair(unsigned char **lp, const char *m, size_t mlen,
-                           double score)
-{
-    char sb[SCORE_BUF];
-    size_t sl = d2str(sb, sizeof(sb), score);
-    *lp = lp_append(*lp, m, (uint32_t)mlen);
-    *lp = lp_append(*lp, sb, (uint32_t)sl);
-}
-
+/* Skiplist -> detached pack (a result that fits the listpack limits). */
 static void to_listpack(zobj_t *z)
 {
     zset_t *zs = z->ptr;
-    unsigned char *lp = lp_new(0);
+    zobj_new_pack(z);
     for (zsl_node_t *x = zs->zsl->header->level[0].forward; x;
          x = x->level[0].forward) {
         size_t len;
         double s;
         const char *m = zsl_ele(x->ele, &len, &s);
-        lp_append_pair(&lp, m, len, s);
+        char sb[SCORE_BUF];
+        cp_str_t add[2] = {{m, (uint32_t)len},
+                           {sb, (uint32_t)d2str(sb, sizeof(sb), s)}};
+        cp_splice(z->ptr, &z->len, z->len, 0, add, 2, z_resize, z);
     }
     zset_destroy(zs);
-    z->enc = ZE_LISTPACK;
-    z->ptr = lp;
 }
 
-/* Member entry of m in a listpack (score in *score), NULL if absent. */
-static unsigned char *zzl_find(unsigned char *lp, const char *m, size_t mlen,
+/* Member element of m in a pack (score in *score), NULL if absent. */
+static unsigned char *zzl_find(const zobj_t *z, const char *m, size_t mlen,
                                double *score)
 {
-    unsigned char *p = lp_first(lp);
-    if (!p) return NULL;
-    p = lp_find(lp, p, m, (uint32_t)mlen, 1);
-    if (p && score) *score = lp_score(lp_next(lp, p));
+    unsigned char *p = cp_first(z->ptr, z->len);
+    if (!p || mlen > UINT32_MAX) return NULL;
+    p = cp_find(z->ptr, z->len, p, m, (uint32_t)mlen, 1);
+    if (p && score) *score = lp_score(p + lp_elem_size(p));
     return p;
 }
 
-static unsigned char *zzl_delete(unsigned char *lp, unsigned char *p)
+/* Delete the member at p and its score. */
+static void zzl_delete(zobj_t *z, unsigned char *p)
 {
-    lp = lp_delete(lp, p, &p);
-    return lp_delete(lp, p, NULL);
+    size_t off = (size_t)(p - (unsigned char *)z->ptr);
+    cp_splice(z->ptr, &z->len, off, 2, NULL, 0, z_resize, z);
 }
 
 /* Insert (m, score) in order (m absent). */
-static unsigned char *zzl_insert(unsigned char *lp, const char *m, size_t mlen,
-                                 double score)
+static void zzl_insert(zobj_t *z, const char *m, size_t mlen, double score)
 {
     unsigned char buf[LP_INTBUF_SIZE];
     char sb[SCORE_BUF];
     size_t sl = d2str(sb, sizeof(sb), score);
-    for (unsigned char *p = lp_first(lp); p;) {
-        unsigned char *sp = lp_next(lp, p);
+    unsigned char *b = z->ptr, *p = cp_first(b, z->len);
+    while (p) {
+        unsigned char *sp = cp_next(b, z->len, p);
         double s = lp_score(sp);
         int after = s > score;
         if (s == score) {
@@ -287,15 +337,12 @@ static unsigned char *zzl_insert(unsigned char *lp, const char *m, size_t mlen,
             const unsigned char *pm = lp_get_text(p, &len, buf);
             after = zsl_lex_cmp((const char *)pm, len, m, mlen) > 0;
         }
-        if (after) {
-            unsigned char *np;
-            lp = lp_insert(lp, m, (uint32_t)mlen, p, LP_BEFORE, &np);
-            return lp_insert(lp, sb, (uint32_t)sl, np, LP_AFTER, NULL);
-        }
-        p = lp_next(lp, sp);
+        if (after) break;
+        p = cp_next(b, z->len, sp);
     }
-    lp = lp_append(lp, m, (uint32_t)mlen);
-    return lp_append(lp, sb, (uint32_t)sl);
+    size_t off = p ? (size_t)(p - b) : z->len;
+    cp_str_t add[2] = {{m, (uint32_t)mlen}, {sb, (uint32_t)sl}};
+    cp_splice(b, &z->len, off, 0, add, 2, z_resize, z);
 }
 
 /* Score of m; 1 if present. */
@@ -303,7 +350,7 @@ static int zobj_score(const zobj_t *z, const char *m, size_t mlen,
                       double *score)
 {
     if (z->enc == ZE_LISTPACK)
-        return zzl_find(z->ptr, m, mlen, score) != NULL;
+        return zzl_find(z, m, mlen, score) != NULL;
     dict_entry_t *de = dict_find(((zset_t *)z->ptr)->dict, m, mlen);
     if (!de) return 0;
     *score = dict_aux_double(de);
@@ -314,9 +361,9 @@ static int zobj_score(const zobj_t *z, const char *m, size_t mlen,
 static int zobj_del(zobj_t *z, const char *m, size_t mlen)
 {
     if (z->enc == ZE_LISTPACK) {
-        unsigned char *p = zzl_find(z->ptr, m, mlen, NULL);
+        unsigned char *p = zzl_find(z, m, mlen, NULL);
         if (!p) return 0;
-        z->ptr = zzl_delete(z->ptr, p);
+        zzl_delete(z, p);
         return 1;
     }
     zset_t *zs = z->ptr;
@@ -356,7 +403,7 @@ static int zobj_add(zobj_t *z, double score, const char *m, size_t mlen,
         return 0;
     }
     if (z->enc == ZE_LISTPACK) {
-        unsigned char *p = zzl_find(z->ptr, m, mlen, &cur);
+        unsigned char *p = zzl_find(z, m, mlen, &cur);
         if (p) {
             if (in & ZA_NX) goto nop;
             if (in & ZA_INCR) {
@@ -367,17 +414,17 @@ static int zobj_add(zobj_t *z, double score, const char *m, size_t mlen,
                 goto nop;
             *newscore = score;
             if (score != cur) {
-                z->ptr = zzl_delete(z->ptr, p);
-                z->ptr = zzl_insert(z->ptr, m, mlen, score);
+                zzl_delete(z, p);
+                zzl_insert(z, m, mlen, score);
                 *out |= ZO_UPDATED;
             }
             return 1;
         }
         if (in & ZA_XX) goto nop;
-        if (lp_length(z->ptr) / 2 + 1 > lim->entries || mlen > lim->value) {
+        if (zobj_len(z) + 1 > lim->entries || mlen > lim->value) {
             to_skiplist(z, zobj_len(z) + 1);
         } else {
-            z->ptr = zzl_insert(z->ptr, m, mlen, score);
+            zzl_insert(z, m, mlen, score);
             *newscore = score;
             *out |= ZO_ADDED;
             return 1;
@@ -422,16 +469,11 @@ static const char *zset_encoding_name(const kentry_t *e)
     return ke_enc(e) == ZE_LISTPACK ? "listpack" : "skiplist";
 }
 
+/* Only skiplist sets are objects (packs are blobs, which COPY copies). */
 static void *zset_dup(const kentry_t *e, int *enc_out)
 {
     *enc_out = ke_enc(e);
-    if (ke_enc(e) == ZE_LISTPACK) {
-        const unsigned char *lp = ke_obj(e);
-        size_t n = lp_bytes(lp);
-        unsigned char *c = ts_malloc(n);
-        memcpy(c, lp, n);
-        return c;
-    }
+    assert(ke_enc(e) == ZE_SKIPLIST);
     zset_t *src = ke_obj(e), *zs = zset_create();
     dict_expand(zs->dict, src->zsl->length);
     for (zsl_node_t *x = src->zsl->header->level[0].forward; x;
@@ -484,9 +526,12 @@ size_t t_zset_skiplist_len(const void *obj)
 
 unsigned char *t_zset_skiplist_to_lp(void *obj)
 {
-    zobj_t z = {ZE_SKIPLIST, obj};
+    zobj_t z = {.enc = ZE_SKIPLIST, .ptr = obj};
     to_listpack(&z);
-    return z.ptr;
+    unsigned char *lp = ts_malloc(cp_lp_size(z.ptr, z.len));
+    cp_to_lp(z.ptr, z.len, lp);
+    ts_free(z.ptr);
+    return lp;
 }
 
 void t_zset_free(int enc, void *obj)
@@ -496,11 +541,24 @@ void t_zset_free(int enc, void *obj)
 
 /* ---- cursor over either encoding --------------------------------------- */
 
+/*
+ * Packs are walked forward only (no back-lengths): a backward cursor
+ * first records the offsets of the members it will visit, for packs of
+ * up to ZIT_OFFS members (every pack under the default
+ * zset-max-listpack-entries of 128); past that, each step back walks
+ * from the start (O(n), only with raised limits).
+ */
+#define ZIT_OFFS 128
+
 typedef struct zit {
     int enc, rev;
-    unsigned char *lp, *p;      /* listpack: member entry */
+    unsigned char *lp, *p;      /* pack: member element */
+    size_t len;                 /* pack: bytes */
+    long mi;                    /* pack: index of p's member */
+    int noffs;                  /* backward: offsets recorded (0: none) */
     zskiplist_t *zsl;
     zsl_node_t *x;
+    uint32_t offs[ZIT_OFFS];
     unsigned char buf[LP_INTBUF_SIZE];
 } zit_t;
 
@@ -510,12 +568,39 @@ static void zit_init(zit_t *it, const zobj_t *z, int rev)
     it->rev = rev;
     it->p = NULL;
     it->x = NULL;
+    it->mi = -1;
+    it->noffs = 0;
     if (z->enc == ZE_LISTPACK) {
         it->lp = z->ptr;
+        it->len = z->len;
         it->zsl = NULL;
+        if (rev) { /* record the members' offsets if they fit */
+            unsigned long n = cp_count(it->lp, it->len) / 2;
+            if (n <= ZIT_OFFS) {
+                int i = 0;
+                for (unsigned char *p = cp_first(it->lp, it->len); p;
+                     p = cp_next(it->lp, it->len, cp_next(it->lp, it->len, p)))
+                    it->offs[i++] = (uint32_t)(p - it->lp);
+                it->noffs = i;
+            }
+        }
     } else {
         it->lp = NULL;
+        it->len = 0;
         it->zsl = ((zset_t *)z->ptr)->zsl;
+    }
+}
+
+/* Pack cursor at member index i (NULL past either end). */
+static void zit_at(zit_t *it, long i)
+{
+    it->mi = i;
+    if (i < 0) {
+        it->p = NULL;
+    } else if (it->noffs) {
+        it->p = i < it->noffs ? it->lp + it->offs[i] : NULL;
+    } else {
+        it->p = cp_seek(it->lp, it->len, 2 * i);
     }
 }
 
@@ -530,7 +615,7 @@ static inline const char *zit_get(zit_t *it, size_t *len, double *score)
         uint32_t l;
         const unsigned char *m = lp_get_text(it->p, &l, it->buf);
         *len = l;
-        if (score) *score = lp_score(lp_next(it->lp, it->p));
+        if (score) *score = lp_score(it->p + lp_elem_size(it->p));
         return (const char *)m;
     }
     double s;
@@ -543,11 +628,11 @@ static inline void zit_next(zit_t *it)
 {
     if (it->enc == ZE_LISTPACK) {
         if (it->rev) {
-            it->p = lp_prev(it->lp, it->p);
-            if (it->p) it->p = lp_prev(it->lp, it->p);
+            zit_at(it, it->mi - 1);
         } else {
-            it->p = lp_next(it->lp, it->p);
-            if (it->p) it->p = lp_next(it->lp, it->p);
+            it->p = cp_next(it->lp, it->len, it->p);
+            if (it->p) it->p = cp_next(it->lp, it->len, it->p);
+            it->mi++;
         }
     } else {
         it->x = it->rev ? it->x->backward : it->x->level[0].forward;
@@ -562,12 +647,13 @@ static void zit_rank(zit_t *it, const zobj_t *z, long rank, int rev)
     long fwd = rev ? len - 1 - rank : rank;
     if (fwd < 0 || fwd >= len) return;
     if (z->enc == ZE_LISTPACK)
-        it->p = lp_seek(it->lp, 2 * fwd);
+        zit_at(it, fwd);
     else
         it->x = zsl_by_rank(it->zsl, (unsigned long)fwd + 1);
 }
 
-/* First member in a score range (last if rev). */
+/* First member in a score range (last if rev).  Packs are scanned
+ * forward: backward, the last member with a score <= max. */
 static void zit_score(zit_t *it, const zobj_t *z, const zsl_range_t *r,
                       int rev)
 {
@@ -578,27 +664,27 @@ static void zit_score(zit_t *it, const zobj_t *z, const zsl_range_t *r,
         return;
     }
     unsigned char *lp = it->lp;
-    if (!rev) {
-        for (unsigned char *p = lp_first(lp); p;) {
-            unsigned char *sp = lp_next(lp, p);
-            double s = lp_score(sp);
+    long i = 0, last = -1;
+    double lasts = 0;
+    for (unsigned char *p = cp_first(lp, it->len); p; i++) {
+        unsigned char *sp = cp_next(lp, it->len, p);
+        double s = lp_score(sp);
+        if (!rev) {
             if (zsl_score_gte_min(s, r)) {
-                if (zsl_score_lte_max(s, r)) it->p = p;
+                if (zsl_score_lte_max(s, r)) {
+                    it->p = p;
+                    it->mi = i;
+                }
                 return;
             }
-            p = lp_next(lp, sp);
+        } else {
+            if (!zsl_score_lte_max(s, r)) break;
+            last = i;
+            lasts = s;
         }
-    } else {
-        for (unsigned char *sp = lp_last(lp); sp;) {
-            unsigned char *p = lp_prev(lp, sp);
-            double s = lp_score(sp);
-            if (zsl_score_lte_max(s, r)) {
-                if (zsl_score_gte_min(s, r)) it->p = p;
-                return;
-            }
-            sp = lp_prev(lp, p);
-        }
+        p = cp_next(lp, it->len, sp);
     }
+    if (rev && last >= 0 && zsl_score_gte_min(lasts, r)) zit_at(it, last);
 }
 
 static void zit_lex(zit_t *it, const zobj_t *z, const zsl_lexrange_t *r,
@@ -612,24 +698,34 @@ static void zit_lex(zit_t *it, const zobj_t *z, const zsl_lexrange_t *r,
     if (zsl_lex_empty(r)) return;
     unsigned char *lp = it->lp;
     uint32_t len;
-    if (!rev) {
-        for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, lp_next(lp, p))) {
-            const char *m = (const char *)lp_get_text(p, &len, it->buf);
+    /* zzlIsInLexRange: the last member >= min and the first <= max (with
+     * mixed scores this decides, as in Redis) */
+    unsigned char *ends[2] = {cp_seek(lp, it->len, -2), cp_first(lp, it->len)};
+    if (!ends[0]) return;
+    const char *m0 = (const char *)lp_get_text(ends[0], &len, it->buf);
+    if (!zsl_lex_gte_min(m0, len, r)) return;
+    m0 = (const char *)lp_get_text(ends[1], &len, it->buf);
+    if (!zsl_lex_lte_max(m0, len, r)) return;
+    long i = 0, last = -1;
+    for (unsigned char *p = cp_first(lp, it->len); p;
+         p = cp_next(lp, it->len, cp_next(lp, it->len, p)), i++) {
+        const char *m = (const char *)lp_get_text(p, &len, it->buf);
+        if (!rev) {
             if (zsl_lex_gte_min(m, len, r)) {
-                if (zsl_lex_lte_max(m, len, r)) it->p = p;
+                if (zsl_lex_lte_max(m, len, r)) {
+                    it->p = p;
+                    it->mi = i;
+                }
                 return;
             }
+        } else if (zsl_lex_lte_max(m, len, r)) {
+            last = i; /* the last one, as Redis's backward scan finds */
         }
-    } else {
-        for (unsigned char *sp = lp_last(lp); sp;) {
-            unsigned char *p = lp_prev(lp, sp);
-            const char *m = (const char *)lp_get_text(p, &len, it->buf);
-            if (zsl_lex_lte_max(m, len, r)) {
-                if (zsl_lex_gte_min(m, len, r)) it->p = p;
-                return;
-            }
-            sp = lp_prev(lp, p);
-        }
+    }
+    if (rev && last >= 0) {
+        zit_at(it, last);
+        const char *m = (const char *)lp_get_text(it->p, &len, it->buf);
+        if (!zsl_lex_gte_min(m, len, r)) zit_at(it, -1);
     }
 }
 
@@ -658,23 +754,40 @@ static inline void limits_of(const cmdctx_t *ctx, zlimits_t *lim)
 }
 
 /* The zset at e, or WRONGTYPE replied (returns 0). */
-static int get_zobj(const kentry_t *e, zobj_t *z, reply_t *r)
+static int get_zobj(cmdctx_t *ctx, kentry_t *e, zobj_t *z, reply_t *r)
 {
     if (ke_type(e) != KT_ZSET) {
         reply_err_wrongtype(r);
         return 0;
     }
-    z->enc = ke_enc(e);
-    z->ptr = ke_obj(e);
+    zobj_attach(z, ctx->ks, e);
     return 1;
 }
 
-/* After a change: write the object back, or delete the key if empty. */
+/* After a change (made in place: z->e is the key's current entry), delete
+ * the key if the set is empty. */
 static void store_back(cmdctx_t *ctx, const resp_arg_t *key, zobj_t *z)
 {
-    kentry_t *e = ks_find(ctx->ks, key->ptr, key->len);
-    ke_set_obj(e, z->enc, z->ptr);  /* first: the old pointer may be stale */
-    if (zobj_len(z) == 0) ks_delete_entry(ctx->ks, e);
+    (void)key;
+    assert(z->e);
+    if (zobj_len(z) == 0) ks_delete_entry(ctx->ks, z->e);
+}
+
+/* Make the detached z the value of key (freeing a pack once copied into
+ * the entry) and attach z to it. */
+static kentry_t *zobj_store(cmdctx_t *ctx, const resp_arg_t *key, zobj_t *z)
+{
+    kentry_t *e;
+    if (z->enc == ZE_LISTPACK) {
+        e = ks_set_blob(ctx->ks, key->ptr, key->len, KT_ZSET, ZE_LISTPACK,
+                        z->ptr, z->len, 0);
+        ts_free(z->ptr);
+    } else {
+        e = ks_set_obj(ctx->ks, key->ptr, key->len, KT_ZSET, z->enc, z->ptr,
+                       0);
+    }
+    zobj_attach(z, ctx->ks, e);
+    return e;
 }
 
 /* Store a new object at key (replacing any value), or delete the key if
@@ -690,7 +803,7 @@ static int store_new(cmdctx_t *ctx, const resp_arg_t *key, zobj_t *z,
         return 1;
     }
     notify_new_if_absent(ctx, key);
-    ks_set_obj(ctx->ks, key->ptr, key->len, KT_ZSET, z->enc, z->ptr, 0);
+    zobj_store(ctx, key, z);
     notify_key(ctx->node, NOTIFY_ZSET, event, key);
     return 1;
 }
@@ -833,11 +946,11 @@ static void zadd_generic(cmdctx_t *ctx, const req_t *req, reply_t *r, int in)
     limits_of(ctx, &lim);
     kentry_t *e = db_lookup_write(ctx, key);
     int created = !e;
-    if (e && !get_zobj(e, &z, r)) goto out;
+    if (e && !get_zobj(ctx, e, &z, r)) goto out;
     if (!e) {
         if (in & ZA_XX) goto reply;
         zobj_new(&z, (size_t)n, maxlen, &lim);
-        e = ks_set_obj(ctx->ks, key->ptr, key->len, KT_ZSET, z.enc, z.ptr, 0);
+        e = zobj_store(ctx, key, &z);
     }
     for (int j = 0; j < n; j++) {
         const resp_arg_t *m = &req->argv[idx + 2 * j + 1];
@@ -894,7 +1007,7 @@ static void cmd_zrem(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_int(r, 0);
         return;
     }
-    if (!get_zobj(e, &z, r)) return;
+    if (!get_zobj(ctx, e, &z, r)) return;
     long long deleted = 0;
     for (int j = 2; j < req->argc; j++) {
         deleted += zobj_del(&z, req->argv[j].ptr, req->argv[j].len);
@@ -917,7 +1030,7 @@ static int lookup_read(cmdctx_t *ctx, const resp_arg_t *key, zobj_t *z,
     kentry_t *e = db_lookup_read(ctx, key);
     *missing = e == NULL;
     if (!e) return 0;
-    return get_zobj(e, z, r);
+    return get_zobj(ctx, e, z, r);
 }
 
 /* ZCARD key */
@@ -971,7 +1084,8 @@ static long zobj_rank(const zobj_t *z, const char *m, size_t mlen, int rev)
     if (z->enc == ZE_LISTPACK) {
         unsigned char *lp = z->ptr;
         long i = 0;
-        for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, lp_next(lp, p)), i++)
+        for (unsigned char *p = cp_first(lp, z->len); p;
+             p = cp_next(lp, z->len, cp_next(lp, z->len, p)), i++)
             if (lp_compare(p, m, (uint32_t)mlen)) {
                 rank = i;
                 break;
@@ -1271,7 +1385,7 @@ static void zrange_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
         }
         return;
     }
-    if (!get_zobj(e, &z, r)) return;
+    if (!get_zobj(ctx, e, &z, r)) return;
     sink_begin(&k);
     int rev = dir == DIR_REV;
     if (type == RT_RANK)
@@ -1359,7 +1473,7 @@ static void zremrange_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
         reply_int(r, 0);
         return;
     }
-    if (!get_zobj(e, &z, r)) return;
+    if (!get_zobj(ctx, e, &z, r)) return;
     long len = (long)zobj_len(&z);
     if (type == RT_RANK) {
         if (start < 0) start = len + start;
@@ -1384,11 +1498,7 @@ static void zremrange_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
             else
                 zit_lex(&it, &z, &lex, 0);
             if (zit_valid(&it)) {
-                /* index of the first member in range */
-                first = 0;
-                for (unsigned char *p = lp_first(z.ptr); p != it.p;
-                     p = lp_next(z.ptr, lp_next(z.ptr, p)))
-                    first++;
+                first = it.mi; /* index of the first member in range */
                 for (; zit_valid(&it) &&
                        (type == RT_SCORE ? zit_in_score(&it, &range)
                                          : zit_in_lex(&it, &lex));
@@ -1396,8 +1506,11 @@ static void zremrange_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
                     deleted++;
             }
         }
-        if (deleted)
-            z.ptr = lp_delete_range(z.ptr, 2 * first, 2 * (unsigned long)deleted);
+        if (deleted) {
+            unsigned char *p = cp_seek(z.ptr, z.len, 2 * first);
+            cp_splice(z.ptr, &z.len, (size_t)(p - (unsigned char *)z.ptr),
+                      2 * (unsigned long)deleted, NULL, 0, z_resize, &z);
+        }
     } else {
         zset_t *zs = z.ptr;
         if (type == RT_RANK)
@@ -1462,7 +1575,7 @@ static int zpop_generic(cmdctx_t *ctx, const resp_arg_t *keys, int nkeys,
     for (int i = 0; i < nkeys; i++) {
         e = db_lookup_write(ctx, &keys[i]);
         if (!e) continue;
-        if (!get_zobj(e, &z, r)) return 1;
+        if (!get_zobj(ctx, e, &z, r)) return 1;
         key = &keys[i];
         break;
     }
@@ -1496,7 +1609,7 @@ static int zpop_generic(cmdctx_t *ctx, const resp_arg_t *keys, int nkeys,
         reply_bulk(r, m, ml);
         reply_double(r, s);
         if (z.enc == ZE_LISTPACK) {
-            z.ptr = zzl_delete(z.ptr, it.p);
+            zzl_delete(&z, it.p);
         } else {
             zset_t *zs = z.ptr;
             void *ele;
@@ -1849,7 +1962,7 @@ static void cmd_zscan(cmdctx_t *ctx, const req_t *req, reply_t *r)
         reply_array(r, 0);
         return;
     }
-    if (!get_zobj(e, &z, r)) return;
+    if (!get_zobj(ctx, e, &z, r)) return;
     scan_opts_t so;
     if (db_scan_parse(req, 3, 0, &so, r)) return;
     long count = (long)so.count;
@@ -2076,8 +2189,7 @@ static void zsetop_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
             reply_err_wrongtype(r);
             goto out;
         }
-        src[i].z.enc = ke_enc(e);
-        src[i].z.ptr = ke_obj(e);
+        zobj_attach(&src[i].z, ctx->ks, e);
     }
     int agg = AGG_SUM, withscores = 0;
     long limit = 0;

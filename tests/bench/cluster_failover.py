@@ -6,8 +6,8 @@ the kill to the first write acknowledged again.  Also counts acknowledged
 writes that are missing after the failover (async replication loses the
 tail that had not reached the replica).
 
-    /usr/bin/python3 tests/bench/cluster_failover.py [--kills 5]
-        [--bin build-release/node/tessera-node]
+    /usr/bin/python3 tests/bench/cluster_failover.py [--kills 10]
+        [--mode async|wait|durable] [--bin build-release/node/tessera-node]
 
 Runs tessera-node and Debian's redis-server alternately (same machine,
 same client, same timeout) and prints a Markdown table of medians.
@@ -132,7 +132,8 @@ def one_kill(kind, mode="async"):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--kills", type=int, default=5)
+    # the issue asks for 0 lost writes "over at least 10 kills"
+    ap.add_argument("--kills", type=int, default=10)
     ap.add_argument("--bin", default=None)
     ap.add_argument("--mode", default="async",
                     choices=["async", "wait", "durable"],

@@ -1048,3 +1048,32 @@ def test_protected_mode_with_password(start_server, raw):
     assert c.cmd("PING") == NOAUTH
     assert c.cmd("AUTH", "pw") == OK
     assert c.cmd("PING") == b"+PONG\r\n"
+
+
+@pytest.mark.tessera_only
+def test_busy_poll_serves_pipelines_blocking_and_idles(start_server):
+    """busy-poll-us spins only after input: commands, pipelines, blocking
+    pops woken by another client and timers all behave as without it, and
+    an idle server does not spin (its CPU time stays near zero)."""
+    s = start_server("--busy-poll-us", "200")
+    c = s.client()
+    assert c.config_get("busy-poll-us") == {"busy-poll-us": "200"}
+    p = c.pipeline(transaction=False)
+    for i in range(1000):
+        p.set(f"k{i}", i)
+    p.execute()
+    assert c.mget("k0", "k999") == [b"0", b"999"]
+    other = s.client()
+    c.lpush("q", "x")
+    assert other.blpop("q", timeout=1) == (b"q", b"x")
+    c.set("e", "v", px=50)
+    wait_for(lambda: c.exists("e") == 0, timeout=2, what="expiry under busy-poll")
+    with open(f"/proc/{s.proc.pid}/stat") as f:
+        before = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+    time.sleep(1.0)
+    with open(f"/proc/{s.proc.pid}/stat") as f:
+        after = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+    # clock ticks are 10 ms: an idle server spinning would burn ~100 ticks
+    assert after - before <= 10
+    assert c.config_set("busy-poll-us", "0")
+    assert c.ping()

@@ -1012,6 +1012,36 @@ START_TEST(test_random_empty)
 }
 END_TEST
 
+/* ks_slot_hint_add: the cluster check's slot is used for the very same
+ * key pointer only, and not after ks_slot_hint_clear.  The hint below is
+ * deliberately wrong so that using it is visible. */
+START_TEST(test_slot_hint)
+{
+    keyspace_t *ks = ks_create(SLOT_COUNT);
+    char key[] = "foo", copy[] = "foo";
+    unsigned real = slot_for_key(key, 3);      /* 12182 */
+    ck_assert_uint_eq(real, 12182);
+    ks_slot_hint_add(ks, key, 3, 7);
+    ck_assert_uint_eq(ks_slot_of(ks, key, 3), 7);
+    ck_assert_uint_eq(ks_slot_of(ks, copy, 3), real);   /* other pointer */
+    ck_assert_uint_eq(ks_slot_of(ks, key, 2), slot_for_key(key, 2));
+    ks_set_str(ks, key, 3, "v", 1, 0);          /* lands in slot 7 */
+    ck_assert_uint_eq(ks_slot_size(ks, 7), 1);
+    ks_slot_hint_clear(ks);
+    ck_assert_uint_eq(ks_slot_of(ks, key, 3), real);
+    ck_assert_ptr_null(ks_find(ks, key, 3));    /* looked up in 12182 */
+    for (int i = 0; i < KS_SLOT_HINTS + 2; i++)   /* extra hints ignored */
+        ks_slot_hint_add(ks, key + (i % 3), 1, (unsigned)i);
+    ck_assert_uint_eq(ks_slot_of(ks, key, 1), 0);
+    ks_slot_hint_clear(ks);
+    ks_destroy(ks);
+    /* standalone: always slot 0 */
+    ks = ks_create(1);
+    ck_assert_uint_eq(ks_slot_of(ks, key, 3), 0);
+    ks_destroy(ks);
+}
+END_TEST
+
 /*
  * ks_random_volatile draws only keys with a TTL; in standalone mode
  * uniformly (chi2 as for ks_random), in cluster mode every TTL key at
@@ -1321,6 +1351,7 @@ static Suite *keyspace_suite(void)
     tcase_add_test(tc, test_random_standalone);
     tcase_add_test(tc, test_random_cluster);
     tcase_add_test(tc, test_random_empty);
+    tcase_add_test(tc, test_slot_hint);
     tcase_add_test(tc, test_random_volatile_standalone);
     tcase_add_test(tc, test_random_volatile_cluster);
     suite_add_tcase(s, tc);

@@ -24,6 +24,7 @@
 #include "dict.h"
 #include "evict.h"
 #include "intset.h"
+#include "cpack.h"
 #include "keyspace.h"
 #include "listpack.h"
 #include "node.h"
@@ -127,7 +128,11 @@ static void fill(node_t *n)
         lp = lp_append(lp, k, (uint32_t)strlen(k));
         lp = lp_append_int(lp, i);
     }
-    ks_set_obj(ks, "hlp", 3, KT_HASH, KE_OBJ, lp, 0);
+    /* small hashes live in their entry as a compact pack (t_hash.c) */
+    size_t hl;
+    e = ks_set_blob(ks, "hlp", 3, KT_HASH, KE_OBJ, NULL, cp_size_of_lp(lp), 0);
+    cp_from_lp(lp, ke_blob(e, &hl));
+    lp_free(lp);
     dict_t *d = dict_create();
     for (int i = 0; i < 500; i++) {
         int added;
@@ -156,8 +161,11 @@ static void fill(node_t *n)
         snprintf(k, sizeof(k), "m%d", i);
         t_zset_skiplist_add(zs, k, strlen(k), i * 1.5);
     }
-    ks_set_obj(ks, "zlp", 3, KT_ZSET, T_ZSET_ENC_LISTPACK,
-               t_zset_skiplist_to_lp(zs), 0);
+    lp = t_zset_skiplist_to_lp(zs);
+    e = ks_set_blob(ks, "zlp", 3, KT_ZSET, T_ZSET_ENC_LISTPACK, NULL,
+                    cp_size_of_lp(lp), 0);
+    cp_from_lp(lp, ke_blob(e, &hl));
+    lp_free(lp);
     zs = t_zset_skiplist_new(1000);
     for (int i = 0; i < 1000; i++) {
         snprintf(k, sizeof(k), "zm%d", i);

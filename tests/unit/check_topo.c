@@ -85,6 +85,15 @@ START_TEST(shards_known_answer)
     check_three_masters(t);
     ck_assert_int_eq(t->nreplicas, 1);
     ck_assert_str_eq(t->source, "CLUSTER SHARDS");
+    /* the replica (Redis 7.0 says "loading" while its offset is 0) is
+     * kept for read-from, under its master's index after sorting */
+    ck_assert_int_eq(t->nreps, 1);
+    ck_assert_str_eq(t->reps[0].addr, "127.0.0.1:21689");
+    ck_assert_int_eq(t->reps[0].master, 0);
+    ck_assert_int_eq(t->masters[0].rep_first, 0);
+    ck_assert_int_eq(t->masters[0].rep_count, 1);
+    ck_assert_int_eq(t->masters[1].rep_count, 0);
+    ck_assert_int_eq(t->masters[2].rep_count, 0);
     topo_release(t);
 }
 END_TEST
@@ -113,6 +122,46 @@ START_TEST(partial_coverage_leaves_slots_unowned)
     ck_assert_int_eq(t->owner[100], 0);
     ck_assert_int_eq(t->owner[199], 0);
     ck_assert_int_eq(t->owner[200], TOPO_NO_OWNER);
+    topo_release(t);
+}
+END_TEST
+
+/* CLUSTER SLOTS' entries after the master are replicas; CLUSTER SHARDS
+ * nodes with health "fail" are not used. */
+START_TEST(replicas_grouped_by_master)
+{
+    static const char slots[] =
+        "*2\r\n"
+        "*4\r\n:8192\r\n:16383\r\n*2\r\n$1\r\na\r\n:1\r\n"
+        "*2\r\n$1\r\nb\r\n:2\r\n"
+        "*5\r\n:0\r\n:8191\r\n*2\r\n$1\r\nc\r\n:3\r\n"
+        "*2\r\n$1\r\nd\r\n:4\r\n*2\r\n$1\r\ne\r\n:5\r\n";
+    topo_t *t = map_from(topo_from_slots, slots, sizeof(slots) - 1);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->nmasters, 2);
+    ck_assert_str_eq(t->masters[0].addr, "c:3");   /* first slot 0 */
+    ck_assert_int_eq(t->nreps, 3);
+    ck_assert_int_eq(t->masters[0].rep_count, 2);
+    ck_assert_str_eq(t->reps[t->masters[0].rep_first].addr, "d:4");
+    ck_assert_str_eq(t->reps[t->masters[0].rep_first + 1].addr, "e:5");
+    ck_assert_int_eq(t->masters[1].rep_count, 1);
+    ck_assert_str_eq(t->reps[t->masters[1].rep_first].addr, "b:2");
+    topo_release(t);
+
+    static const char shards[] =
+        "*1\r\n*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:16383\r\n$5\r\nnodes\r\n*3\r\n"
+        "*8\r\n$4\r\nport\r\n:1\r\n$2\r\nip\r\n$1\r\nm\r\n"
+        "$4\r\nrole\r\n$6\r\nmaster\r\n$6\r\nhealth\r\n$6\r\nonline\r\n"
+        "*8\r\n$4\r\nport\r\n:2\r\n$2\r\nip\r\n$1\r\nr\r\n"
+        "$4\r\nrole\r\n$7\r\nreplica\r\n$6\r\nhealth\r\n$4\r\nfail\r\n"
+        "*8\r\n$4\r\nport\r\n:3\r\n$2\r\nip\r\n$1\r\ns\r\n"
+        "$4\r\nrole\r\n$7\r\nreplica\r\n$6\r\nhealth\r\n$6\r\nonline\r\n";
+    t = map_from(topo_from_shards, shards, sizeof(shards) - 1);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->nreplicas, 2);
+    ck_assert_int_eq(t->nreps, 1);
+    ck_assert_str_eq(t->reps[0].addr, "s:3");
+    ck_assert_int_eq(t->masters[0].rep_count, 1);
     topo_release(t);
 }
 END_TEST
@@ -164,6 +213,21 @@ static void check_well_formed(const topo_t *t)
             strlen(t->masters[i].host) == 0)
             ck_abort_msg("bad master %d: '%s':%d", i, t->masters[i].host,
                          t->masters[i].port);
+    int nreps = 0;
+    for (int i = 0; i < t->nmasters; i++) {
+        const topo_node_t *m = &t->masters[i];
+        if (m->rep_count < 0 || m->rep_first < 0 ||
+            m->rep_first + m->rep_count > t->nreps)
+            ck_abort_msg("master %d: replicas %d+%d of %d", i, m->rep_first,
+                         m->rep_count, t->nreps);
+        for (int r = m->rep_first; r < m->rep_first + m->rep_count; r++)
+            if (t->reps[r].master != i || t->reps[r].port <= 0 ||
+                t->reps[r].port > 65535 || !t->reps[r].host[0])
+                ck_abort_msg("bad replica %d of master %d", r, i);
+        nreps += m->rep_count;
+    }
+    if (nreps != t->nreps)
+        ck_abort_msg("%d replicas grouped, %d known", nreps, t->nreps);
 }
 
 /* Every prefix and every single-byte change: refused or well formed. */
@@ -207,6 +271,7 @@ static Suite *topo_suite(void)
     tcase_add_test(tc, shards_known_answer);
     tcase_add_test(tc, slots_known_answer);
     tcase_add_test(tc, partial_coverage_leaves_slots_unowned);
+    tcase_add_test(tc, replicas_grouped_by_master);
     tcase_add_test(tc, bad_values_refused);
     tcase_add_test(tc, mutations_never_crash);
     suite_add_tcase(s, tc);

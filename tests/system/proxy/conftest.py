@@ -1,7 +1,9 @@
 """Fixtures for tessera-proxy system tests (helpers: proxy_cluster.py).
 
-    cluster     a real 3-master Redis 7.0 Cluster (Debian's redis-server),
-                shared by the tests of one module
+    backend_kind  "redis" or "tessera": every module runs once against a
+                Redis 7.0 Cluster and once against a Tessera cluster
+    cluster     a real 3-master cluster of that kind (Debian's redis-server
+                or tessera-node), shared by the tests of one module
     proxy       tessera-proxy in front of it (module scope)
     pr          redis.Redis on the proxy, cluster flushed before each test
     start_proxy factory: start_proxy(seed_addrs, *extra_args) -> Proxy
@@ -13,7 +15,7 @@ import tempfile
 
 import pytest
 
-from .proxy_cluster import Cluster, Proxy
+from .proxy_cluster import KINDS, Cluster, Proxy, observer_args
 
 
 @pytest.fixture(scope="module")
@@ -23,16 +25,22 @@ def cluster_tmp():
     shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.fixture(scope="module", params=KINDS)
+def backend_kind(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def cluster(cluster_tmp):
-    c = Cluster(cluster_tmp)
+def cluster(cluster_tmp, backend_kind):
+    c = Cluster(cluster_tmp, kind=backend_kind)
     yield c
     c.stop()
 
 
 @pytest.fixture(scope="module")
 def proxy(cluster, cluster_tmp):
-    p = Proxy(cluster_tmp, [n.addr for n in cluster.nodes])
+    p = Proxy(cluster_tmp, [n.addr for n in cluster.nodes],
+              observer_args(cluster.kind))
     yield p
     rc = p.stop()
     # a clean shutdown: sanitizer builds exit non-zero on leaks or UB

@@ -1,9 +1,12 @@
 """Helpers for tessera-proxy system tests (imported by conftest.py).
 
-A real 3-master Redis 7.0 Cluster made of Debian's redis-server processes
-(cluster-enabled yes, nodes.conf in a temp dir, slots given with
+A real 3-master cluster -- Debian's redis-server 7.0 processes (kind
+"redis") or tessera-node processes (kind "tessera", with a cluster-secret)
+-- (cluster-enabled yes, nodes.conf in a temp dir, slots given with
 CLUSTER ADDSLOTSRANGE, nodes joined with CLUSTER MEET) and a real
-tessera-proxy in front of it.  One cluster and one proxy serve a whole test
+tessera-proxy in front of it.  conftest.py runs every module once per kind
+(the `backend_kind` fixture; TESSERA_PROXY_BACKENDS=redis or =tessera
+narrows it).  One cluster and one proxy serve a whole test
 module (starting a cluster costs about a second); `pr` is a redis-py client
 on the proxy, with the cluster flushed before each test.
 
@@ -14,7 +17,8 @@ on the proxy, with the cluster flushed before each test.
     pr          redis.Redis on the proxy (bytes replies), FLUSHALL'd first
     start_proxy factory: start_proxy(seed_addrs, *extra_args) -> Proxy
 
-The proxy binary: $TESSERA_PROXY_BIN, else <repo>/build/proxy/tessera-proxy.
+The proxy binary: $TESSERA_PROXY_BIN, else <repo>/build/proxy/tessera-proxy;
+the node binary: $TESSERA_NODE_BIN, else <repo>/build/node/tessera-node.
 """
 
 import os
@@ -32,6 +36,20 @@ REPO = Path(__file__).resolve().parents[3]
 REDIS_SERVER_BIN = "/usr/bin/redis-server"
 HOST = "127.0.0.1"
 NMASTERS = 3
+SECRET = "proxy-test-cluster-secret"
+KINDS = [k for k in os.environ.get("TESSERA_PROXY_BACKENDS",
+                                   "redis,tessera").split(",") if k]
+
+
+def observer_args(kind):
+    """Proxy arguments for a cluster of `kind`: with Tessera nodes the
+    proxy observes the cluster bus (topology pushed, docs/proxy.md)."""
+    return ("--cluster-secret", SECRET) if kind == "tessera" else ()
+
+
+def node_binary():
+    env = os.environ.get("TESSERA_NODE_BIN")
+    return env or str(REPO / "build" / "node" / "tessera-node")
 
 
 def proxy_binary():
@@ -85,18 +103,25 @@ def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
 
 
 class Node:
-    def __init__(self, tmp, cluster=True, extra=(), password=None):
+    """One redis-server (kind "redis") or tessera-node (kind "tessera")."""
+
+    def __init__(self, tmp, cluster=True, extra=(), password=None,
+                 kind="redis"):
         self.host = HOST
+        self.kind = kind
         self.password = password
         self.port = cluster_port()
         self.dir = Path(tmp) / ("node-%d" % self.port)
         self.dir.mkdir()
-        args = [REDIS_SERVER_BIN, "--port", str(self.port), "--bind", HOST,
+        binary = REDIS_SERVER_BIN if kind == "redis" else node_binary()
+        args = [binary, "--port", str(self.port), "--bind", HOST,
                 "--save", "", "--appendonly", "no", "--dir", str(self.dir),
                 "--logfile", str(self.dir / "redis.log")]
         if cluster:
             args += ["--cluster-enabled", "yes", "--cluster-config-file",
                      "nodes.conf", "--cluster-node-timeout", "5000"]
+            if kind != "redis":
+                args += ["--cluster-secret", SECRET]
         if password:
             args += ["--requirepass", password]
         args += list(extra)
@@ -126,8 +151,9 @@ class Node:
 class Cluster:
     """NMASTERS masters, slots split evenly, no replicas."""
 
-    def __init__(self, tmp, n=NMASTERS):
-        self.nodes = [Node(tmp) for _ in range(n)]
+    def __init__(self, tmp, n=NMASTERS, kind="redis"):
+        self.kind = kind
+        self.nodes = [Node(tmp, kind=kind) for _ in range(n)]
         per = 16384 // n
         for i, node in enumerate(self.nodes):
             lo = i * per

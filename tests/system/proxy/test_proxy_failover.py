@@ -1,7 +1,7 @@
 """tessera-proxy during a failover (failover-wait).
 
-A Redis 7.0 Cluster of 3 masters + 3 replicas (cluster-node-timeout 1000)
-behind the proxy; a master is killed with SIGKILL while 4 client threads
+A cluster of 3 masters + 3 replicas (cluster-node-timeout 1000), of
+Redis 7.0 and of Tessera nodes (`backend_kind`), behind the proxy; a master is killed with SIGKILL while 4 client threads
 write and read through the proxy.  Requests for the dead master's slots
 (and the CLUSTERDOWN replies every node gives while those slots have no
 owner) are held by the proxy and replayed to the promoted replica, so the
@@ -20,7 +20,7 @@ import time
 import pytest
 import redis
 
-from .proxy_cluster import HOST, Node, Proxy, wait_for
+from .proxy_cluster import HOST, Node, Proxy, observer_args, wait_for
 
 NODE_TIMEOUT = 1000
 
@@ -28,11 +28,15 @@ NODE_TIMEOUT = 1000
 class ReplicatedCluster:
     """3 masters with one replica each, failover after NODE_TIMEOUT ms."""
 
-    def __init__(self, tmp, nmasters=3):
-        extra = ("--cluster-node-timeout", str(NODE_TIMEOUT),
-                 "--cluster-replica-validity-factor", "0")
-        self.masters = [Node(tmp, extra=extra) for _ in range(nmasters)]
-        self.replicas = [Node(tmp, extra=extra) for _ in range(nmasters)]
+    def __init__(self, tmp, nmasters=3, kind="redis"):
+        extra = ("--cluster-node-timeout", str(NODE_TIMEOUT))
+        if kind == "redis":
+            extra += ("--cluster-replica-validity-factor", "0")
+        self.kind = kind
+        self.masters = [Node(tmp, extra=extra, kind=kind)
+                        for _ in range(nmasters)]
+        self.replicas = [Node(tmp, extra=extra, kind=kind)
+                         for _ in range(nmasters)]
         self.nodes = self.masters + self.replicas
         per = 16384 // nmasters
         for i, m in enumerate(self.masters):
@@ -84,8 +88,8 @@ class ReplicatedCluster:
 
 
 @pytest.fixture(scope="module")
-def rcluster(cluster_tmp):
-    c = ReplicatedCluster(cluster_tmp)
+def rcluster(cluster_tmp, backend_kind):
+    c = ReplicatedCluster(cluster_tmp, kind=backend_kind)
     yield c
     c.stop()
 
@@ -158,7 +162,7 @@ def test_kill_master_no_client_errors(rcluster, cluster_tmp):
     victim = rcluster.masters[0]
     heir = rcluster.replica_of(victim)
     proxy = Proxy(cluster_tmp, [n.addr for n in rcluster.nodes],
-                  ("--failover-wait", "10000"))
+                  ("--failover-wait", "10000") + observer_args(rcluster.kind))
     try:
         load = Load(proxy)
         load.start()
@@ -217,7 +221,7 @@ def test_failover_longer_than_failover_wait_errors(rcluster, cluster_tmp):
                   and rcluster.replica_of(m).proc.poll() is None)
     heir = rcluster.replica_of(victim)
     proxy = Proxy(cluster_tmp, [n.addr for n in rcluster.alive()],
-                  ("--failover-wait", "300"))
+                  ("--failover-wait", "300") + observer_args(rcluster.kind))
     try:
         c = proxy.client(socket_timeout=10)
         # a key of the victim

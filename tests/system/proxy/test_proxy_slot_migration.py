@@ -11,6 +11,26 @@ def info_proxy(pr):
     return pr.info("proxy")
 
 
+def move_keys(src, dst, keys):
+    """MIGRATE ... KEYS, or (tessera-node has no MIGRATE yet) the same
+    steps from the client: DUMP on src, RESTORE on dst, DEL on src."""
+    if src.kind == "redis":
+        src.client().execute_command("MIGRATE", dst.host, dst.port, "", 0,
+                                     5000, "KEYS", *keys)
+        return
+    s = src.client()
+    d = dst.client(single_connection_client=True)
+    for k in keys:
+        payload = s.dump(k)
+        if payload is None:
+            continue
+        pttl = s.pttl(k)
+        d.execute_command("ASKING")     # dst may be IMPORTING the slot
+        d.restore(k, pttl if pttl > 0 else 0, payload, replace=True)
+        s.delete(k)
+    d.close()
+
+
 def migrate_slot(cluster, slot, src, dst, between=None):
     """Redis's resharding steps for one slot; `between` runs after the keys
     moved but before ownership changes (the ASK window)."""
@@ -21,8 +41,7 @@ def migrate_slot(cluster, slot, src, dst, between=None):
         keys = src_c.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100)
         if not keys:
             break
-        src_c.execute_command("MIGRATE", dst.host, dst.port, "", 0, 5000,
-                              "KEYS", *keys)
+        move_keys(src, dst, keys)
     if between:
         between()
     for n in [dst, src] + [n for n in cluster.nodes if n not in (src, dst)]:
@@ -130,8 +149,7 @@ def test_tryagain_is_retried_until_the_move_ends(pr, cluster):
     src_c, dst_c = src.client(), dst.client()
     dst_c.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.node_id)
     src_c.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst.node_id)
-    src_c.execute_command("MIGRATE", dst.host, dst.port, "", 0, 5000,
-                          "KEYS", a)
+    move_keys(src, dst, [a])
     # a multi-key request over a half-moved slot: the node says TRYAGAIN
     with pytest.raises(Exception, match="TRYAGAIN"):
         src_c.mget(a, b)
@@ -139,8 +157,7 @@ def test_tryagain_is_retried_until_the_move_ends(pr, cluster):
 
     def finish():
         time.sleep(0.3)
-        src_c.execute_command("MIGRATE", dst.host, dst.port, "", 0, 5000,
-                              "KEYS", b)
+        move_keys(src, dst, [b])
         for n in [dst, src] + [n for n in cluster.nodes
                                if n not in (src, dst)]:
             n.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE",
@@ -165,8 +182,7 @@ def test_shutdown_while_requests_wait_for_a_retry(cluster, start_proxy):
     src_c.mset({a: "1", b: "2"})
     dst_c.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.node_id)
     src_c.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst.node_id)
-    src_c.execute_command("MIGRATE", dst.host, dst.port, "", 0, 5000,
-                          "KEYS", a)
+    move_keys(src, dst, [a])
     p = start_proxy([n.addr for n in cluster.nodes], "--retry-budget", "10000")
     s = socket.create_connection((p.host, p.port), timeout=5)
     s.sendall(b"*3\r\n$4\r\nMGET\r\n$5\r\n{sd}a\r\n$5\r\n{sd}b\r\n")

@@ -1,0 +1,383 @@
+/*
+ * check_cpack.c: the compact pack (node/types/cpack.c).
+ *
+ * Known answers (bytes of small packs and of the listpacks they convert
+ * to, the latter as redis-server 7.0.15 writes them), the element edge
+ * cases (empty strings, integer-looking strings that must stay strings,
+ * the 63/64 and 4095/4096 string header boundaries, integers of every
+ * width, a 100 KB element), the count saturating at 65535 and coming
+ * back, and a model test: random inserts, replacements, deletions and
+ * lookups on a pack (resized with realloc) and on a plain array of
+ * strings, compared after every step element by element, by cp_seek and
+ * cp_find, and through the listpack conversion both ways (which must
+ * equal a listpack built from the model with lp_append).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cpack.h"
+#include "listpack.h"
+
+#define REQUIRE(x)                                                           \
+    do {                                                                     \
+        if (!(x)) ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #x);         \
+    } while (0)
+
+/* A detached pack: bytes from ts_realloc. */
+typedef struct pk {
+    unsigned char *b;
+    size_t len;
+} pk_t;
+
+static unsigned char *pk_resize(void *arg, size_t newlen)
+{
+    pk_t *k = arg;
+    k->b = ts_realloc(k->b, newlen);
+    return k->b;
+}
+
+static void pk_init(pk_t *k)
+{
+    k->b = ts_malloc(CP_HDR_SIZE);
+    k->len = CP_HDR_SIZE;
+    cp_init(k->b);
+}
+
+static void pk_insert(pk_t *k, size_t off, const char *s, size_t len)
+{
+    cp_str_t a = {s, (uint32_t)len};
+    cp_splice(k->b, &k->len, off, 0, &a, 1, pk_resize, k);
+}
+
+static void pk_append(pk_t *k, const char *s)
+{
+    pk_insert(k, k->len, s, strlen(s));
+}
+
+/* Offset of element i. */
+static size_t pk_off(pk_t *k, long i)
+{
+    if (i == (long)cp_count(k->b, k->len)) return k->len;
+    unsigned char *p = cp_seek(k->b, k->len, i);
+    REQUIRE(p != NULL);
+    return (size_t)(p - k->b);
+}
+
+static void pk_expect(const pk_t *k, const char *hex)
+{
+    char got[1024] = "";
+    for (size_t i = 0; i < k->len && 2 * i + 2 < sizeof(got); i++)
+        sprintf(got + 2 * i, "%02x", k->b[i]);
+    ck_assert_str_eq(got, hex);
+}
+
+static void lp_expect(const pk_t *k, const char *hex)
+{
+    size_t n = cp_lp_size(k->b, k->len);
+    unsigned char *lp = ts_malloc(n);
+    cp_to_lp(k->b, k->len, lp);
+    char got[1024] = "";
+    for (size_t i = 0; i < n && 2 * i + 2 < sizeof(got); i++)
+        sprintf(got + 2 * i, "%02x", lp[i]);
+    ts_free(lp);
+    ck_assert_str_eq(got, hex);
+}
+
+START_TEST(test_known_answers)
+{
+    pk_t k;
+    pk_init(&k);
+    pk_expect(&k, "0000");
+    lp_expect(&k, "070000000000ff");
+    REQUIRE(cp_first(k.b, k.len) == NULL);
+    pk_append(&k, "a");
+    pk_expect(&k, "010081" "61");
+    lp_expect(&k, "0a000000010081" "6102" "ff");
+    pk_append(&k, "1");
+    pk_append(&k, "-1");
+    pk_append(&k, "");
+    /* 1: 7-bit uint; -1: 13-bit int 0x1fff; "": 6-bit string of 0 */
+    pk_expect(&k, "0400816101dfff80");
+    lp_expect(&k, "110000000400816102" "0101dfff028001" "ff");
+    ck_assert_uint_eq(cp_count(k.b, k.len), 4);
+    ts_free(k.b);
+}
+END_TEST
+
+/* Elements that must come back exactly as written, with their size in
+ * the pack (header + payload). */
+static const struct {
+    const char *s;
+    size_t len; /* 0: strlen */
+    size_t size;
+} edge[] = {
+    {"", 0, 1},
+    {"0", 0, 1},
+    {"127", 0, 1},
+    {"128", 0, 2},
+    {"-4096", 0, 2},
+    {"4096", 0, 3},
+    {"-32769", 0, 4},
+    {"8388608", 0, 5},
+    {"2147483648", 0, 9},
+    {"9223372036854775807", 0, 9},
+    {"-9223372036854775808", 0, 9},
+    {"9223372036854775808", 0, 20},  /* out of range: a string */
+    {"0123", 0, 5},                  /* not canonical: a string */
+    {"-0", 0, 3},
+    {" 1", 0, 3},
+    {"1.5", 0, 4},
+    {"+1", 0, 3},
+};
+
+static char *make(size_t n, char c)
+{
+    char *s = malloc(n + 1);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+START_TEST(test_edge_elements)
+{
+    pk_t k;
+    pk_init(&k);
+    size_t nedge = sizeof(edge) / sizeof(edge[0]);
+    size_t want = CP_HDR_SIZE;
+    for (size_t i = 0; i < nedge; i++) {
+        pk_append(&k, edge[i].s);
+        want += edge[i].size;
+        ck_assert_uint_eq(k.len, want);
+    }
+    /* string header boundaries and a large element */
+    size_t lens[] = {63, 64, 4095, 4096, 100000};
+    size_t hdrs[] = {1, 2, 2, 5, 5};
+    char *big[5];
+    for (int i = 0; i < 5; i++) {
+        big[i] = make(lens[i], (char)('a' + i));
+        pk_insert(&k, k.len, big[i], lens[i]);
+        want += lens[i] + hdrs[i];
+        ck_assert_uint_eq(k.len, want);
+    }
+    unsigned char *p = cp_first(k.b, k.len);
+    unsigned char buf[LP_INTBUF_SIZE];
+    for (size_t i = 0; i < nedge + 5; i++) {
+        REQUIRE(p != NULL);
+        uint32_t l;
+        const unsigned char *t = lp_get_text(p, &l, buf);
+        const char *s = i < nedge ? edge[i].s : big[i - nedge];
+        size_t sl = i < nedge ? strlen(s) : lens[i - nedge];
+        ck_assert_uint_eq(l, sl);
+        REQUIRE(memcmp(t, s, sl) == 0);
+        REQUIRE(cp_find(k.b, k.len, cp_first(k.b, k.len), s, (uint32_t)sl,
+                        0) == p);
+        p = cp_next(k.b, k.len, p);
+    }
+    REQUIRE(p == NULL);
+    /* to a listpack and back: the same bytes; the listpack is valid */
+    size_t n = cp_lp_size(k.b, k.len);
+    unsigned char *lp = ts_malloc(n);
+    cp_to_lp(k.b, k.len, lp);
+    unsigned long cnt;
+    REQUIRE(lp_validate(lp, n, 1, &cnt));
+    ck_assert_uint_eq(cnt, nedge + 5);
+    ck_assert_uint_eq(cp_size_of_lp(lp), k.len);
+    unsigned char *back = ts_malloc(k.len);
+    cp_from_lp(lp, back);
+    REQUIRE(memcmp(back, k.b, k.len) == 0);
+    ts_free(back);
+    ts_free(lp);
+    for (int i = 0; i < 5; i++) free(big[i]);
+    ts_free(k.b);
+}
+END_TEST
+
+START_TEST(test_count_saturates)
+{
+    pk_t k;
+    pk_init(&k);
+    const unsigned long n = 70000;
+    for (unsigned long i = 0; i < n; i++) pk_append(&k, "7");
+    ck_assert_uint_eq(k.b[0] | k.b[1] << 8, CP_COUNT_UNKNOWN);
+    ck_assert_uint_eq(cp_count(k.b, k.len), n);
+    REQUIRE(cp_seek(k.b, k.len, -1) != NULL);
+    REQUIRE(cp_seek(k.b, k.len, (long)n) == NULL);
+    REQUIRE(cp_seek(k.b, k.len, -(long)n - 1) == NULL);
+    size_t lpn = cp_lp_size(k.b, k.len);
+    unsigned char *lp = ts_malloc(lpn);
+    cp_to_lp(k.b, k.len, lp);
+    ck_assert_uint_eq(lp_length(lp), n);
+    ts_free(lp);
+    /* delete down to below 65535: the header count is exact again */
+    cp_splice(k.b, &k.len, CP_HDR_SIZE, n - 100, NULL, 0, pk_resize, &k);
+    ck_assert_uint_eq(k.b[0] | k.b[1] << 8, 100);
+    ck_assert_uint_eq(cp_count(k.b, k.len), 100);
+    ts_free(k.b);
+}
+END_TEST
+
+/* ---- model test ---- */
+
+#define MODEL_MAX 64
+
+typedef struct model {
+    char *el[MODEL_MAX];
+    size_t len[MODEL_MAX];
+    int n;
+} model_t;
+
+static unsigned long long rnd_state;
+static unsigned rnd(void)
+{
+    rnd_state = rnd_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned)(rnd_state >> 33);
+}
+
+/* A random element: integers of every width, integer-looking strings,
+ * empty, short and header-boundary strings. */
+static size_t rnd_elem(char *buf)
+{
+    switch (rnd() % 8) {
+    case 0: return (size_t)sprintf(buf, "%u", rnd() % 200);
+    case 1: return (size_t)sprintf(buf, "%d", (int)(rnd() % 20000) - 10000);
+    case 2:
+        return (size_t)sprintf(buf, "%lld",
+                               (long long)((unsigned long long)rnd() << 31 ^
+                                           rnd()) * (rnd() % 2 ? 1 : -1));
+    case 3: return (size_t)sprintf(buf, "0%u", rnd() % 100);
+    case 4: return 0;
+    case 5: {
+        size_t l = (size_t)(62 + rnd() % 4); /* around 63/64 */
+        memset(buf, 'x', l);
+        buf[l / 2] = (char)('a' + rnd() % 26);
+        return l;
+    }
+    default: {
+        size_t l = 1 + rnd() % 12;
+        for (size_t i = 0; i < l; i++) buf[i] = (char)('a' + rnd() % 4);
+        return l;
+    }
+    }
+}
+
+static void model_compare(const model_t *m, pk_t *k)
+{
+    ck_assert_uint_eq(cp_count(k->b, k->len), (unsigned long)m->n);
+    unsigned char *p = cp_first(k->b, k->len);
+    unsigned char buf[LP_INTBUF_SIZE];
+    unsigned char *lp = lp_new(0);
+    for (int i = 0; i < m->n; i++) {
+        REQUIRE(p != NULL);
+        uint32_t l;
+        const unsigned char *t = lp_get_text(p, &l, buf);
+        ck_assert_uint_eq(l, m->len[i]);
+        REQUIRE(l == 0 || memcmp(t, m->el[i], l) == 0);
+        REQUIRE(lp_compare(p, m->el[i], (uint32_t)m->len[i]));
+        lp = lp_append(lp, m->el[i], (uint32_t)m->len[i]);
+        p = cp_next(k->b, k->len, p);
+    }
+    REQUIRE(p == NULL);
+    /* the conversion equals what Redis's format holds for these elements */
+    size_t n = cp_lp_size(k->b, k->len);
+    ck_assert_uint_eq(n, lp_bytes(lp));
+    unsigned char *got = ts_malloc(n);
+    cp_to_lp(k->b, k->len, got);
+    REQUIRE(memcmp(got, lp, n) == 0);
+    ck_assert_uint_eq(cp_size_of_lp(lp), k->len);
+    cp_from_lp(lp, got);
+    REQUIRE(memcmp(got, k->b, k->len) == 0);
+    ts_free(got);
+    lp_free(lp);
+    if (m->n) {
+        int i = (int)(rnd() % (unsigned)m->n);
+        unsigned char *a = cp_seek(k->b, k->len, i);
+        unsigned char *b = cp_seek(k->b, k->len, i - m->n);
+        REQUIRE(a != NULL && a == b);
+        /* cp_find returns the first equal element */
+        int first = 0;
+        while (m->len[first] != m->len[i] ||
+               memcmp(m->el[first], m->el[i], m->len[i]) != 0)
+            first++;
+        REQUIRE(cp_find(k->b, k->len, cp_first(k->b, k->len), m->el[i],
+                        (uint32_t)m->len[i], 0) ==
+                cp_seek(k->b, k->len, first));
+    }
+}
+
+START_TEST(test_model)
+{
+    rnd_state = 12345;
+    for (int round = 0; round < 40; round++) {
+        model_t m = {.n = 0};
+        pk_t k;
+        pk_init(&k);
+        for (int step = 0; step < 400; step++) {
+            char buf[80], buf2[80];
+            unsigned op = rnd() % 10;
+            if (op < 4 && m.n < MODEL_MAX) { /* insert one at i */
+                int i = (int)(rnd() % (unsigned)(m.n + 1));
+                size_t l = rnd_elem(buf);
+                pk_insert(&k, pk_off(&k, i), buf, l);
+                memmove(&m.el[i + 1], &m.el[i], sizeof(char *) * (size_t)(m.n - i));
+                memmove(&m.len[i + 1], &m.len[i], sizeof(size_t) * (size_t)(m.n - i));
+                m.el[i] = malloc(l + 1);
+                memcpy(m.el[i], buf, l);
+                m.len[i] = l;
+                m.n++;
+            } else if (op < 6 && m.n > 0) { /* replace one by two */
+                if (m.n >= MODEL_MAX) continue;
+                int i = (int)(rnd() % (unsigned)m.n);
+                size_t l = rnd_elem(buf), l2 = rnd_elem(buf2);
+                cp_str_t a[2] = {{buf, (uint32_t)l}, {buf2, (uint32_t)l2}};
+                cp_splice(k.b, &k.len, pk_off(&k, i), 1, a, 2, pk_resize, &k);
+                free(m.el[i]);
+                memmove(&m.el[i + 1], &m.el[i], sizeof(char *) * (size_t)(m.n - i));
+                memmove(&m.len[i + 1], &m.len[i], sizeof(size_t) * (size_t)(m.n - i));
+                m.el[i] = malloc(l + 1);
+                memcpy(m.el[i], buf, l);
+                m.len[i] = l;
+                m.el[i + 1] = malloc(l2 + 1);
+                memcpy(m.el[i + 1], buf2, l2);
+                m.len[i + 1] = l2;
+                m.n++;
+            } else if (m.n > 0) { /* delete one or two */
+                int i = (int)(rnd() % (unsigned)m.n);
+                int d = (i + 1 < m.n && rnd() % 2) ? 2 : 1;
+                cp_splice(k.b, &k.len, pk_off(&k, i), (unsigned long)d, NULL,
+                          0, pk_resize, &k);
+                for (int j = 0; j < d; j++) free(m.el[i + j]);
+                memmove(&m.el[i], &m.el[i + d], sizeof(char *) * (size_t)(m.n - i - d));
+                memmove(&m.len[i], &m.len[i + d], sizeof(size_t) * (size_t)(m.n - i - d));
+                m.n -= d;
+            }
+            model_compare(&m, &k);
+        }
+        for (int i = 0; i < m.n; i++) free(m.el[i]);
+        ts_free(k.b);
+    }
+}
+END_TEST
+
+static Suite *cpack_suite(void)
+{
+    Suite *s = suite_create("cpack");
+    TCase *tc = tcase_create("cpack");
+    tcase_add_test(tc, test_known_answers);
+    tcase_add_test(tc, test_edge_elements);
+    tcase_add_test(tc, test_count_saturates);
+    tcase_add_test(tc, test_model);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(cpack_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
