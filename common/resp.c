@@ -557,12 +557,13 @@ static ts_status_t mb_args(resp_req_t *r, char *buf, size_t len,
 
 /*
  * The common case in one pass: a fresh command wholly in the buffer, every
- * header a short plain number within the limits, argv already big enough.
+ * header a short plain number within the limits, at most ARGV_PREALLOC
+ * arguments.
  * Nothing is saved between arguments because nothing has to resume.
- * 0 when any of that is not so; then only argv entries may have been
- * written (the general path below rewrites them) and it decides, so
- * errors keep their exact texts.  Tried once per command (fresh state
- * only), so a command arriving in pieces still costs linear time.
+ * 0 when any of that is not so; then argv may have been grown (as
+ * mb_begin would) and written, nothing else, and the general path below
+ * decides, so errors keep their exact texts.  Tried once per command
+ * (fresh state only), so a command arriving in pieces stays linear.
  */
 static int fast_multibulk(resp_req_t *r, char *buf, size_t len,
                           const resp_limits_t *lim)
@@ -571,9 +572,11 @@ static int fast_multibulk(resp_req_t *r, char *buf, size_t len,
     size_t eol, pos;
     int unauth = lim->unauthenticated;
 
-    if (!fast_header(buf, len, 0, &n, &eol) || n <= 0 || n > r->argv_cap ||
-        n > lim->max_multibulk || (unauth && n > UNAUTH_MBULK))
+    if (!fast_header(buf, len, 0, &n, &eol) || n <= 0 ||
+        n > lim->max_multibulk || (unauth && n > UNAUTH_MBULK) ||
+        n > ARGV_PREALLOC)
         return 0;
+    if (n > r->argv_cap) argv_reserve(r, n, n); /* what mb_begin reserves */
     pos = eol + 2;
     for (long long i = 0; i < n; i++) {
         if (pos >= len || buf[pos] != '$' ||
@@ -896,8 +899,8 @@ static inline size_t fast_reply(const char *buf, size_t len)
         if (!cr || cr + 1 == buf + len || cr[1] != '\n') return 0;
         return (size_t)(cr - buf) + 2;
     }
-    if ((buf[0] != '$' && buf[0] != ':') || !fast_header(buf, len, 0, &n, &eol) ||
-        buf[eol + 1] != '\n')
+    if ((buf[0] != '$' && buf[0] != ':') ||
+        !fast_header(buf, len, 0, &n, &eol) || buf[eol + 1] != '\n')
         return 0;
     if (buf[0] == ':') return eol + 2;
     end = eol + 2 + (size_t)n + 2; /* n < 10^18: no overflow */

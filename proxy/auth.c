@@ -99,44 +99,70 @@ static int redis_rule_shape(const char *r)
            r[0] == '-' || r[0] == '(';
 }
 
+/* Password rules: >pw <pw #hash !hash.  NULL or Redis's reason. */
+static const char *password_rule(acl_user_t *u, const char *r)
+{
+    char hash[65];
+    const char *h = r + 1;
+    if (r[0] == '>' || r[0] == '<') {
+        sha256_hex(r + 1, strlen(r + 1), hash);
+        h = hash;
+    } else if (!valid_hash(h)) {
+        return "The password hash must be exactly 64 characters and "
+               "contain only lowercase hexadecimal characters";
+    }
+    if (r[0] == '>' || r[0] == '#') {
+        user_add_hash(u, h);
+        return NULL;
+    }
+    if (user_del_hash(u, h) != 0)
+        return "The password you are trying to remove from the user does "
+               "not exist";
+    return NULL;
+}
+
+/* The all-or-nothing permission rules: 1 if r was one. */
+static int permission_rule(acl_user_t *u, const char *r)
+{
+    if (is(r, "~*") || is(r, "allkeys") || is(r, "%RW~*") || is(r, "%WR~*"))
+        u->all_keys = 1;
+    else if (is(r, "resetkeys"))
+        u->all_keys = 0;
+    else if (is(r, "&*") || is(r, "allchannels"))
+        u->all_channels = 1;
+    else if (is(r, "resetchannels"))
+        u->all_channels = 0;
+    else if (is(r, "+@all") || is(r, "allcommands"))
+        u->all_commands = 1;
+    else if (is(r, "-@all") || is(r, "nocommands"))
+        u->all_commands = 0;
+    else if (!is(r, "clearselectors"))     /* no selectors exist */
+        return 0;
+    return 1;
+}
+
 /* Apply one rule to u: NULL, or the reason (Redis's texts where Redis
  * would refuse too).  buf holds formatted reasons. */
 static const char *apply_rule(acl_user_t *u, const char *r, char *buf,
                               size_t bufsz)
 {
-    char hash[65];
-    if (is(r, "on")) u->enabled = 1;
-    else if (is(r, "off")) u->enabled = 0;
-    else if (is(r, "nopass")) {
+    if (is(r, "on")) {
+        u->enabled = 1;
+    } else if (is(r, "off")) {
+        u->enabled = 0;
+    } else if (is(r, "nopass")) {
         user_reset_pass(u);
         u->nopass = 1;
-    } else if (is(r, "resetpass")) user_reset_pass(u);
-    else if (is(r, "reset")) {
+    } else if (is(r, "resetpass")) {
+        user_reset_pass(u);
+    } else if (is(r, "reset")) {
         user_reset_pass(u);
         u->enabled = u->all_keys = u->all_channels = u->all_commands = 0;
-    } else if (r[0] == '>' || r[0] == '<') {
-        sha256_hex(r + 1, strlen(r + 1), hash);
-        if (r[0] == '>') user_add_hash(u, hash);
-        else if (user_del_hash(u, hash) != 0)
-            return "The password you are trying to remove from the user "
-                   "does not exist";
-    } else if (r[0] == '#' || r[0] == '!') {
-        if (!valid_hash(r + 1))
-            return "The password hash must be exactly 64 characters and "
-                   "contain only lowercase hexadecimal characters";
-        if (r[0] == '#') user_add_hash(u, r + 1);
-        else if (user_del_hash(u, r + 1) != 0)
-            return "The password you are trying to remove from the user "
-                   "does not exist";
-    } else if (is(r, "~*") || is(r, "allkeys") || is(r, "%RW~*") ||
-               is(r, "%WR~*")) u->all_keys = 1;
-    else if (is(r, "resetkeys")) u->all_keys = 0;
-    else if (is(r, "&*") || is(r, "allchannels")) u->all_channels = 1;
-    else if (is(r, "resetchannels")) u->all_channels = 0;
-    else if (is(r, "+@all") || is(r, "allcommands")) u->all_commands = 1;
-    else if (is(r, "-@all") || is(r, "nocommands")) u->all_commands = 0;
-    else if (is(r, "clearselectors")) { /* no selectors exist */ }
-    else if (redis_rule_shape(r)) {
+    } else if (strchr("><#!", r[0]) && r[0]) {
+        return password_rule(u, r);
+    } else if (permission_rule(u, r)) {
+        return NULL;
+    } else if (redis_rule_shape(r)) {
         snprintf(buf, bufsz,
                  "tessera-proxy does not support the ACL rule '%s' (it "
                  "enforces only on/off, passwords, nopass, and all-or-"

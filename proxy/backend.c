@@ -405,6 +405,14 @@ void backend_cron(worker_t *w)
     }
 }
 
+void backend_check_pinned(backend_t *be, long long now_ms)
+{
+    breq_t *h = be->head;
+    if (be->fd < 0 || !h || h->wait_ms < 0) return;
+    long long limit = h->wait_ms ? h->wait_ms : be->w->p->backend_timeout_ms;
+    if (now_ms - h->sent_ms > limit) backend_close(be, "timed out", 0);
+}
+
 void backend_shutdown(backend_t *be)
 {
     backend_close(be, "is being closed (proxy shutting down)", 0);

@@ -63,8 +63,9 @@
 #define BO_TICK_MS 100
 #define BO_KEEPALIVE_MS 1000    /* an OBSERVE per link this often */
 #define BO_SILENCE_MS 3500      /* no TOPOLOGY this long: reconnect */
-#define BO_RETRY_MS 1000        /* after a failed connect */
-#define BO_FORGET_FAILS 60      /* failed connects before a link is dropped */
+#define BO_RETRY_MS 1000        /* after a failed connect, times the
+                                 * failures in a row (capped at 10) */
+#define BO_FORGET_FAILS 100     /* failures before a link is dropped */
 
 typedef struct obslink {
     struct obslink *next;
@@ -93,6 +94,15 @@ typedef struct busobs {
     atomic_ullong frames, pushes, refreshes, dropped;
     atomic_int up;              /* links with a TOPOLOGY within silence */
 } busobs_t;
+
+/* When to try a link again that failed `failures` times in a row: a
+ * node that never answers (a Redis bus, an old Tessera) costs one connect
+ * per 10 s at most. */
+static long long retry_at(const obslink_t *l, long long now)
+{
+    int k = l->failures < 1 ? 1 : l->failures > 10 ? 10 : l->failures;
+    return now + (long long)BO_RETRY_MS * k;
+}
 
 static void link_close(obslink_t *l)
 {
@@ -248,6 +258,7 @@ static void on_topology(obslink_t *l, const Tessera__Bus__Message *m,
     int solicited = l->asked > 0;
     if (solicited) l->asked--;
     l->last_rx_ms = now;
+    l->failures = 0;
     l->port = (int)h->port;
     snprintf(l->name, sizeof(l->name), "%s", h->sender);
     atomic_fetch_add(&bo->frames, 1);
@@ -270,6 +281,8 @@ static void on_topology(obslink_t *l, const Tessera__Bus__Message *m,
     if (topo_refresh_from(bo->p, host, l->port) != 0)
         log_ratelimited(LL_WARNING, 1, "Topology refresh after a bus push "
                         "failed: %s", bo->p->topo_error);
+    else
+        worker_wake_all(bo->p);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -323,15 +336,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         setsockopt(bufferevent_getfd(l->bev), IPPROTO_TCP, TCP_NODELAY, &one,
                    sizeof(one));
         l->connected = 1;
-        l->failures = 0;
         l->last_rx_ms = now;
         send_observe(l, now);
         return;
     }
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        if (!l->connected) l->failures++;
+        /* refused, or closed before it ever answered */
+        if (!l->connected || !l->fp) l->failures++;
         link_close(l);
-        l->next_try_ms = now + BO_RETRY_MS;
+        l->next_try_ms = retry_at(l, now);
     }
 }
 
@@ -340,11 +353,13 @@ static void link_connect(busobs_t *bo, obslink_t *l, long long now)
     char port[16];
     snprintf(port, sizeof(port), "%d", l->cport);
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    l->next_try_ms = now + BO_RETRY_MS;
     if (getaddrinfo(l->host, port, &hints, &res) != 0 || !res) {
         l->failures++;
+        l->next_try_ms = retry_at(l, now);
         return;
     }
+    l->next_try_ms = retry_at(l, now);
+    l->last_tx_ms = now;                /* connect started */
     l->bev = bufferevent_socket_new(bo->p->base, -1, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
     bufferevent_enable(l->bev, EV_READ | EV_WRITE);
@@ -377,7 +392,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     int up = 0;
     for (obslink_t **pp = &bo->links, *l; (l = *pp);) {
         if (!l->bev && l->failures >= BO_FORGET_FAILS) {
-            *pp = l->next;          /* gone for a minute: forget it */
+            *pp = l->next;          /* gone for ~15 min: forget it */
             bo->nlinks--;
             ts_free(l);
             continue;
@@ -387,12 +402,20 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             if (now >= l->next_try_ms) link_connect(bo, l, now);
             continue;
         }
-        if (!l->connected) continue;
+        if (!l->connected) {
+            if (now - l->last_tx_ms > BO_SILENCE_MS) {   /* connect hangs */
+                l->failures++;
+                link_close(l);
+                l->next_try_ms = retry_at(l, now);
+            }
+            continue;
+        }
         if (now - l->last_rx_ms > BO_SILENCE_MS) {
             /* no answer to keep-alives (an old node drops OBSERVE, or a
              * hung one): reconnect later; polling covers the gap */
+            if (!l->fp) l->failures++;
             link_close(l);
-            l->next_try_ms = now + BO_RETRY_MS;
+            l->next_try_ms = retry_at(l, now);
             continue;
         }
         if (l->fp) up++;

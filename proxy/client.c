@@ -301,6 +301,8 @@ void client_cron(worker_t *w)
     pclient_t *c = w->clients;
     while (c) {
         pclient_t *next = c->next;
+        /* a node that hangs on a transaction or blocking command */
+        if (c->pin || c->old_pins) tx_check_timeouts(c, w->now_ms);
         if (p->timeout > 0 && !c->head && buf_len(&c->out) == 0 &&
             w->now_ms - c->last_ms > p->timeout * 1000) {
             log_msg(LL_VERBOSE, "Closing idle client id=%llu", c->id);

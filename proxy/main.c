@@ -23,6 +23,7 @@
 #include "busobs.h"
 #include "cmdtab.h"
 #include "config.h"
+#include "hash.h"
 #include "log.h"
 #include "proc.h"
 #include "proxy.h"
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     cmdtab_setup();
+    hash_seed_random();     /* pubsub.c hashes client-chosen channel names */
     proxy_t *p = ts_calloc(1, sizeof(*p));
     pthread_mutex_init(&p->topo_lock, NULL);
     atomic_init(&p->next_client_id, 1);

@@ -130,6 +130,8 @@ struct breq {
     int failing;            /* the reply is the proxy's final error: no
                              * redirect / retry handling */
     int read;               /* a read that read-from may send to a replica */
+    long long wait_ms;      /* pinned links: how long the node may take;
+                             * 0: backend-timeout, -1: no limit (BLPOP 0) */
     buf_t cmd;              /* the command, kept for MOVED/ASK resends */
     buf_t reply;            /* merged kinds: the reply, until merged */
     struct event *retry_ev; /* waiting to be retried (TRYAGAIN ...) */
@@ -366,7 +368,14 @@ void topo_describe(proxy_t *p, buf_t *b);
 /* ---- worker.c ---- */
 int worker_start_all(proxy_t *p);
 void worker_stop_all(proxy_t *p);
-void worker_schedule_flush(worker_t *w);
+/* Ask for a flush after the current pass of the loop (twice per
+ * forwarded request: inline). */
+static inline void worker_schedule_flush(worker_t *w)
+{
+    w->flush_pending = 1;
+}
+/* Make every worker pick up a new map now (main thread). */
+void worker_wake_all(proxy_t *p);
 preq_t *preq_alloc(worker_t *w, pclient_t *c, int kind);
 void preq_free(worker_t *w, preq_t *q);
 breq_t *breq_alloc(worker_t *w, preq_t *parent, int proto);
@@ -397,6 +406,9 @@ void backend_send(backend_t *be, breq_t *b);
 int backend_send_raw(backend_t *be, const char *p, size_t n);
 void backend_flush(backend_t *be);
 void backend_cron(worker_t *w);
+/* A pinned link whose oldest request is past its wait (breq.wait_ms)
+ * is closed, failing what waits on it with "timed out". */
+void backend_check_pinned(backend_t *be, long long now_ms);
 /* Close the link, failing what waits on it (shutdown). */
 void backend_shutdown(backend_t *be);
 void backend_free(backend_t *be);
@@ -451,6 +463,8 @@ int tx_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
 void tx_client_free(pclient_t *c);
 /* c's pinned link be was lost (backend.c). */
 void tx_pin_lost(backend_t *be);
+/* Time out c's pinned links (client cron). */
+void tx_check_timeouts(pclient_t *c, long long now_ms);
 /* RESET: end c's transaction and watch (the pin is told, silently). */
 void tx_client_reset(pclient_t *c);
 

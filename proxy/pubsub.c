@@ -204,6 +204,7 @@ typedef struct psclient {
     int main_lost;              /* channels / patterns need a new link */
     int homeless;               /* shard channels without a link */
     unsigned attempt;           /* rotates the main link over the masters */
+    int nacks;                  /* confirmations held for a link's reply */
     char avoid[PROXY_MAX_ADDR]; /* the node the main link last lost */
 } psclient_t;
 
@@ -245,6 +246,7 @@ static preq_t *ack_begin(pclient_t *c, reply_t *r)
 {
     preq_t *q = route_enqueue(c, PK_LOCAL);
     q->pending = 1;             /* client_free leaves it to us */
+    c->ps->nacks++;
     reply_init(r, &q->reply, c->proto);
     return q;
 }
@@ -252,6 +254,7 @@ static preq_t *ack_begin(pclient_t *c, reply_t *r)
 static void ack_done(preq_t *q)
 {
     q->pending = 0;
+    q->c->ps->nacks--;
     client_preq_done(q);
 }
 
@@ -274,14 +277,31 @@ static void client_error(pclient_t *c, const char *text)
     route_local_end(q);
 }
 
-/* A message push for the client, after every reply it is owed. */
+/*
+ * A message for the client.  RESP2: after every reply it is owed (its
+ * requests can only be pub/sub ones).  RESP3: a push goes out at once,
+ * between two replies, as Redis sends it (a client blocked in BLPOP
+ * still hears its channels), unless a SUBSCRIBE's confirmations are still
+ * held: a message must not overtake them.
+ */
 static void deliver(psclient_t *ps, const char *p, size_t n)
 {
     pclient_t *c = ps->c;
     if (c->close_asap) return;
-    preq_t *q = route_enqueue(c, PK_LOCAL);
+    preq_t *q = preq_alloc(c->w, c, PK_LOCAL);
     buf_append(&q->reply, p, n);
     if (c->proto == 2) buf_rptr(&q->reply)[0] = '*';   /* >N -> *N */
+    if (c->proto == 3 && ps->nacks == 0 && c->head) {
+        /* at the head: moved to c->out at once (what is already queued
+         * has written nothing there yet) */
+        q->next = c->head;
+        c->head = q;
+    } else {
+        if (c->tail) c->tail->next = q;
+        else c->head = q;
+        c->tail = q;
+    }
+    c->npending++;
     client_preq_done(q);
     if (((long long)buf_len(&c->out) > PUBSUB_OBUF_HARD ||
          c->npending > PUBSUB_MAX_HELD) && !c->close_asap) {

@@ -295,6 +295,16 @@ static void route_keys(pclient_t *c, const cmd_spec_t *cmd, int argc,
                        const resp_arg_t *argv, const char *raw, size_t rawlen)
 {
     worker_t *w = c->w;
+    if (cmd->first_key == 1 && cmd->last_key == 1 && argc >= 2 &&
+        !(cmd->flags & CF_MOVABLEKEYS)) {
+        /* the key is argv[1] (GET, SET, INCR, HSET, ...): what the general
+         * path below finds, without building a key list */
+        unsigned slot = slot_for_key(argv[1].ptr, argv[1].len);
+        int o = route_owner(w, slot);
+        if (o < 0) clusterdown(c);
+        else forward(c, o, (int)slot, argc, argv, raw, rawlen);
+        return;
+    }
     int idx_stack[KEYS_STACK];
     unsigned slot_stack[KEYS_STACK];
     int *idx = idx_stack;

@@ -30,6 +30,7 @@
  * transaction is the client's to see, as with Redis Cluster.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -69,16 +70,46 @@ static void pin_send_word(pclient_t *c, const char *word)
     backend_send(c->pin, b);
 }
 
-/* Forward the client's command over the pin; its reply is relayed. */
-static void pin_forward(pclient_t *c, int argc, const resp_arg_t *argv,
-                        const char *raw, size_t rawlen)
+/* Forward the client's command over the pin; its reply is relayed.
+ * wait_ms: see breq_t (0: backend-timeout). */
+static void pin_forward_wait(pclient_t *c, int argc, const resp_arg_t *argv,
+                             const char *raw, size_t rawlen, long long wait_ms)
 {
     preq_t *q = route_enqueue(c, PK_FORWARD);
     q->pending = 1;
     breq_t *b = breq_alloc(c->w, q, c->proto);
     if (raw) buf_append(&b->cmd, raw, rawlen);
     else resp_w_command(&b->cmd, argc, argv);
+    b->wait_ms = wait_ms;
     backend_send(c->pin, b);
+}
+
+static void pin_forward(pclient_t *c, int argc, const resp_arg_t *argv,
+                        const char *raw, size_t rawlen)
+{
+    pin_forward_wait(c, argc, argv, raw, rawlen, 0);
+}
+
+/*
+ * How long a blocking command may keep its link busy: its own timeout
+ * (seconds, the last argument, or the first for BLMPOP / BZMPOP) plus
+ * backend-timeout; -1 for 0 (block forever).  A malformed timeout gives
+ * 0 (the node answers an error at once anyway).
+ */
+static long long blocking_wait_ms(pclient_t *c, const cmd_spec_t *cmd,
+                                  int argc, const resp_arg_t *argv)
+{
+    const resp_arg_t *a = (cmd->id == CMD_BLMPOP || cmd->id == CMD_BZMPOP)
+                              ? &argv[1] : &argv[argc - 1];
+    char tmp[64];
+    if (argc < 2 || a->len == 0 || a->len >= sizeof(tmp)) return 0;
+    memcpy(tmp, a->ptr, a->len);
+    tmp[a->len] = '\0';
+    char *end;
+    double secs = strtod(tmp, &end);
+    if (*end || !(secs >= 0) || secs > 1e12) return 0;
+    if (secs == 0) return -1;
+    return (long long)(secs * 1000) + c->w->p->backend_timeout_ms;
 }
 
 static void pin_free(backend_t *be)
@@ -322,7 +353,8 @@ static void tx_watch(pclient_t *c, const cmd_spec_t *cmd, int argc,
  * owner of the keys' slot.  The link is released at once: the client's
  * later requests take the shared links, and their replies wait behind
  * the blocked one in the client's FIFO, as they would on one connection
- * to Redis.  Pinned links have no backend-timeout.
+ * to Redis.  The link may stay busy for the command's own timeout plus
+ * backend-timeout (blocking_wait_ms); client_cron checks pinned links.
  */
 static void tx_blocking(pclient_t *c, const cmd_spec_t *cmd, int argc,
                         resp_arg_t *argv, const char *raw, size_t rawlen)
@@ -338,7 +370,8 @@ static void tx_blocking(pclient_t *c, const cmd_spec_t *cmd, int argc,
             crossslot(c);
             return;
         }
-        pin_forward(c, argc, argv, raw, rawlen);
+        pin_forward_wait(c, argc, argv, raw, rawlen,
+                         blocking_wait_ms(c, cmd, argc, argv));
         return;
     }
     int idx;
@@ -350,7 +383,8 @@ static void tx_blocking(pclient_t *c, const cmd_spec_t *cmd, int argc,
         return;
     }
     pin_open(c, idx, slot);
-    pin_forward(c, argc, argv, raw, rawlen);
+    pin_forward_wait(c, argc, argv, raw, rawlen,
+                     blocking_wait_ms(c, cmd, argc, argv));
     pin_release(c);
 }
 
@@ -423,6 +457,14 @@ void tx_pin_lost(backend_t *be)
     if (c->watching) c->watch_lost = 1;
     if (c->in_multi && c->multi_on_pin) c->tx_dirty = 1;
     if (!c->in_multi && !c->watching) pin_release(c);
+}
+
+void tx_check_timeouts(pclient_t *c, long long now_ms)
+{
+    if (c->pin) backend_check_pinned(c->pin, now_ms);
+    /* closing an old pin fails its requests; the sweep frees it later */
+    for (backend_t *be = c->old_pins; be; be = be->next)
+        backend_check_pinned(be, now_ms);
 }
 
 void tx_client_reset(pclient_t *c)

@@ -141,6 +141,7 @@ breq_t *breq_alloc(worker_t *w, preq_t *parent, int proto)
     b->parked = 0;
     b->failing = 0;
     b->read = 0;
+    b->wait_ms = 0;
     b->w = w;
     return b;
 }
@@ -154,11 +155,6 @@ void breq_free(worker_t *w, breq_t *b)
 }
 
 /* ---- flush ---------------------------------------------------------- */
-
-void worker_schedule_flush(worker_t *w)
-{
-    w->flush_pending = 1;
-}
 
 /* Runs after every pass of the loop over the ready events (worker_main):
  * clients unpaused by replies parse what they hold, then each dirty
@@ -207,14 +203,35 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     pubsub_cron(w);
 }
 
+/* The wake eventfd adds up what is written: WAKE_STOP (shutdown) or 1
+ * (worker_wake_all, a new map); a sum past WAKE_STOP means stop. */
+#define WAKE_STOP (1ULL << 32)
+
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     worker_t *w = arg;
     uint64_t v;
     (void)what;
     ssize_t n = read(fd, &v, sizeof(v));
-    (void)n;
-    w->stopping = 1;
+    if (n != (ssize_t)sizeof(v) || v >= WAKE_STOP) {
+        w->stopping = 1;
+        return;
+    }
+    /* worker_wake_all: a pushed map may name the owner held requests
+     * wait for; replay them now rather than at the next cron */
+    topo_sync(w);
+}
+
+void worker_wake_all(proxy_t *p)
+{
+    if (!p->workers) return;
+    for (int i = 0; i < p->nworkers; i++) {
+        uint64_t one = 1;
+        if (p->workers[i].tid) {
+            ssize_t n = write(p->workers[i].wake_fd, &one, sizeof(one));
+            (void)n;
+        }
+    }
 }
 
 /* ---- accepting ------------------------------------------------------ */
@@ -476,9 +493,9 @@ void worker_stop_all(proxy_t *p)
 {
     if (!p->workers) return;
     for (int i = 0; i < p->nworkers; i++) {
-        uint64_t one = 1;
+        uint64_t stop = WAKE_STOP;
         if (p->workers[i].tid) {
-            ssize_t n = write(p->workers[i].wake_fd, &one, sizeof(one));
+            ssize_t n = write(p->workers[i].wake_fd, &stop, sizeof(stop));
             (void)n;
         }
     }

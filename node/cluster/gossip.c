@@ -687,7 +687,9 @@ static int process_ping(cluster_t *cl, clink_t *link, cnode_t *sender,
                     "About node %.40s", ln->name);
             ln->flags |= CN_NOADDR;
             ln->ip[0] = '\0';
-            ln->port = ln->cport = 0;
+            /* a node with a hostname is looked up again (resolve.c) and
+             * keeps its ports for that */
+            if (!ln->hostname[0]) ln->port = ln->cport = 0;
             bus_link_free(link);
             cl_todo(cl, CL_TODO_SAVE);
             return -1;
@@ -866,7 +868,13 @@ void gossip_cron(cluster_t *cl)
     cl->cron_iter++;
     for (int i = 0; i < cl->nnodes; i++) {
         cnode_t *node = cl->nodes[i];
-        if (node->flags & (CN_MYSELF | CN_NOADDR)) continue;
+        if (node->flags & CN_MYSELF) continue;
+        if (node->flags & CN_NOADDR) {
+            /* an address taken by another node: its hostname may say
+             * where it went */
+            if (node->port) resolve_cron_node(cl, node, now);
+            continue;
+        }
         if ((node->flags & CN_HANDSHAKE) && now - node->ctime > hs_timeout) {
             cl_node_delete(cl, node);
             i--;

@@ -354,8 +354,13 @@ static kentry_t *rval_store(keyspace_t *ks, const char *key, size_t klen,
         e = ks_set_blob(ks, key, klen, v->type, v->enc, NULL,
                         cp_size_of_lp(v->obj), 0);
         size_t len;
-        cp_from_lp(v->obj, ke_blob(e, &len));
+        unsigned char *b = ke_blob(e, &len);
+        cp_from_lp(v->obj, b);
         lp_free(v->obj);
+        if (v->type == KT_ZSET) { /* scores as t_zset.c would store them */
+            size_t n = cp_compact_scores(b, len);
+            if (n != len) ks_blob_resize(ks, &e, n);
+        }
     } else {
         e = ks_set_obj(ks, key, klen, v->type, v->enc, v->obj, 0);
     }

@@ -6,8 +6,11 @@
 #include "cpack.h"
 
 #include <assert.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "numfmt.h"
 #include "resp.h"
 
 static inline unsigned hdr_count(const unsigned char *b)
@@ -30,7 +33,7 @@ static unsigned long walk_count(const unsigned char *p,
 {
     unsigned long n = 0;
     while (p < end) {
-        p += lp_elem_size(p);
+        p += cp_elem_size(p);
         n++;
     }
     return n;
@@ -63,13 +66,14 @@ unsigned char *cp_find(unsigned char *b, size_t len, unsigned char *p,
     int s_is_int = slen <= 20 && resp_str2ll(s, slen, &sv);
     const unsigned char *end = b + len;
     unsigned skipcnt = 0;
-    for (; p && p < end; p += lp_elem_size(p)) {
+    for (; p && p < end; p += cp_elem_size(p)) {
         if (skipcnt) {
             skipcnt--;
             continue;
         }
         skipcnt = skip;
         unsigned char c = p[0];
+        if (c == CP_SCORE_DEC1 || c == CP_SCORE_DOUBLE) continue;
         if (c >= 0x80 && c < 0xC0) { /* 6-bit string: the common case */
             if ((c & 0x3F) == slen && (slen == 0 || memcmp(p + 1, s, slen) == 0))
                 return p;
@@ -96,15 +100,67 @@ typedef struct enc {
     uint32_t dlen;
 } enc_t;
 
+static void encode(enc_t *x, const cp_str_t *a)
+{
+    if (a->encoded) {
+        x->hlen = 0;
+        x->data = a->s;
+        x->dlen = a->len;
+    } else {
+        x->hlen = lp_encode_elem(x->hdr, a->s, a->len, &x->data, &x->dlen);
+    }
+}
+
 size_t cp_encoded_size(const cp_str_t *add, unsigned nadd)
 {
     size_t n = 0;
     for (unsigned i = 0; i < nadd; i++) {
         enc_t x;
-        x.hlen = lp_encode_elem(x.hdr, add[i].s, add[i].len, &x.data, &x.dlen);
+        encode(&x, &add[i]);
         n += x.hlen + (size_t)x.dlen;
     }
     return n;
+}
+
+int cp_score(const unsigned char *p, double *v)
+{
+    if (p[0] == CP_SCORE_DEC1) {
+        *v = (signed char)p[1] / 10.0;
+        return 1;
+    }
+    if (p[0] == CP_SCORE_DOUBLE) {
+        uint64_t u = 0;
+        for (int i = 0; i < 8; i++) u |= (uint64_t)p[1 + i] << (8 * i);
+        memcpy(v, &u, 8);
+        return 1;
+    }
+    return 0;
+}
+
+unsigned cp_encode_score(unsigned char *buf, double v)
+{
+    char t[CP_SCORE_MAX];
+    size_t tl = numfmt_d2string(t, sizeof(t), v);
+    long long iv;
+    if (resp_str2ll(t, tl, &iv)) return lp_encode_ll(buf, iv);
+    double k = nearbyint(v * 10);
+    if (k >= -128 && k <= 127 && k / 10.0 == v) {
+        buf[0] = CP_SCORE_DEC1;
+        buf[1] = (unsigned char)(signed char)k;
+        return 2;
+    }
+    if (tl + 1 > 9) {
+        uint64_t u;
+        memcpy(&u, &v, 8);
+        buf[0] = CP_SCORE_DOUBLE;
+        for (int i = 0; i < 8; i++) buf[1 + i] = (unsigned char)(u >> (8 * i));
+        return 9;
+    }
+    const void *data;
+    uint32_t dlen;
+    unsigned h = lp_encode_elem(buf, t, (uint32_t)tl, &data, &dlen);
+    memcpy(buf + h, data, dlen);
+    return h + dlen;
 }
 
 #define SPLICE_MAX_ADD 4 /* elements one cp_splice writes (field + value) */
@@ -117,14 +173,13 @@ unsigned char *cp_splice(unsigned char *b, size_t *len, size_t off,
     enc_t x[SPLICE_MAX_ADD];
     size_t addlen = 0;
     for (unsigned i = 0; i < nadd; i++) {
-        x[i].hlen = lp_encode_elem(x[i].hdr, add[i].s, add[i].len, &x[i].data,
-                                   &x[i].dlen);
+        encode(&x[i], &add[i]);
         addlen += x[i].hlen + (size_t)x[i].dlen;
     }
     size_t old = *len, dellen = 0;
     for (unsigned long i = 0; i < ndel; i++) {
         assert(off + dellen < old);
-        dellen += (size_t)lp_elem_size(b + off + dellen);
+        dellen += (size_t)cp_elem_size(b + off + dellen);
     }
     size_t tail = old - off - dellen, newlen = old - dellen + addlen;
     if (addlen > dellen) {
@@ -136,7 +191,7 @@ unsigned char *cp_splice(unsigned char *b, size_t *len, size_t off,
     }
     unsigned char *d = b + off;
     for (unsigned i = 0; i < nadd; i++) {
-        memcpy(d, x[i].hdr, x[i].hlen);
+        if (x[i].hlen) memcpy(d, x[i].hdr, x[i].hlen);
         d += x[i].hlen;
         if (x[i].dlen) memcpy(d, x[i].data, x[i].dlen);
         d += x[i].dlen;
@@ -152,17 +207,72 @@ unsigned char *cp_splice(unsigned char *b, size_t *len, size_t off,
     return b;
 }
 
+size_t cp_compact_scores(unsigned char *b, size_t len)
+{
+    unsigned char *r = b + CP_HDR_SIZE, *w = r, *end = b + len;
+    for (int is_score = 0; r < end; is_score = !is_score) {
+        size_t l = (size_t)cp_elem_size(r);
+        unsigned char e[CP_SCORE_MAX];
+        unsigned el = 0;
+        uint32_t tl;
+        long long iv;
+        const unsigned char *t;
+        if (is_score && (t = lp_get(r, &tl, &iv)) && tl < CP_SCORE_MAX) {
+            char txt[CP_SCORE_MAX], back[CP_SCORE_MAX];
+            memcpy(txt, t, tl);
+            txt[tl] = '\0';
+            char *stop;
+            double v = strtod(txt, &stop);
+            if (stop == txt + tl && !isnan(v) &&
+                numfmt_d2string(back, sizeof(back), v) == tl &&
+                memcmp(back, txt, tl) == 0)
+                el = cp_encode_score(e, v);
+        }
+        if (el && el <= l) {
+            memcpy(w, e, el);
+            w += el;
+        } else {
+            memmove(w, r, l);
+            w += l;
+        }
+        r += l;
+    }
+    return (size_t)(w - b);
+}
+
 /* ---- listpack conversion ------------------------------------------------ */
 
 #define LP_HDR 6 /* total bytes u32, count u16 */
 
+/* The listpack element of the pack element at p: in buf (the score
+ * elements, as text) or p itself.  Sets *len. */
+static const unsigned char *lp_elem_of(const unsigned char *p,
+                                       unsigned char *buf, uint64_t *len)
+{
+    double v;
+    if (!cp_score(p, &v)) {
+        *len = lp_elem_size(p);
+        return p;
+    }
+    char t[CP_SCORE_MAX];
+    size_t tl = numfmt_d2string(t, sizeof(t), v);
+    const void *data;
+    uint32_t dlen;
+    unsigned h = lp_encode_elem(buf, t, (uint32_t)tl, &data, &dlen);
+    memcpy(buf + h, data, dlen);
+    *len = h + dlen;
+    return buf;
+}
+
 size_t cp_lp_size(const unsigned char *b, size_t len)
 {
-    size_t n = LP_HDR + 1 + (len - CP_HDR_SIZE);
-    for (const unsigned char *p = b + CP_HDR_SIZE; p < b + len;) {
-        uint64_t l = lp_elem_size(p);
-        n += lp_backlen_size(l);
-        p += l;
+    size_t n = LP_HDR + 1;
+    for (const unsigned char *p = b + CP_HDR_SIZE; p < b + len;
+         p += cp_elem_size(p)) {
+        unsigned char buf[CP_SCORE_MAX + 9];
+        uint64_t l;
+        lp_elem_of(p, buf, &l);
+        n += l + lp_backlen_size(l);
     }
     return n;
 }
@@ -178,12 +288,14 @@ void cp_to_lp(const unsigned char *b, size_t len, unsigned char *out)
     out[4] = (unsigned char)n;
     out[5] = (unsigned char)(n >> 8);
     unsigned char *d = out + LP_HDR;
-    for (const unsigned char *p = b + CP_HDR_SIZE; p < b + len;) {
-        uint64_t l = lp_elem_size(p);
-        memcpy(d, p, l);
+    for (const unsigned char *p = b + CP_HDR_SIZE; p < b + len;
+         p += cp_elem_size(p)) {
+        unsigned char buf[CP_SCORE_MAX + 9];
+        uint64_t l;
+        const unsigned char *e = lp_elem_of(p, buf, &l);
+        memcpy(d, e, l);
         d += l;
         d += lp_encode_backlen(d, l);
-        p += l;
     }
     *d++ = 0xFF;
     assert((size_t)(d - out) == total);

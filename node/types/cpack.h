@@ -14,6 +14,16 @@
  * listpack's does.  For 10 fields of 7 bytes with 8-byte values that is
  * 172 bytes instead of the listpack's 197.
  *
+ * Two element encodings of its own, for sorted-set scores that are not
+ * integers (listpack's unused encoding bytes 0xF5 and 0xF6; Redis keeps
+ * these scores as the text d2string makes, which cp_to_lp writes back):
+ *
+ *    11110101 + int8        k / 10.0, one decimal ("2.5": 2 bytes, not 4)
+ *    11110110 + 8 bytes     an IEEE double, little endian, when the text
+ *                           would take more ("0.1" is "0.10000000000000001")
+ *
+ * cp_encode_score picks the shortest of those and Redis's own encoding.
+ *
  * Walking is forward only: cp_next, cp_seek (a negative index counts the
  * elements first).  A pack is a byte range (b, len) that may live inside
  * a keyspace entry, so changing its size goes through the caller's resize
@@ -36,13 +46,33 @@
 
 #define CP_HDR_SIZE 2
 #define CP_COUNT_UNKNOWN 65535u
+#define CP_SCORE_DEC1 0xF5
+#define CP_SCORE_DOUBLE 0xF6
+#define CP_SCORE_MAX 32     /* bytes cp_encode_score may write */
 
 /* An element to write: s as Redis would store it (canonical integers as
- * integers). */
+ * integers), or, with encoded set, s is an element already encoded
+ * (cp_encode_score). */
 typedef struct cp_str {
     const char *s;
     uint32_t len;
+    int encoded;
 } cp_str_t;
+
+/* Size of the element at p (header and payload). */
+static inline uint64_t cp_elem_size(const unsigned char *p)
+{
+    if (p[0] == CP_SCORE_DEC1) return 2;
+    if (p[0] == CP_SCORE_DOUBLE) return 9;
+    return lp_elem_size(p);
+}
+
+/* 1 if p is one of the pack's own score elements (its value in *v). */
+int cp_score(const unsigned char *p, double *v);
+
+/* Encode score v (not NaN) as a sorted set's pack stores it; returns the
+ * length written to buf (CP_SCORE_MAX bytes). */
+unsigned cp_encode_score(unsigned char *buf, double v);
 
 /* Resize the pack to newlen bytes keeping the first min(old, new) bytes;
  * returns its (possibly new) address. */
@@ -64,7 +94,7 @@ static inline unsigned char *cp_first(unsigned char *b, size_t len)
 static inline unsigned char *cp_next(unsigned char *b, size_t len,
                                      unsigned char *p)
 {
-    p += lp_elem_size(p);
+    p += cp_elem_size(p);
     return p < b + len ? p : NULL;
 }
 
@@ -87,6 +117,12 @@ size_t cp_encoded_size(const cp_str_t *add, unsigned nadd);
 unsigned char *cp_splice(unsigned char *b, size_t *len, size_t off,
                          unsigned long ndel, const cp_str_t *add,
                          unsigned nadd, cp_resize_fn *rs, void *arg);
+
+/* For a pack of member, score pairs (a sorted set) with scores as Redis's
+ * text (from cp_from_lp): re-encode every score whose text is exactly
+ * d2string's with cp_encode_score, in place (never longer).  Returns the
+ * new length. */
+size_t cp_compact_scores(unsigned char *b, size_t len);
 
 /* The listpack of the same elements: its size, and writing it to out
  * (cp_lp_size bytes). */

@@ -48,3 +48,16 @@ size_t numfmt_ld2str_human(char *dst, long double v)
     }
     return l;
 }
+
+size_t numfmt_d2string(char *buf, size_t cap, double v)
+{
+    int n;
+    if (isnan(v)) n = snprintf(buf, cap, "nan");
+    else if (isinf(v)) n = snprintf(buf, cap, v < 0 ? "-inf" : "inf");
+    else if (v > -4503599627370495.0 && v < 4503599627370496.0 &&
+             v == (double)(long long)v)
+        n = snprintf(buf, cap, "%lld", (long long)v);
+    else
+        n = snprintf(buf, cap, "%.17g", v);
+    return (size_t)n;
+}

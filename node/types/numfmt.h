@@ -26,4 +26,11 @@ int numfmt_str2ld(const char *s, size_t slen, long double *out);
  */
 size_t numfmt_ld2str_human(char *dst, long double v);
 
+/*
+ * Redis 7.0's d2string: how sorted-set scores are written into listpacks
+ * ("nan", "inf", "-inf", integers in +-2^52 as integers, -0 as "0", else
+ * "%.17g").  Returns the length written to buf (cap >= 32).
+ */
+size_t numfmt_d2string(char *buf, size_t cap, double v);
+
 #endif

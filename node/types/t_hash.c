@@ -146,7 +146,7 @@ static int h_get(const hobj_t *h, const char *f, size_t flen,
         unsigned char *p = cp_field(h, f, flen);
         if (!p) return 0;
         uint32_t l;
-        *v = (const char *)lp_get_text(p + lp_elem_size(p), &l, buf);
+        *v = (const char *)lp_get_text(p + cp_elem_size(p), &l, buf);
         *vlen = l;
         return 1;
     }
@@ -218,9 +218,9 @@ static int h_set(const node_t *n, hobj_t *h, const char *f, size_t flen,
     }
     if (h->enc == HE_LISTPACK) {
         unsigned char *p = cp_field(h, f, flen);
-        cp_str_t add[2] = {{f, (uint32_t)flen}, {v, (uint32_t)vlen}};
+        cp_str_t add[2] = {{f, (uint32_t)flen, 0}, {v, (uint32_t)vlen, 0}};
         if (p) {
-            size_t off = (size_t)(p - (unsigned char *)h->p) + lp_elem_size(p);
+            size_t off = (size_t)(p - (unsigned char *)h->p) + cp_elem_size(p);
             cp_splice(h->p, &h->len, off, 1, &add[1], 1, h_resize, h);
             return 0;
         }

@@ -4,10 +4,14 @@
  *
  * Encodings (OBJECT ENCODING names as Redis):
  *
- *   listpack  ZE_LISTPACK: one listpack (listpack.h) of member, score
- *             pairs sorted by (score, member), exactly Redis's layout, so
- *             RDB/DUMP can carry it as is.  Scores are written as Redis's
- *             d2string writes them (integers stored as integers).
+ *   listpack  ZE_LISTPACK: member, score pairs sorted by (score, member)
+ *             in a compact pack (cpack.h: listpack's element encoding
+ *             without back-lengths) embedded in the key's entry: one
+ *             allocation per small set.  Scores take the shortest of
+ *             Redis's encoding of their d2string text (integers as
+ *             integers) and the pack's one-decimal and binary-double
+ *             elements.  RDB/DUMP write Redis's listpack bytes (cp_to_lp
+ *             gives back d2string's text), loading converts (cp_from_lp).
  *   skiplist  ZE_SKIPLIST: zset_t = dict (member -> entry whose aux holds
  *             the score) + zskiplist whose nodes point at those entries.
  *             Each member and score is stored once (zskiplist.h).
@@ -15,9 +19,10 @@
  * A set starts as a listpack when it fits zset-max-listpack-entries and
  * zset-max-listpack-value, converts to a skiplist the moment it does not,
  * and (as Redis) converts back only when a whole new set is built
- * (ZUNIONSTORE & co.).  Handlers see an object through zobj_t (encoding +
- * pointer) and write the pointer back with ke_set_obj after changes,
- * because listpack writes may move it.
+ * (ZUNIONSTORE & co.).  Handlers see a set through zobj_t (encoding,
+ * pointer, and for packs their length and entry): packs change in place
+ * (the entry may move, zobj_t follows it); results are built detached
+ * and become keys through zobj_store.
  *
  * Reading goes through a small cursor (zit_t) that walks either encoding
  * forward or backward from a rank, a score bound or a lex bound, so each
@@ -146,11 +151,13 @@ static int arg_score(const resp_arg_t *a, double *out, reply_t *r,
     return -1;
 }
 
-/* The listpack score entry at p. */
+/* The pack's score element at p. */
 static double lp_score(const unsigned char *p)
 {
     uint32_t len;
     long long iv;
+    double v;
+    if (cp_score(p, &v)) return v;
     const unsigned char *s = lp_get(p, &len, &iv);
     if (!s) return (double)iv;
     char buf[SCORE_BUF];
@@ -295,9 +302,9 @@ static void to_listpack(zobj_t *z)
         size_t len;
         double s;
         const char *m = zsl_ele(x->ele, &len, &s);
-        char sb[SCORE_BUF];
-        cp_str_t add[2] = {{m, (uint32_t)len},
-                           {sb, (uint32_t)d2str(sb, sizeof(sb), s)}};
+        unsigned char sb[CP_SCORE_MAX];
+        cp_str_t add[2] = {{m, (uint32_t)len, 0},
+                           {(const char *)sb, cp_encode_score(sb, s), 1}};
         cp_splice(z->ptr, &z->len, z->len, 0, add, 2, z_resize, z);
     }
     zset_destroy(zs);
@@ -310,7 +317,7 @@ static unsigned char *zzl_find(const zobj_t *z, const char *m, size_t mlen,
     unsigned char *p = cp_first(z->ptr, z->len);
     if (!p || mlen > UINT32_MAX) return NULL;
     p = cp_find(z->ptr, z->len, p, m, (uint32_t)mlen, 1);
-    if (p && score) *score = lp_score(p + lp_elem_size(p));
+    if (p && score) *score = lp_score(p + cp_elem_size(p));
     return p;
 }
 
@@ -325,8 +332,8 @@ static void zzl_delete(zobj_t *z, unsigned char *p)
 static void zzl_insert(zobj_t *z, const char *m, size_t mlen, double score)
 {
     unsigned char buf[LP_INTBUF_SIZE];
-    char sb[SCORE_BUF];
-    size_t sl = d2str(sb, sizeof(sb), score);
+    unsigned char sb[CP_SCORE_MAX];
+    unsigned sl = cp_encode_score(sb, score);
     unsigned char *b = z->ptr, *p = cp_first(b, z->len);
     while (p) {
         unsigned char *sp = cp_next(b, z->len, p);
@@ -341,7 +348,7 @@ static void zzl_insert(zobj_t *z, const char *m, size_t mlen, double score)
         p = cp_next(b, z->len, sp);
     }
     size_t off = p ? (size_t)(p - b) : z->len;
-    cp_str_t add[2] = {{m, (uint32_t)mlen}, {sb, (uint32_t)sl}};
+    cp_str_t add[2] = {{m, (uint32_t)mlen, 0}, {(const char *)sb, sl, 1}};
     cp_splice(b, &z->len, off, 0, add, 2, z_resize, z);
 }
 
@@ -615,7 +622,7 @@ static inline const char *zit_get(zit_t *it, size_t *len, double *score)
         uint32_t l;
         const unsigned char *m = lp_get_text(it->p, &l, it->buf);
         *len = l;
-        if (score) *score = lp_score(it->p + lp_elem_size(it->p));
+        if (score) *score = lp_score(it->p + cp_elem_size(it->p));
         return (const char *)m;
     }
     double s;

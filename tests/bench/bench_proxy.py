@@ -19,8 +19,9 @@ median requests/s per target, ratio tessera/nutcracker (the issue's
 targets: >= 1.0x at -P 1, >= 1.5x at -P 16), and added p50 latency
 (proxy p50 - direct p50, from redis-benchmark's CSV).
 
-Then callgrind: user-space instructions per forwarded GET, for each proxy,
-from two runs that forward N1 and N2 GETs (redis-benchmark -c 1 -P 1):
+Then callgrind: user-space instructions per forwarded command (GET, and
+with --callgrind-tests also SET and MGET of 10 keys), for each proxy, from
+two runs that forward N1 and N2 commands (redis-benchmark -c 1 -P 1):
 (I(N2) - I(N1)) / (N2 - N1).  Start-up, connection set-up and shutdown
 cancel out; both proxies' 100 ms timers do not, but they cost a few
 thousand instructions a second, i.e. well under 1% of the figure here.
@@ -66,7 +67,9 @@ def parse_args():
     p.add_argument("--tests", default="set,get,mget")
     p.add_argument("--pipelines", default="1,16")
     p.add_argument("--callgrind-n", default="2000,12000",
-                   help="N1,N2 forwarded GETs for the callgrind runs")
+                   help="N1,N2 forwarded commands for the callgrind runs")
+    p.add_argument("--callgrind-tests", default="get",
+                   help="commands measured under callgrind (get,set,mget)")
     p.add_argument("--no-callgrind", action="store_true")
     p.add_argument("--out-dir", default=bl.RESULTS_DIR)
     p.add_argument("--quick", action="store_true",
@@ -212,15 +215,16 @@ def read_totals(path):
     raise bl.BenchError("no totals in " + path)
 
 
-def callgrind_once(args, name, argv_fn, n, workdir):
-    out = os.path.join(workdir, "cg-%s-%d.out" % (name, n))
+def callgrind_once(args, name, argv_fn, test, n, workdir):
+    out = os.path.join(workdir, "cg-%s-%s-%d.out" % (name, test, n))
     wrapper = [VALGRIND, "--tool=callgrind", "--callgrind-out-file=" + out]
     p = Proc(name + "-cg", argv_fn, args.proxy_cpu, workdir, wrapper)
     p.start(timeout=60)
     try:
         subprocess.run(bl.taskset_prefix(args.client_cpu) + [
             REDIS_BENCHMARK, "-h", "127.0.0.1", "-p", str(p.port), "-c", "1",
-            "-n", str(n), "-P", "1", "-r", str(KEYSPACE), "-t", "get", "-q"],
+            "-n", str(n), "-P", "1", "-r", str(KEYSPACE), "-q"] +
+            (MGET_ARGS if test == "mget" else ["-t", test]),
             capture_output=True, timeout=600, check=True)
     finally:
         p.stop()
@@ -228,16 +232,19 @@ def callgrind_once(args, name, argv_fn, n, workdir):
 
 
 def callgrind(args, argv_fns, workdir):
+    """{test: {proxy: instructions per command, "ratio_tessera_nutcracker"}}"""
     n1, n2 = (int(x) for x in args.callgrind_n.split(","))
-    res = {}
-    for name, fn in argv_fns.items():
-        i1 = callgrind_once(args, name, fn, n1, workdir)
-        i2 = callgrind_once(args, name, fn, n2, workdir)
-        res[name] = (i2 - i1) / (n2 - n1)
-        bl.log("callgrind %-10s I(%d)=%d I(%d)=%d -> %.0f instr/GET"
-               % (name, n1, i1, n2, i2, res[name]))
-    res["ratio_tessera_nutcracker"] = res["tessera"] / res["nutcracker"]
-    return res
+    out = {}
+    for test in args.callgrind_tests.split(","):
+        res = out[test] = {}
+        for name, fn in argv_fns.items():
+            i1 = callgrind_once(args, name, fn, test, n1, workdir)
+            i2 = callgrind_once(args, name, fn, test, n2, workdir)
+            res[name] = (i2 - i1) / (n2 - n1)
+            bl.log("callgrind %-4s %-10s I(%d)=%d I(%d)=%d -> %.0f instr/cmd"
+                   % (test, name, n1, i1, n2, i2, res[name]))
+        res["ratio_tessera_nutcracker"] = res["tessera"] / res["nutcracker"]
+    return out
 
 
 def main():
@@ -288,10 +295,11 @@ def main():
     if cg:
         print()
         print(bl.markdown_table(
-            ["proxy", "instructions per forwarded GET"],
-            [["tessera-proxy", bl.fmt_num(cg["tessera"])],
-             ["nutcracker", bl.fmt_num(cg["nutcracker"])],
-             ["ratio", bl.fmt_ratio(cg["ratio_tessera_nutcracker"])]]))
+            ["command", "tessera-proxy instr/cmd", "nutcracker instr/cmd",
+             "tessera/nutcracker"],
+            [[t.upper(), bl.fmt_num(r["tessera"]), bl.fmt_num(r["nutcracker"]),
+              bl.fmt_ratio(r["ratio_tessera_nutcracker"])]
+             for t, r in cg.items()]))
     meta = {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "argv": sys.argv, "cpus": os.cpu_count(), "git": bl.git_rev(),
             "proxy_version": bl.binary_version(args.proxy_bin),

@@ -16,6 +16,11 @@ type, chosen by --shape:
               quicklist of one listpack node; Tessera: one listpack)
     set10     --keys keys (default 1,000,000) `key:0000000`.., each a set
               SADD'd with the 10 small integers 0..9 (both: an intset)
+    zset10    --keys keys (default 1,000,000) `key:0000000`.., each a sorted
+              set ZADD'd with `member:0`..`member:9`, integer scores 0..9
+              (small encoding: listpack)
+    zset10f   as zset10 with fractional scores 0.5..9.5 (Redis keeps them
+              as the text "0.5".."9.5" in its listpack)
 
 Shapes are a table (SHAPES): name -> default key count, description and a
 generator of load commands whose replies are +OK; other types add theirs.
@@ -67,6 +72,18 @@ def set10_commands(keys):
                               *[b"%d" % j for j in range(10)])
 
 
+def zset10_commands(keys, frac=False):
+    for i in range(keys):
+        args = [b"ZADD", key_name(i, keys)]
+        for j in range(10):
+            args += [b"%d.5" % j if frac else b"%d" % j, b"member:%d" % j]
+        yield bl.resp_command(*args)
+
+
+def zset10f_commands(keys):
+    return zset10_commands(keys, frac=True)
+
+
 def bighash_commands(keys, fields=10000, per_cmd=1000):
     for i in range(keys):
         k = key_name(i, keys)
@@ -87,6 +104,10 @@ SHAPES = {
                list10_commands, b"list", b":10\r\n"),
     "set10": (1000000, 100000, "set, 10 small integers 0..9",
               set10_commands, b"set", b":10\r\n"),
+    "zset10": (1000000, 100000, "sorted set, 10 members, integer scores",
+               zset10_commands, b"zset", b":10\r\n"),
+    "zset10f": (1000000, 100000, "sorted set, 10 members, scores 0.5..9.5",
+                zset10f_commands, b"zset", b":10\r\n"),
 }
 
 

@@ -242,6 +242,58 @@ START_TEST(test_bad_sender_dropped)
 }
 END_TEST
 
+/* A header-only frame of type `type` with `flags` (OBSERVE and friends). */
+static const uint8_t *bare_frame(cluster_t *cl, int type, unsigned flags,
+                                 size_t *len)
+{
+    Tessera__Bus__Header h = TESSERA__BUS__HEADER__INIT;
+    h.version = BUS_VERSION;
+    h.revision = BUS_REVISION;
+    h.sender = (char *)ID_A;
+    h.flags = flags;
+    Tessera__Bus__Message m = TESSERA__BUS__MESSAGE__INIT;
+    m.header = &h;
+    m.type = (Tessera__Bus__Type)type;
+    return bus_pack(cl, &m, len);
+}
+
+/* Only OBSERVE carries the observer flag, and it must; nodes never take
+ * a TOPOLOGY (docs/cluster-bus.md, "Observers"). */
+START_TEST(test_observer_flag_rules)
+{
+    cluster_t *cl = mk_cluster("k");
+    struct {
+        int type;
+        unsigned flags;
+        const char *why;        /* NULL: accepted */
+    } cases[] = {
+        {CLMSG_OBSERVE, CN_OBSERVER, NULL},
+        {CLMSG_OBSERVE, 0, "observer flag"},
+        {CLMSG_MFSTART, CN_OBSERVER | CN_MASTER, "observer flag"},
+        {CLMSG_AUTH_REQUEST, CN_OBSERVER, "observer flag"},
+        {CLMSG_MFSTART, CN_MASTER, NULL},
+        {CLMSG_TOPOLOGY, CN_MASTER, "unknown type"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len;
+        const uint8_t *f = bare_frame(cl, cases[i].type, cases[i].flags,
+                                      &len);
+        Tessera__Bus__Message *m;
+        const char *why;
+        ck_assert_int_eq(bus_decode(cl->secret, f, len, &m, &why), (long)len);
+        if (cases[i].why) {
+            ck_assert_ptr_null(m);
+            ck_assert_str_eq(why, cases[i].why);
+        } else {
+            ck_assert_ptr_nonnull(m);
+            ck_assert_uint_eq(m->header->revision, BUS_REVISION);
+            bus_free_message(m);
+        }
+    }
+    free_cluster(cl);
+}
+END_TEST
+
 START_TEST(test_slot_bookkeeping)
 {
     cluster_t *cl = mk_cluster("k");
@@ -279,6 +331,7 @@ static Suite *cluster_suite(void)
     tcase_add_test(tc, test_huge_length_closes);
     tcase_add_test(tc, test_signed_garbage_and_truncation_dropped);
     tcase_add_test(tc, test_bad_sender_dropped);
+    tcase_add_test(tc, test_observer_flag_rules);
     suite_add_tcase(s, tc);
     tc = tcase_create("state");
     tcase_add_test(tc, test_slot_bookkeeping);

@@ -13,6 +13,7 @@
  * equal a listpack built from the model with lp_append).
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "alloc.h"
 #include "cpack.h"
 #include "listpack.h"
+#include "numfmt.h"
 
 #define REQUIRE(x)                                                           \
     do {                                                                     \
@@ -48,7 +50,7 @@ static void pk_init(pk_t *k)
 
 static void pk_insert(pk_t *k, size_t off, const char *s, size_t len)
 {
-    cp_str_t a = {s, (uint32_t)len};
+    cp_str_t a = {s, (uint32_t)len, 0};
     cp_splice(k->b, &k->len, off, 0, &a, 1, pk_resize, k);
 }
 
@@ -331,7 +333,7 @@ START_TEST(test_model)
                 if (m.n >= MODEL_MAX) continue;
                 int i = (int)(rnd() % (unsigned)m.n);
                 size_t l = rnd_elem(buf), l2 = rnd_elem(buf2);
-                cp_str_t a[2] = {{buf, (uint32_t)l}, {buf2, (uint32_t)l2}};
+                cp_str_t a[2] = {{buf, (uint32_t)l, 0}, {buf2, (uint32_t)l2, 0}};
                 cp_splice(k.b, &k.len, pk_off(&k, i), 1, a, 2, pk_resize, &k);
                 free(m.el[i]);
                 memmove(&m.el[i + 1], &m.el[i], sizeof(char *) * (size_t)(m.n - i));
@@ -361,6 +363,109 @@ START_TEST(test_model)
 }
 END_TEST
 
+/* Score elements: the size chosen, the value read back exactly, and the
+ * listpack text equal to Redis's d2string. */
+static const struct {
+    double v;
+    unsigned size;
+} scores[] = {
+    {0.5, 2},   {1.1, 2},     {0.1, 2},      {-12.8, 2},    {12.7, 2},
+    {13.5, 5},  {-3.25, 6},   {0.123, 6},    {0.12345678, 9}, {1e-300, 7},
+    {-0.0, 1},  {7, 1},       {-4096, 2},    {1e20, 6},     {4503599627370496.0, 9},
+    {1.0 / 3, 9}, {-2.5, 2},  {100.5, 6},
+};
+
+START_TEST(test_scores)
+{
+    size_t n = sizeof(scores) / sizeof(scores[0]);
+    pk_t k;
+    pk_init(&k);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b[CP_SCORE_MAX];
+        unsigned l = cp_encode_score(b, scores[i].v);
+        ck_assert_msg(l == scores[i].size, "score %.17g: %u bytes, want %u",
+                      scores[i].v, l, scores[i].size);
+        ck_assert_uint_eq(cp_elem_size(b), l);
+        cp_str_t a = {(const char *)b, l, 1};
+        cp_splice(k.b, &k.len, k.len, 0, &a, 1, pk_resize, &k);
+    }
+    /* +inf is kept as Redis's text */
+    unsigned char ib[CP_SCORE_MAX];
+    ck_assert_uint_eq(cp_encode_score(ib, HUGE_VAL), 4);
+    REQUIRE(memcmp(ib, "\x83inf", 4) == 0);
+
+    size_t lpn = cp_lp_size(k.b, k.len);
+    unsigned char *lp = ts_malloc(lpn);
+    cp_to_lp(k.b, k.len, lp);
+    unsigned long cnt;
+    REQUIRE(lp_validate(lp, lpn, 1, &cnt));
+    ck_assert_uint_eq(cnt, n);
+    unsigned char *p = cp_first(k.b, k.len), *q = lp_first(lp);
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        if (cp_score(p, &v)) {
+            REQUIRE(memcmp(&v, &scores[i].v, 8) == 0);
+        } else {
+            long long iv;
+            uint32_t sl;
+            const unsigned char *t = lp_get(p, &sl, &iv);
+            v = t ? strtod((const char *)t, NULL) : (double)iv;
+            REQUIRE(v == scores[i].v);
+        }
+        char want[CP_SCORE_MAX];
+        size_t wl = numfmt_d2string(want, sizeof(want), scores[i].v);
+        unsigned char tb[LP_INTBUF_SIZE];
+        uint32_t gl;
+        const unsigned char *got = lp_get_text(q, &gl, tb);
+        ck_assert_uint_eq(gl, wl);
+        REQUIRE(memcmp(got, want, wl) == 0);
+        p = cp_next(k.b, k.len, p);
+        q = lp_next(lp, q);
+    }
+    REQUIRE(p == NULL && q == NULL);
+    /* loading keeps Redis's text: a valid pack that converts back the same */
+    size_t n2 = cp_size_of_lp(lp);
+    unsigned char *back = ts_malloc(n2);
+    cp_from_lp(lp, back);
+    ck_assert_uint_eq(cp_lp_size(back, n2), lpn);
+    unsigned char *lp2 = ts_malloc(lpn);
+    cp_to_lp(back, n2, lp2);
+    REQUIRE(memcmp(lp, lp2, lpn) == 0);
+    ts_free(lp2);
+    ts_free(back);
+    ts_free(lp);
+    ts_free(k.b);
+
+    /* member, score pairs loaded from Redis's text compact to exactly what
+     * cp_encode_score makes; a non-canonical text ("-0", "0.50") stays */
+    pk_t z, want;
+    pk_init(&z);
+    pk_init(&want);
+    for (size_t i = 0; i < n; i++) {
+        char t[CP_SCORE_MAX];
+        size_t tl = numfmt_d2string(t, sizeof(t), scores[i].v);
+        pk_append(&z, "m");
+        pk_insert(&z, z.len, t, tl);
+        pk_append(&want, "m");
+        unsigned char b[CP_SCORE_MAX];
+        cp_str_t a = {(const char *)b, cp_encode_score(b, scores[i].v), 1};
+        cp_splice(want.b, &want.len, want.len, 0, &a, 1, pk_resize, &want);
+    }
+    const char *odd[] = {"-0", "0.50", "1e20", "+1.5"};
+    for (int i = 0; i < 4; i++) {
+        pk_append(&z, "o");
+        pk_append(&z, odd[i]);
+        pk_append(&want, "o");
+        pk_append(&want, odd[i]);
+    }
+    z.len = cp_compact_scores(z.b, z.len);
+    ck_assert_uint_eq(z.len, want.len);
+    REQUIRE(memcmp(z.b, want.b, z.len) == 0);
+    ts_free(z.b);
+    ts_free(want.b);
+}
+END_TEST
+
 static Suite *cpack_suite(void)
 {
     Suite *s = suite_create("cpack");
@@ -369,6 +474,7 @@ static Suite *cpack_suite(void)
     tcase_add_test(tc, test_edge_elements);
     tcase_add_test(tc, test_count_saturates);
     tcase_add_test(tc, test_model);
+    tcase_add_test(tc, test_scores);
     suite_add_tcase(s, tc);
     return s;
 }

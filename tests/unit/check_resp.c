@@ -161,6 +161,23 @@ static const req_case_t req_cases[] = {
     OK_("*1\r\n$1\r\naXY", 0, 1, "a"),
     OK_("*1\rX$1\r\na\r\n", 0, 1, "a"),
     OK_("*2\r\n$10\r\n0123456789\r\n$2\r\nab\r\n", 0, 2, "0123456789", "ab"),
+    /* shapes of the one-pass path: 1, 2 and 3+ digit headers, two
+     * commands in the buffer, a header that is not '$' */
+    OK_("*2\r\n$3\r\nGET\r\n$16\r\nkey:000000012345\r\n", 0, 2, "GET",
+        "key:000000012345"),
+    OK_("*1\r\n$100\r\n0123456789012345678901234567890123456789012345678"
+        "901234567890123456789012345678901234567890123456789\r\n", 0, 1,
+        "0123456789012345678901234567890123456789012345678901234567890123456"
+        "789012345678901234567890123456789"),
+    OK_("*1\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n", 11, 1, "a"),
+    OK_("*1\r\n$1\r\naXY*1\r\n$1\r\nb\r\n", 11, 1, "a"),
+    AGAIN_("*2\r\n$1\r\na\r\n$1", 0),
+    AGAIN_("*1\r\n$10\r\n0123456789\r", 0),
+    PROTO_("*1\r\n$00\r\n\r\n", 0, "invalid bulk length"),
+    PROTO_("*2\r\n$1\r\na\r\n:1\r\n", 0, "expected '$', got ':'"),
+    PROTO_("*11\r\n$1\r\na\r\n", 1, "unauthenticated multibulk length"),
+    PROTO_("*1\r\n$16385\r\n", 1, "unauthenticated bulk length"),
+    OK_("*1\r\n$16\r\n0123456789abcdef\r\n", 0, 1, "0123456789abcdef"),
     AGAIN_("*1\r\n$3\r\nfoo", 0),
     AGAIN_("*2\r\n$3\r\nfoo\r\n", 0),
     AGAIN_("*1\r\n$3\r", 0),
@@ -266,6 +283,62 @@ START_TEST(test_request_vectors)
     check_splits(c->in, n, &lim, &want);
     buf_deinit(&want.args);
     buf_deinit(&got.args);
+}
+END_TEST
+
+/*
+ * Random near-valid commands: the one-pass path (whole input at once)
+ * and the general path (the same bytes cut in two, so the first call
+ * leaves state behind) must give the same answer at every cut.
+ */
+static unsigned long long rnd_state = 0x9E3779B97F4A7C15ull;
+
+static unsigned rnd(unsigned n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (unsigned)(rnd_state % n);
+}
+
+/* A command of 1..3 short arguments, then up to two random byte edits
+ * and maybe a cut; returns its length. */
+static size_t random_command(char *out, size_t cap)
+{
+    static const char bytes[] = "*$:+0123456789\r\nab";
+    static const char *const args[] = {"GET", "k", "", "0123456789", "a\r\nb"};
+    int argc = 1 + (int)rnd(3);
+    size_t n = (size_t)snprintf(out, cap, "*%d\r\n", argc);
+
+    for (int i = 0; i < argc; i++) {
+        const char *a = args[rnd(5)];
+        n += (size_t)snprintf(out + n, cap - n, "$%zu\r\n%s\r\n", strlen(a), a);
+    }
+    for (unsigned e = rnd(3); e > 0; e--)
+        out[rnd((unsigned)n)] = bytes[rnd(sizeof(bytes) - 1)];
+    if (rnd(4) == 0) n = rnd((unsigned)n + 1);
+    return n;
+}
+
+START_TEST(test_request_fast_path_random)
+{
+    char in[128];
+    resp_limits_t lim;
+
+    resp_limits_default(&lim);
+    for (int iter = 0; iter < 2000; iter++) {
+        size_t n = random_command(in, sizeof(in));
+        res_t want, got;
+        lim.unauthenticated = (int)rnd(2);
+        parse_once(in, n, &lim, &want);
+        for (size_t k = 1; k < n; k++) {
+            size_t two[2] = {k, n};
+            parse_cuts(in, &lim, two, 2, &got);
+            res_eq(&got, &want);
+            buf_deinit(&got.args);
+        }
+        buf_deinit(&want.args);
+    }
 }
 END_TEST
 
@@ -741,6 +814,23 @@ static const reply_case_t reply_cases[] = {
     {"*2\r\n|1\r\n+a\r\n+b\r\n:1\r\n:2\r\n", TS_OK, 0, NULL},
     {"|1\r\n|1\r\n+a\r\n+b\r\n+c\r\n+d\r\n+e\r\n", TS_OK, 0, NULL},
     {"$1\r\na\r\n+next\r\n", TS_OK, 7, NULL},
+    /* shapes of resp_scan_reply's one-pass path (1, 2, 3+ digit lengths) */
+    {"$10\r\n0123456789\r\n", TS_OK, 0, NULL},
+    {"$100\r\n0123456789012345678901234567890123456789012345678901234567890"
+     "123456789012345678901234567890123456789\r\n", TS_OK, 0, NULL},
+    {":0\r\n", TS_OK, 0, NULL},
+    {":10\r\n", TS_OK, 0, NULL},
+    {":10\r\n:1\r\n", TS_OK, 5, NULL},
+    {"+OK\r\n+OK\r\n", TS_OK, 5, NULL},
+    {"$3\r\nfoo\r\n$1\r\n", TS_OK, 9, NULL},
+    {"$10\r\n01234", TS_AGAIN, 0, NULL},
+    {"$2\r\na\r\n", TS_AGAIN, 0, NULL},
+    {":1\rX", TS_PROTO, 0, PE "expected CRLF"},
+    {"$1\rXa\r\n", TS_PROTO, 0, PE "expected CRLF"},
+    {"$01\r\na\r\n", TS_PROTO, 0, PE "invalid bulk length"},
+    {"$00\r\n\r\n", TS_PROTO, 0, PE "invalid bulk length"},
+    {"$1\r\nab\r\n", TS_PROTO, 0, PE "bulk not followed by CRLF"},
+    {"$10\r\n0123456789\n\r", TS_PROTO, 0, PE "bulk not followed by CRLF"},
     {"*1\r\n:1\r\n:2\r\n", TS_OK, 8, NULL},
     {"+OK", TS_AGAIN, 0, NULL},
     {"+OK\r", TS_AGAIN, 0, NULL},
@@ -1298,6 +1388,7 @@ static Suite *resp_suite(void)
     tcase_add_loop_test(req, test_request_vectors, 0,
                         (int)(sizeof(req_cases) / sizeof(req_cases[0])));
     tcase_add_test(req, test_inline_in_place);
+    tcase_add_test(req, test_request_fast_path_random);
     tcase_add_test(req, test_reset_forgets_partial);
     tcase_add_test(req, test_argv_reused);
     tcase_set_timeout(lim, 120); /* big inputs, slow under sanitizers */

@@ -109,10 +109,29 @@ def test_replica_migration_side_by_side(tessera_kind):
 def test_master_losing_last_slot(make_cluster, allow):
     """Resharding every slot of M2 to M0: with allow yes M2 becomes M0's
     replica (Redis 7.0), with no it stays an empty master."""
-    nodes = make_cluster(3, extra=["--cluster-allow-replica-migration",
-                                   allow])
+    extra = ["--cluster-allow-replica-migration", allow]
+    nodes = make_cluster(3, extra=extra)
     m0, m2 = nodes[0], nodes[2]
     id0, id2 = m0.myid(), m2.myid()
+    # r2: a replica of M2
+    r2 = ClusterNode(m0.kind, extra, "r2").start()
+    try:
+        r2.client().execute_command("CLUSTER", "MEET", HOST, m0.port)
+        wait_for(lambda: id2 in {l[0] for l in r2.nodes()}, 10,
+                 what="r2 met")
+        r2.client().execute_command("CLUSTER", "REPLICATE", id2)
+        wait_for(lambda: all(master_of_in(n, r2.myid()) == id2
+                             for n in nodes), 10, what="r2 known as replica")
+        losing_last_slot(m0, m2, r2, id0, id2, allow)
+    finally:
+        r2.cleanup()
+
+
+def master_of_in(node, nid):
+    return [l for l in node.nodes() if l[0] == nid][0][3]
+
+
+def losing_last_slot(m0, m2, r2, id0, id2, allow):
     mine = [l for l in m2.nodes() if l[0] == id2][0][8:]
     slots = []
     for r in mine:
@@ -130,7 +149,9 @@ def test_master_losing_last_slot(make_cluster, allow):
     if allow == "yes":
         wait_for(lambda: master_of(m2) == id0, 10, what="M2 follows M0")
         assert "slave" in myself(m2)[2]
+        wait_for(lambda: master_of(r2) == id0, 10, what="r2 follows M0")
     else:
         time.sleep(1.5)
         me = myself(m2)
         assert me[2] == "myself,master" and me[3] == "-" and me[8:] == []
+        assert master_of(r2) == id2

@@ -19,6 +19,8 @@ import time
 import pytest
 import redis
 
+from .test_proxy_connection import Raw
+
 THIRD = 16384 // 3
 RANGES = [(0, THIRD - 1), (THIRD, 2 * THIRD - 1), (2 * THIRD, 16383)]
 
@@ -302,3 +304,35 @@ def test_stopped_redis_master(cluster, start_proxy):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_hanging_backend_in_transaction_and_blocking(fake_cluster,
+                                                     start_proxy):
+    """Pinned links (MULTI/EXEC, blocking commands) time out too: after
+    backend-timeout, or a blocking command's own timeout plus it (checked
+    once a second); a blocking command with timeout 0 may wait forever."""
+    good, hang, _ = fake_cluster
+    p = start_proxy([good.addr], "--backend-timeout", "300")
+    gk = keys_in(RANGES[0], 1)[0]
+    hk = keys_in(RANGES[1], 3)
+    c = p.client(socket_timeout=10)
+    t0 = time.monotonic()
+    tx = c.pipeline(transaction=True)
+    tx.set(hk[0], "v")
+    with pytest.raises(redis.ResponseError, match="timed out"):
+        tx.execute()
+    assert time.monotonic() - t0 < 2.5
+    assert c.set(gk, "ok") and c.get(gk) == b"ok"
+    t0 = time.monotonic()
+    with pytest.raises(redis.ResponseError, match="%s timed out" % hang.addr):
+        c.blpop([hk[1]], timeout=0.5)
+    took = time.monotonic() - t0
+    assert 0.7 < took < 2.8, took
+    forever = Raw(p.host, p.port)
+    forever.send(b"*3\r\n$5\r\nBLPOP\r\n$%d\r\n%s\r\n$1\r\n0\r\n"
+                 % (len(hk[2]), hk[2].encode()))
+    forever.sock.settimeout(1.6)
+    with pytest.raises(socket.timeout):
+        forever.line()
+    forever.close()
+    assert c.get(gk) == b"ok"

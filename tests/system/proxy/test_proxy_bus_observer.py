@@ -279,3 +279,144 @@ def test_promotion_reaches_the_proxy_within_a_round_trip(cluster_tmp,
         assert p.client().set("{x}after", "1")
     finally:
         rc.stop()
+
+
+class FakeNode:
+    """A 'cluster node' on a free port P: its client port answers CLUSTER
+    SLOTS (all slots its own; SHARDS is refused, so the proxy falls back)
+    and its bus port P + 10000 hands the proxy's bus link to the test."""
+
+    def __init__(self):
+        from .proxy_cluster import cluster_port
+        self.port = cluster_port()
+        self.srv = socket.create_server((HOST, self.port))
+        self.bus = socket.create_server((HOST, self.port + 10000))
+        self.stop_ev = threading.Event()
+        self.t = threading.Thread(target=self._serve, daemon=True)
+        self.t.start()
+
+    def _serve(self):
+        self.srv.settimeout(0.2)
+        conns = []
+        while not self.stop_ev.is_set():
+            try:
+                c, _ = self.srv.accept()
+                conns.append(c)
+                threading.Thread(target=self._client, args=(c,),
+                                 daemon=True).start()
+            except socket.timeout:
+                pass
+        for c in conns:
+            c.close()
+
+    def _client(self, c):
+        buf = b""
+        slots = (b"*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$9\r\n127.0.0.1\r\n:%d"
+                 b"\r\n" % self.port)
+        try:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    return
+                buf += data
+                while b"\r\n" in buf:
+                    # count the arguments of one array command
+                    head, _, rest = buf.partition(b"\r\n")
+                    n = int(head[1:])
+                    parts, ok = [], True
+                    for _ in range(n):
+                        if b"\r\n" not in rest:
+                            ok = False
+                            break
+                        ln, _, rest = rest.partition(b"\r\n")
+                        size = int(ln[1:])
+                        if len(rest) < size + 2:
+                            ok = False
+                            break
+                        parts.append(rest[:size].upper())
+                        rest = rest[size + 2:]
+                    if not ok:
+                        break
+                    buf = rest
+                    if parts[:2] == [b"CLUSTER", b"SLOTS"]:
+                        c.sendall(slots)
+                    elif parts[:2] == [b"CLUSTER", b"SHARDS"]:
+                        c.sendall(b"-ERR unknown subcommand 'SHARDS'\r\n")
+                    else:
+                        c.sendall(b"+OK\r\n")
+        except OSError:
+            return
+
+    def close(self):
+        self.stop_ev.set()
+        self.t.join(5)
+        self.srv.close()
+        self.bus.close()
+
+
+def topology_msg(sender, port):
+    hdr = (f_int(1, 1) + f_bytes(2, sender) + f_int(5, 1) +
+           f_int(10, port) + f_int(15, 2))
+    gossip = (f_bytes(1, "ef" * 20) + f_bytes(4, "127.0.0.1") +
+              f_int(5, 1) + f_int(6, 70000 % 65536) + f_int(7, 1))
+    return f_bytes(1, hdr) + f_int(2, TOPOLOGY) + f_bytes(3, f_bytes(1,
+                                                                     gossip))
+
+
+def test_hostile_frames_from_a_node_are_dropped(start_proxy):
+    fake = FakeNode()
+    try:
+        p = start_proxy(["%s:%d" % (HOST, fake.port)], "--cluster-secret",
+                        SECRET, *NO_POLL)
+        fake.bus.settimeout(5)
+        link, _ = fake.bus.accept()
+        link.settimeout(5)
+        # the proxy's OBSERVE is signed with the secret (read_frame checks)
+        assert read_frame(link) == OBSERVE
+        good = topology_msg("12" * 20, fake.port)
+        link.sendall(frame(good, secret="forged") +          # HMAC
+                     frame(b"\xff" * 30) +                   # not protobuf
+                     frame(topology_msg("xyz", fake.port)) +  # bad id
+                     frame(message(PING, 1)) +               # not TOPOLOGY
+                     frame(good[:-7]))                       # truncated
+        wait_for(lambda: proxy_status(p)["bus_dropped"] == "5", timeout=5,
+                 what="five drops")
+        assert proxy_status(p)["bus_topology_frames"] == "0"
+        link.sendall(frame(good))
+        wait_for(lambda: proxy_status(p)["bus_topology_frames"] == "1",
+                 timeout=5, what="the signed TOPOLOGY")
+        # a huge length: the proxy closes the link, and lives on
+        link.sendall(struct.pack(">I", 0xFFFFFFF0) + b"x" * 64)
+        link.settimeout(5)
+        try:
+            while link.recv(4096):
+                pass
+        except socket.timeout:
+            pytest.fail("the proxy kept a link with a 4 GB frame length")
+        except OSError:
+            pass
+        link.close()
+        assert p.alive()
+        assert p.client().ping()
+        assert proxy_status(p)["bus_dropped"] == "6"
+    finally:
+        fake.close()
+
+
+def test_redis_cluster_with_a_secret_just_polls(cluster_tmp, start_proxy):
+    rc = Cluster(cluster_tmp, kind="redis")
+    try:
+        p = start_proxy([n.addr for n in rc.nodes], "--cluster-secret",
+                        SECRET, "--topology-refresh-interval", "200")
+        time.sleep(1.5)
+        st = proxy_status(p)
+        assert st["bus_links_up"] == "0" and st["bus_topology_frames"] == "0"
+        pc = p.client()
+        for i in range(50):
+            assert pc.set("r%d" % i, i)
+        assert pc.mget(["r%d" % i for i in range(50)]) == [
+            str(i).encode() for i in range(50)]
+        rc.wait_ok()
+        assert p.alive()
+    finally:
+        rc.stop()
