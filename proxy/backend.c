@@ -388,8 +388,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         route_on_reply(b, buf_rptr(&be->in), used);
         buf_consume(&be->in, used);
     }
-    if (buf_len(&be->in) == 0 && be->in.cap > BUF_KEEP)
-        buf_shrink(&be->in, BUF_KEEP);
+    /* a client's own link (pub/sub, transaction) idles most of the time:
+     * its read buffer is not kept between reads (thousands of them) */
+    if (buf_len(&be->in) == 0 && (be->in.cap > BUF_KEEP || be->pinned))
+        buf_shrink(&be->in, be->pinned ? 0 : BUF_KEEP);
 }
 
 void backend_cron(worker_t *w)

@@ -11,6 +11,7 @@ test_proxy_failover.py): kill -9 of the master holding a subscriber's
 links, and messages published after the failover still arrive.
 """
 
+import socket
 import time
 
 import pytest
@@ -458,6 +459,29 @@ def test_resubscribe_after_client_kill(cluster, proxy):
     assert s.cmd("PING") == push("pong", "")
     assert s.cmd("UNSUBSCRIBE") == push("unsubscribe", "ck", 1)
     s.close()
+
+
+def test_subscriber_that_does_not_read_is_cut_off(cluster, proxy):
+    """Redis's pubsub output limit (32 MB hard): a subscriber that does
+    not read is closed, and the proxy does not keep its backlog."""
+    s = sub_client(proxy)
+    s.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    assert s.cmd("SUBSCRIBE", "slow") == push("subscribe", "slow", 1)
+    pc = proxy.client()
+    before = int(pc.info("stats")["client_output_buffer_limit_disconnections"])
+    pub = cluster.nodes[0].client()
+    big = "x" * 100000
+    for _ in range(4):
+        p = pub.pipeline(transaction=False)
+        for _ in range(100):
+            p.publish("slow", big)
+        p.execute()
+    wait_for(lambda: int(pc.info("stats")[
+        "client_output_buffer_limit_disconnections"]) > before,
+        timeout=10, what="the slow subscriber to be cut off")
+    assert s.closed(wait=10)
+    assert int(pc.info("memory")["used_memory"]) < 24 * 1024 * 1024
+    assert pc.ping()
 
 
 # ---- failover -------------------------------------------------------------
