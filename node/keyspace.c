@@ -56,6 +56,7 @@
 
 #include "alloc.h"
 #include "hash.h"
+#include "htable.h"
 #include "slot.h"
 
 /* ---- entries ---- */
@@ -1247,54 +1248,30 @@ size_t ks_expire_cycle(keyspace_t *ks, long long now_ms, unsigned samples,
 
 /* ---- iteration ---- */
 
-static inline uint64_t rev64(uint64_t v)
-{
-    v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
-    v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
-    v = ((v >> 4) & 0x0f0f0f0f0f0f0f0fULL) | ((v & 0x0f0f0f0f0f0f0f0fULL) << 4);
-    return __builtin_bswap64(v);
-}
+struct scan_ctx {
+    ktable_t *t;
+    ks_scan_fn *fn;
+    void *arg;
+};
 
-/* Next reverse-binary cursor for a table with mask m. */
-static inline uint64_t cursor_next(uint64_t v, uint64_t m)
+static void scan_bucket(void *arg, int i, size_t idx)
 {
-    v |= ~m;
-    v = rev64(v);
-    v++;
-    return rev64(v);
-}
-
-static void scan_bucket(kentry_t *e, ks_scan_fn *fn, void *arg)
-{
+    struct scan_ctx *c = arg;
+    kentry_t *e = c->t->ht[i][idx];
     while (e) {
         kentry_t *next = e->next;   /* fn may delete e */
-        fn(arg, e);
+        c->fn(c->arg, e);
         e = next;
     }
 }
 
-/*
- * One dictScan step over a slot's table.  While rehashing, the bucket of
- * the smaller array and every bucket of the larger one that expands it are
- * visited in the same step, which is what keeps the guarantee.
- */
+/* One dictScan step over a slot's table (htable.h). */
 static uint64_t table_scan(keyspace_t *ks, unsigned slot, ktable_t *t,
                            uint64_t v, ks_scan_fn *fn, void *arg)
 {
+    struct scan_ctx c = {t, fn, arg};
     ks->pause++;
-    if (!t_rehashing(t)) {
-        uint64_t m0 = t_mask(t, 0);
-        scan_bucket(t->ht[0][v & m0], fn, arg);
-        v = cursor_next(v, m0);
-    } else {
-        int i0 = t_size(t, 0) <= t_size(t, 1) ? 0 : 1, i1 = 1 - i0;
-        uint64_t m0 = t_mask(t, i0), m1 = t_mask(t, i1);
-        scan_bucket(t->ht[i0][v & m0], fn, arg);
-        do {
-            scan_bucket(t->ht[i1][v & m1], fn, arg);
-            v = cursor_next(v, m1);
-        } while (v & (m0 ^ m1));
-    }
+    v = ht_scan_step(v, t->bits, t_rehashing(t), scan_bucket, &c);
     ks->pause--;
     table_after_delete(ks, slot, t);
     return v;
@@ -1338,11 +1315,8 @@ uint64_t ks_scan(keyspace_t *ks, uint64_t cursor, int slot_only,
 
 /*
  * Random key.  Slots are weighted by their key counts; within a table a
- * random bucket is drawn (over both arrays while rehashing), then a random
- * position below max(chain length, 4): a miss draws again.  For chains of
- * up to 4 entries (all but ~2% at load factor 1) this makes every key
- * equally likely, unlike Redis's 1/chain-length bias; longer chains are
- * only slightly under-sampled.
+ * random bucket, then a random chain position (htable.h: every key equally
+ * likely for chains of up to 4, unlike Redis's 1/chain-length bias).
  */
 kentry_t *ks_random(keyspace_t *ks, uint64_t (*rnd)(void))
 {
@@ -1352,19 +1326,15 @@ kentry_t *ks_random(keyspace_t *ks, uint64_t (*rnd)(void))
     assert(t && t_used(t));
     table_step(ks, t);
     for (;;) {
-        kentry_t *e;
-        if (t_rehashing(t)) {
-            size_t s0 = t_size(t, 0), lo = (size_t)t->rehashidx;
-            size_t h = lo + rnd() % (s0 + t_size(t, 1) - lo);
-            e = h < s0 ? t->ht[0][h] : t->ht[1][h - s0];
-        } else {
-            e = t->ht[0][rnd() & t_mask(t, 0)];
-        }
+        int i;
+        size_t b = ht_random_bucket(t_size(t, 0), t_size(t, 1), t->rehashidx,
+                                    rnd, &i);
+        kentry_t *e = t->ht[i][b];
         if (!e) continue;
         size_t len = 0;
         for (kentry_t *c = e; c; c = c->next) len++;
-        size_t pick = len > 4 ? rnd() % len : rnd() & 3;
-        if (pick >= len) continue;
+        long pick = ht_random_pos(len, rnd);
+        if (pick < 0) continue;
         while (pick--) e = e->next;
         return e;
     }

@@ -36,13 +36,17 @@
  * owner of each shard channel's slot, retried with backoff (100 ms to
  * 500 ms) until it works.  A shard batch answered MOVED follows the
  * redirection; an unsolicited `sunsubscribe` push (Redis 7.0 sends it
- * when the slot leaves the node) re-homes that channel.
+ * when the slot leaves the node) re-homes that channel, and so does a new
+ * topology map giving its slot to another node (pubsub_cron).
  *
  * In RESP2, a client with any subscription may only send (P|S)SUBSCRIBE,
  * (P|S)UNSUBSCRIBE, PING (answered `*2 pong <msg>`), QUIT and RESET, with
  * Redis 7.0's error text for the rest; RESP3 clients may mix.  Messages
- * keep their place in the client's reply order; a subscriber whose unread
- * output passes 32 MB is closed (Redis's default pubsub class limit).
+ * go to a RESP2 client in its reply order, to a RESP3 client at once
+ * (between two replies, as Redis pushes them) unless confirmations are
+ * held; a subscriber whose unread output passes 32 MB is closed (Redis's
+ * default pubsub class limit).  PUBSUB CHANNELS / NUMSUB ... are asked of
+ * every master (route.c) and merged here (pubsub_merge).
  */
 #include <event2/event.h>
 #include <stdio.h>

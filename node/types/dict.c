@@ -33,6 +33,7 @@
 
 #include "alloc.h"
 #include "hash.h"
+#include "htable.h"
 
 struct dict_entry {
     dict_entry_t *next;
@@ -354,88 +355,51 @@ void dict_iter_done(dict_iter_t *it)
     if (--d->pause == 0) after_delete(d);
 }
 
-/* ---- SCAN ---- */
+/* ---- SCAN and random entries (bucket arithmetic in htable.h) ---- */
 
-static inline uint64_t rev64(uint64_t v)
-{
-    v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
-    v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
-    v = ((v >> 4) & 0x0f0f0f0f0f0f0f0fULL) | ((v & 0x0f0f0f0f0f0f0f0fULL) << 4);
-    return __builtin_bswap64(v);
-}
+struct scan_ctx {
+    dict_t *d;
+    void (*fn)(void *arg, dict_entry_t *e);
+    void *arg;
+};
 
-/* Next reverse-binary cursor for a table with mask m (dictScan). */
-static inline uint64_t cursor_next(uint64_t v, uint64_t m)
+static void scan_bucket(void *arg, int i, size_t idx)
 {
-    v |= ~m;
-    v = rev64(v);
-    v++;
-    return rev64(v);
-}
-
-static void scan_bucket(dict_entry_t *e, void (*fn)(void *, dict_entry_t *),
-                        void *arg)
-{
+    struct scan_ctx *c = arg;
+    dict_entry_t *e = c->d->ht[i][idx];
     while (e) {
-        dict_entry_t *next = e->next;
-        fn(arg, e);
+        dict_entry_t *next = e->next;   /* fn may delete e */
+        c->fn(c->arg, e);
         e = next;
     }
 }
 
-/*
- * One dictScan step.  While rehashing, the bucket of the smaller array and
- * every bucket of the larger one that expands it are visited together,
- * which is what keeps the guarantee across growing and shrinking.
- */
 uint64_t dict_scan(dict_t *d, uint64_t v,
                    void (*fn)(void *arg, dict_entry_t *e), void *arg)
 {
     if (!dict_size(d)) return 0;
+    struct scan_ctx c = {d, fn, arg};
     d->pause++;
-    if (!rehashing(d)) {
-        uint64_t m0 = t_mask(d, 0);
-        scan_bucket(d->ht[0][v & m0], fn, arg);
-        v = cursor_next(v, m0);
-    } else {
-        int i0 = t_size(d, 0) <= t_size(d, 1) ? 0 : 1, i1 = 1 - i0;
-        uint64_t m0 = t_mask(d, i0), m1 = t_mask(d, i1);
-        scan_bucket(d->ht[i0][v & m0], fn, arg);
-        do {
-            scan_bucket(d->ht[i1][v & m1], fn, arg);
-            v = cursor_next(v, m1);
-        } while (v & (m0 ^ m1));
-    }
+    v = ht_scan_step(v, d->bits, rehashing(d), scan_bucket, &c);
     d->pause--;
     if (!d->pause) after_delete(d);
     return v;
 }
 
-/*
- * Random entry: a random bucket (over both arrays while rehashing), then a
- * random position below max(chain length, 4), drawing again on a miss.
- * Chains of up to 4 entries (nearly all at load factor <= 1) thus give
- * every entry the same chance, unlike Redis's 1/chain-length bias (the
- * keyspace's ks_random does the same).
- */
 dict_entry_t *dict_random(dict_t *d, uint64_t (*rnd)(void))
 {
     if (!dict_size(d)) return NULL;
     step(d);
     for (;;) {
-        dict_entry_t *e;
-        if (rehashing(d)) {
-            size_t s0 = t_size(d, 0), lo = (size_t)d->rehashidx;
-            size_t h = lo + rnd() % (s0 + t_size(d, 1) - lo);
-            e = h < s0 ? d->ht[0][h] : d->ht[1][h - s0];
-        } else {
-            e = d->ht[0][rnd() & t_mask(d, 0)];
-        }
+        int i;
+        size_t b = ht_random_bucket(t_size(d, 0), t_size(d, 1), d->rehashidx,
+                                    rnd, &i);
+        dict_entry_t *e = d->ht[i][b];
         if (!e) continue;
         size_t len = 0;
         for (dict_entry_t *c = e; c; c = c->next) len++;
-        size_t pick = len > 4 ? rnd() % len : rnd() & 3;
-        if (pick >= len) continue;
+        long pick = ht_random_pos(len, rnd);
+        if (pick < 0) continue;
         while (pick--) e = e->next;
         return e;
     }

@@ -22,8 +22,8 @@ def links_to(node, peer_id):
 
 @pytest.mark.parametrize("kind", ["tessera", "redis"])
 def test_link_sendbuf_limit(make_cluster, tessera_kind, kind):
-    nodes = make_cluster(3, kind=tessera_kind if kind == "tessera"
-                         else "redis")
+    kind = tessera_kind if kind == "tessera" else "redis"
+    nodes = make_cluster(3, kind=kind)
     n0, n1 = nodes[0], nodes[1]
     id1 = n1.myid()
     c = n0.client()
