@@ -206,9 +206,27 @@ static int numkeys_keys(int at, int dest, int argc, const resp_arg_t *argv,
     return n;
 }
 
+/* MIGRATE host port key db timeout [...]: the key, or with an empty key
+ * every argument after KEYS (Redis's migrateGetKeys). */
+static int migrate_keys(int argc, const resp_arg_t *argv, int *idx, int max)
+{
+    int first = 3, num = 1;
+    if (argc > 6 && argv[3].len == 0)
+        for (int i = 6; i < argc; i++)
+            if (argv[i].len == 4 && strncasecmp(argv[i].ptr, "keys", 4) == 0) {
+                first = i + 1;
+                num = argc - first;
+                break;
+            }
+    for (int i = 0; i < num && i < max; i++) idx[i] = first + i;
+    return num;
+}
+
 int cmdtab_keys(const cmd_spec_t *c, int argc, const resp_arg_t *argv,
                 int *idx, int max)
 {
+    if (c->id == CMD_MIGRATE)
+        return argc < 6 ? -1 : migrate_keys(argc, argv, idx, max);
     if (c->flags & CF_MOVABLEKEYS) {
         for (size_t i = 0; i < sizeof(numkeys_cmds) / sizeof(numkeys_cmds[0]);
              i++)
@@ -236,7 +254,7 @@ static const char *const flag_names[CF_FLAG_COUNT] = {
     "write", "readonly", "denyoom", "admin", "pubsub", "noscript",
     "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "fast",
     "no_auth", "may_replicate", "no_multi", "movablekeys", "allow_busy",
-    "protected", "no_mandatory_keys", NULL,
+    "protected", "no_mandatory_keys", NULL, "asking",
 };
 
 const char *cmdtab_flag_name(unsigned bit)

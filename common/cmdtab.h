@@ -40,7 +40,8 @@
 #define CF_PROTECTED    (1u << 17)   /* DEBUG: enable-debug-command */
 #define CF_NO_MANDATORY_KEYS (1u << 18)
 #define CF_CONTAINER    (1u << 19)   /* has subcommands; Tessera-internal */
-#define CF_FLAG_COUNT   20
+#define CF_ASKING       (1u << 20)   /* served for an IMPORTING slot */
+#define CF_FLAG_COUNT   21
 
 /* Where the proxy sends a command that has no key. */
 enum cmd_route {

@@ -45,6 +45,7 @@ static const cmd_bind_t *const all_binds[] = {
     multi_cmds,
     rdb_cmds,
     cluster_cmds,
+    migrate_cmds,
     repl_cmds,
 };
 

@@ -58,6 +58,7 @@ extern const cmd_bind_t multi_cmds[];
 extern const cmd_bind_t pubsub_cmds[];
 extern const cmd_bind_t cluster_cmds[];   /* node/cluster/cmd_cluster.c */
 extern const cmd_bind_t rdb_cmds[];   /* persist/rdb.c */
+extern const cmd_bind_t migrate_cmds[];   /* node/cluster/migrate.c */
 
 /* Type setup: each registers its db_type_ops (node/types/t_*.c). */
 void t_list_setup(void);

@@ -492,7 +492,8 @@ static void cmd_config_help(cmdctx_t *ctx, const req_t *req, reply_t *r)
 static const uint32_t shown_flags[] = {
     CF_WRITE,     CF_READONLY,          CF_DENYOOM,  CF_ADMIN,
     CF_PUBSUB,    CF_NOSCRIPT,          CF_BLOCKING, CF_LOADING,
-    CF_STALE,     CF_SKIP_MONITOR,      CF_SKIP_SLOWLOG, CF_FAST,
+    CF_STALE,     CF_SKIP_MONITOR,      CF_SKIP_SLOWLOG, CF_ASKING,
+    CF_FAST,
     CF_NO_AUTH,   CF_NO_MANDATORY_KEYS, CF_NO_MULTI, CF_MOVABLEKEYS,
     CF_ALLOW_BUSY,
 };

@@ -19,6 +19,7 @@
 #include "aof.h"
 #include "blocking.h"
 #include "cluster/cluster.h"
+#include "cluster/migrate.h"
 #include "cmd.h"
 #include "config.h"
 #include "db.h"
@@ -120,6 +121,7 @@ int main(int argc, char **argv)
     server_teardown(n);
     repl_teardown(n);
     cluster_teardown(n);
+    migrate_teardown(n);
     aof_teardown(n);
     rdb_teardown(n);
     block_teardown(n);

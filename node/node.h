@@ -202,6 +202,7 @@ typedef struct node {
     struct childinfo *childinfo; /* persist/childinfo.c: fork CoW reports */
     struct cluster *cluster;    /* node/cluster/: NULL unless cluster mode */
     struct propagate *prop;     /* propagate.c: NULL when nothing listens */
+    struct migrate *migrate;    /* cluster/migrate.c: MIGRATE's connections */
     struct aof *aof;            /* persist/aof.c */
     int aof_live;               /* aof.c: appending (state not OFF); the hot-path gate */
     struct repl *repl;          /* node/repl: ids, backlog, replicas, link */

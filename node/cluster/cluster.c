@@ -814,11 +814,15 @@ static int route(node_t *n, client_t *cl, const cmd_spec_t *c,
         if (!n->cluster_allow_reads_when_down) return REDIR_DOWN_STATE;
         if (flags & CF_WRITE) return REDIR_DOWN_RO;
     }
+    /* MIGRATE works on the local keys of an open slot (Redis 7.0) */
+    if ((k->migrating || k->importing) && c->id == CMD_MIGRATE)
+        return REDIR_NONE;
     if (k->migrating && k->missing) {
         k->owner = cs->migrating[k->slot];
         return k->existing ? REDIR_UNSTABLE : REDIR_ASK;
     }
-    if (k->importing && ((cl->flags & CLF_ASKING) || c->id == CMD_ASKING))
+    if (k->importing && ((cl->flags & CLF_ASKING) || c->id == CMD_ASKING ||
+                         (c->flags & CF_ASKING)))
         return k->multiple && k->missing ? REDIR_UNSTABLE : REDIR_NONE;
     if ((cl->flags & CLF_READONLY) && !(flags & CF_WRITE) &&
         (cs->myself->flags & CN_SLAVE) && cs->myself->master == k->owner)

@@ -1037,5 +1037,6 @@ const cmd_bind_t rdb_cmds[] = {
     {CMD_BGSAVE, cmd_bgsave},
     {CMD_DUMP, cmd_dump},
     {CMD_RESTORE, cmd_restore},
+    {CMD_RESTORE_ASKING, cmd_restore}, /* the cluster check differs */
     {0, NULL},
 };

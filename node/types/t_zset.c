@@ -1149,14 +1149,18 @@ static long long nodes_between(zset_t *zs, zsl_node_t *first,
                        zsl_rank(zs->zsl, s1, m1, l1)) + 1;
 }
 
-/* ZCOUNT key min max */
-static void cmd_zcount(cmdctx_t *ctx, const req_t *req, reply_t *r)
+/* ZCOUNT and ZLEXCOUNT: members in a score (or lex) range, by rank
+ * arithmetic on a skiplist. */
+static void zcount_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
+                           int lex)
 {
     zsl_range_t range;
+    zsl_lexrange_t lrange;
     zobj_t z;
     int missing;
-    if (!parse_range(&req->argv[2], &req->argv[3], &range)) {
-        reply_error(r, err_minmax);
+    if (lex ? !parse_lex(&req->argv[2], &req->argv[3], &lrange)
+            : !parse_range(&req->argv[2], &req->argv[3], &range)) {
+        reply_error(r, lex ? err_lex : err_minmax);
         return;
     }
     if (!lookup_read(ctx, &req->argv[1], &z, r, &missing)) {
@@ -1165,42 +1169,34 @@ static void cmd_zcount(cmdctx_t *ctx, const req_t *req, reply_t *r)
     }
     long long count = 0;
     zit_t it;
-    zit_score(&it, &z, &range, 0);
+    if (lex)
+        zit_lex(&it, &z, &lrange, 0);
+    else
+        zit_score(&it, &z, &range, 0);
     if (z.enc == ZE_SKIPLIST && it.x) {
         zset_t *zs = z.ptr;
-        count = nodes_between(zs, it.x, zsl_last_in_range(zs->zsl, &range));
+        zsl_node_t *last = lex ? zsl_last_in_lex(zs->zsl, &lrange)
+                               : zsl_last_in_range(zs->zsl, &range);
+        count = nodes_between(zs, it.x, last);
     } else {
-        for (; zit_valid(&it) && zit_in_score(&it, &range); zit_next(&it))
+        for (; zit_valid(&it) && (lex ? zit_in_lex(&it, &lrange)
+                                      : zit_in_score(&it, &range));
+             zit_next(&it))
             count++;
     }
     reply_int(r, count);
 }
 
+/* ZCOUNT key min max */
+static void cmd_zcount(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    zcount_generic(ctx, req, r, 0);
+}
+
 /* ZLEXCOUNT key min max */
 static void cmd_zlexcount(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
-    zsl_lexrange_t range;
-    zobj_t z;
-    int missing;
-    if (!parse_lex(&req->argv[2], &req->argv[3], &range)) {
-        reply_error(r, err_lex);
-        return;
-    }
-    if (!lookup_read(ctx, &req->argv[1], &z, r, &missing)) {
-        if (missing) reply_int(r, 0);
-        return;
-    }
-    long long count = 0;
-    zit_t it;
-    zit_lex(&it, &z, &range, 0);
-    if (z.enc == ZE_SKIPLIST && it.x) {
-        zset_t *zs = z.ptr;
-        count = nodes_between(zs, it.x, zsl_last_in_lex(zs->zsl, &range));
-    } else {
-        for (; zit_valid(&it) && zit_in_lex(&it, &range); zit_next(&it))
-            count++;
-    }
-    reply_int(r, count);
+    zcount_generic(ctx, req, r, 1);
 }
 
 /* ==== ranges ============================================================ */
