@@ -74,6 +74,17 @@ void *ts_calloc(size_t n, size_t size)
     return p;
 }
 
+/* used_memory follows a block that went from old to now usable bytes. */
+static inline void account_resize(size_t old, size_t now)
+{
+    if (now >= old)
+        atomic_fetch_add_explicit(&used_memory, now - old,
+                                  memory_order_relaxed);
+    else
+        atomic_fetch_sub_explicit(&used_memory, old - now,
+                                  memory_order_relaxed);
+}
+
 void *ts_try_realloc(void *ptr, size_t size)
 {
     if (should_fail()) return NULL;
@@ -81,13 +92,7 @@ void *ts_try_realloc(void *ptr, size_t size)
     size_t old = malloc_usable_size(ptr);
     void *p = realloc(ptr, size ? size : 1);
     if (!p) return NULL;
-    size_t now = malloc_usable_size(p);
-    if (now >= old)
-        atomic_fetch_add_explicit(&used_memory, now - old,
-                                  memory_order_relaxed);
-    else
-        atomic_fetch_sub_explicit(&used_memory, old - now,
-                                  memory_order_relaxed);
+    account_resize(old, malloc_usable_size(p));
     return p;
 }
 
@@ -97,13 +102,7 @@ void *ts_realloc(void *ptr, size_t size)
     size_t old = malloc_usable_size(ptr);
     void *p = realloc(ptr, size ? size : 1);
     if (!p) oom(size);
-    size_t now = malloc_usable_size(p);
-    if (now >= old)
-        atomic_fetch_add_explicit(&used_memory, now - old,
-                                  memory_order_relaxed);
-    else
-        atomic_fetch_sub_explicit(&used_memory, old - now,
-                                  memory_order_relaxed);
+    account_resize(old, malloc_usable_size(p));
     return p;
 }
 

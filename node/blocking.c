@@ -250,6 +250,20 @@ void block_client(cmdctx_t *ctx, const req_t *req, const int *keys, int nkeys,
     n->blocked_clients++;
 }
 
+void block_on_range(cmdctx_t *ctx, const req_t *req, int first, int n,
+                    long long deadline_ms, reply_t *r)
+{
+    if (!block_allowed(ctx)) {
+        reply_null_array(r);
+        return;
+    }
+    int stackidx[16];
+    int *idx = n <= 16 ? stackidx : ts_malloc((size_t)n * sizeof(int));
+    for (int i = 0; i < n; i++) idx[i] = first + i;
+    block_client(ctx, req, idx, n, deadline_ms);
+    if (idx != stackidx) ts_free(idx);
+}
+
 void block_signal_key(node_t *n, const char *key, size_t klen)
 {
     block_state_t *s = n->blocking;

@@ -44,6 +44,12 @@ int block_allowed(const cmdctx_t *ctx);
 void block_client(cmdctx_t *ctx, const req_t *req, const int *keys, int nkeys,
                   long long deadline_ms);
 
+/* block_client on the n consecutive keys argv[first..first+n-1] (BLPOP,
+ * BZPOPMIN, ...), or, when blocking is not allowed, reply the null array
+ * as a timeout would. */
+void block_on_range(cmdctx_t *ctx, const req_t *req, int first, int n,
+                    long long deadline_ms, reply_t *r);
+
 /* Somebody may be waiting for key: serve them after this command. */
 void block_signal_key(node_t *n, const char *key, size_t klen);
 

@@ -175,6 +175,21 @@ int conn_arg_is_secret(node_t *n, int argc, const resp_arg_t *argv, int i)
             }
         }
         return 0;
+    case CMD_MIGRATE: /* the passwords of AUTH and AUTH2, as Redis */
+        for (int j = 6; j < argc; j++) {
+            int more = argc - 1 - j;
+            if (arg_eq(&argv[j], "auth") && more >= 1) {
+                if (i == j + 1) return 1;
+                j++;
+            } else if (arg_eq(&argv[j], "auth2") && more >= 2) {
+                if (i == j + 1 || i == j + 2) return 1;
+                j += 2;
+            } else if (!arg_eq(&argv[j], "copy") &&
+                       !arg_eq(&argv[j], "replace")) {
+                break;
+            }
+        }
+        return 0;
     case CMD_CONFIG:
         return argc >= 4 && arg_eq(&argv[1], "set") && i >= 3 &&
                (i - 3) % 2 == 0 && config_is_sensitive(n, &argv[i - 1]);

@@ -49,6 +49,7 @@
 #include "multi.h"
 #include "notify.h"
 #include "propagate.h"
+#include "rng.h"
 
 #define EVPOOL_SIZE 16
 #define EVPOOL_CACHED_KEY 255   /* keys up to this long reuse a buffer */
@@ -108,12 +109,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t evict_rand(void)
 {
-    uint64_t x = rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng_state = x;
-    return x * 0x2545f4914f6cdd1dULL;
+    return rng_step(&rng_state);
 }
 
 /* ---- LRU and LFU ---------------------------------------------------- */

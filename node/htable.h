@@ -45,9 +45,10 @@ static inline uint64_t ht_cursor_next(uint64_t v, uint64_t m)
  * SCAN's guarantee (every element present for the whole scan is returned)
  * across growing and shrinking.
  */
+typedef void ht_bucket_fn(void *arg, int i, size_t idx);
+
 static inline uint64_t ht_scan_step(uint64_t v, const uint8_t bits[2],
-                                    bool rehashing,
-                                    void (*bucket)(void *arg, int i, size_t idx),
+                                    bool rehashing, ht_bucket_fn *bucket,
                                     void *arg)
 {
     if (!rehashing) {

@@ -57,6 +57,7 @@
 #include "alloc.h"
 #include "hash.h"
 #include "htable.h"
+#include "rng.h"
 #include "slot.h"
 
 /* ---- entries ---- */
@@ -350,15 +351,7 @@ static inline size_t t_mask(const ktable_t *t, int i)
     return ((size_t)1 << t->bits[i]) - 1;
 }
 
-static inline uint64_t rng_next(keyspace_t *ks)
-{
-    uint64_t x = ks->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    ks->rng = x;
-    return x * 0x2545f4914f6cdd1dULL;
-}
+static inline uint64_t rng_next(keyspace_t *ks) { return rng_step(&ks->rng); }
 
 /* Uniform in [0, n) without a division (Lemire's multiply-shift). */
 static inline size_t rng_below(keyspace_t *ks, size_t n)

@@ -184,6 +184,10 @@ static const config_opt_t proxy_options[] = {
      .def = "1024", .min = 1, .max = 1000000,
      .doc = "Requests of one client in flight before the proxy stops "
             "reading from it."},
+    {.name = "busy-poll-us", .type = CONFIG_INT, .ptr = PX(busy_poll_us),
+     .def = "0", .min = 0, .max = 10000,
+     .doc = "After a pass that moved requests or replies, poll without "
+            "sleeping for up to this many microseconds (0: never spin)."},
     {.name = "client-output-buffer-limit", .type = CONFIG_SPECIAL,
      .flags = CONFIG_MULTI_ARG, .def = "normal 0 0 0", .set = set_obuf,
      .get = get_obuf,

@@ -287,6 +287,7 @@ typedef struct proxy {
     long long refresh_interval_ms;
     long long maxclients;
     long long max_pipeline;
+    long long busy_poll_us;         /* spin for input before sleeping */
     long long obuf_hard, obuf_soft, obuf_soft_secs;
     long long proto_max_bulk_len;
     long long tcp_backlog;

@@ -391,14 +391,42 @@ static int worker_listen(worker_t *w)
 
 /* ---- lifecycle ------------------------------------------------------ */
 
+static long long mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* busy-poll-us (as the node's): after a pass that moved data, keep polling
+ * without sleeping until nothing has moved for busy_poll_us, so the next
+ * request or reply, usually microseconds away, finds the thread running
+ * instead of paying a sleep and a cross-CPU wakeup.  Idle proxies never
+ * spin: the spin only follows activity. */
+static void busy_poll(worker_t *w, long long us)
+{
+    long long deadline = mono_us() + us;
+    while (!w->stopping) {
+        if (event_base_loop(w->base, EVLOOP_NONBLOCK) < 0) break;
+        int active = w->flush_pending;
+        flush_all(w);
+        long long now = mono_us();
+        if (active) deadline = now + us;
+        else if (now >= deadline) break;
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
+    long long spin = w->p->busy_poll_us;
     topo_sync(w);
     /* one pass over the ready events, then one flush for the batch */
     while (!w->stopping) {
         if (event_base_loop(w->base, EVLOOP_ONCE) < 0) break;
+        int active = w->flush_pending;
         flush_all(w);
+        if (spin && active) busy_poll(w, spin);
     }
     return NULL;
 }

@@ -50,6 +50,7 @@
 #define MIGRATE_CACHE_TTL_MS 10000  /* Redis's MIGRATE_SOCKET_CACHE_TTL */
 #define MIGRATE_WRITE_CHUNK (64 * 1024)
 #define MIGRATE_LINE_MAX 1024       /* reply lines kept (Redis's buffers) */
+#define MIGRATE_TIMEOUT_MAX (1LL << 40) /* ms, ~35 years */
 
 typedef struct mconn {
     struct mconn *next;
@@ -357,6 +358,8 @@ static int parse_args(const req_t *req, margs_t *a, reply_t *r)
         arg_ll(&req->argv[4], &a->dbid, r))
         return -1;
     if (a->timeout <= 0) a->timeout = 1000;
+    /* deadlines are now + timeout: keep the sum far from overflowing */
+    if (a->timeout > MIGRATE_TIMEOUT_MAX) a->timeout = MIGRATE_TIMEOUT_MAX;
     return 0;
 }
 

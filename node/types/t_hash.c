@@ -439,19 +439,32 @@ static void cmd_hsetnx(cmdctx_t *ctx, const req_t *req, reply_t *r)
     reply_int(r, 1);
 }
 
-/* HGET key field */
-static void cmd_hget(cmdctx_t *ctx, const req_t *req, reply_t *r)
+/*
+ * HGET, HSTRLEN, HEXISTS: the value of field argv[2] of hash argv[1] in
+ * *v (buf holds an integer's digits).  Returns 1 found, 0 if the key or
+ * the field is absent, -1 after replying WRONGTYPE.
+ */
+static int field_read(cmdctx_t *ctx, const req_t *req,
+                      unsigned char buf[LP_INTBUF_SIZE], const char **v,
+                      size_t *vlen, reply_t *r)
 {
     hobj_t h;
     int found = lookup_read(ctx, &req->argv[1], &h, r);
-    if (found < 0) return;
+    if (found <= 0) return found;
+    const resp_arg_t *f = &req->argv[2];
+    return h_get(&h, f->ptr, f->len, buf, v, vlen);
+}
+
+/* HGET key field */
+static void cmd_hget(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
     unsigned char buf[LP_INTBUF_SIZE];
     const char *v;
     size_t vlen;
-    const resp_arg_t *f = &req->argv[2];
-    if (found && h_get(&h, f->ptr, f->len, buf, &v, &vlen))
+    int got = field_read(ctx, req, buf, &v, &vlen, r);
+    if (got > 0)
         reply_bulk(r, v, vlen);
-    else
+    else if (got == 0)
         reply_null(r);
 }
 
@@ -519,28 +532,21 @@ static void cmd_hlen(cmdctx_t *ctx, const req_t *req, reply_t *r)
 /* HSTRLEN key field */
 static void cmd_hstrlen(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
-    hobj_t h;
-    int found = lookup_read(ctx, &req->argv[1], &h, r);
-    if (found < 0) return;
     unsigned char buf[LP_INTBUF_SIZE];
     const char *v;
-    size_t vlen = 0;
-    const resp_arg_t *f = &req->argv[2];
-    if (!found || !h_get(&h, f->ptr, f->len, buf, &v, &vlen)) vlen = 0;
-    reply_int(r, (long long)vlen);
+    size_t vlen;
+    int got = field_read(ctx, req, buf, &v, &vlen, r);
+    if (got >= 0) reply_int(r, got ? (long long)vlen : 0);
 }
 
 /* HEXISTS key field */
 static void cmd_hexists(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
-    hobj_t h;
-    int found = lookup_read(ctx, &req->argv[1], &h, r);
-    if (found < 0) return;
     unsigned char buf[LP_INTBUF_SIZE];
     const char *v;
     size_t vlen;
-    const resp_arg_t *f = &req->argv[2];
-    reply_int(r, found && h_get(&h, f->ptr, f->len, buf, &v, &vlen));
+    int got = field_read(ctx, req, buf, &v, &vlen, r);
+    if (got >= 0) reply_int(r, got);
 }
 
 #define OUT_FIELD 1
@@ -594,6 +600,35 @@ static void cmd_hgetall(cmdctx_t *ctx, const req_t *req, reply_t *r)
     getall_generic(ctx, req, OUT_FIELD | OUT_VALUE, r);
 }
 
+/*
+ * HINCRBY, HINCRBYFLOAT: look the hash up for writing and read field f's
+ * value into *v (NULL when the hash or the field is absent; buf holds an
+ * integer's digits).  Returns found as lookup_write does (-1: replied).
+ */
+static int incr_lookup(cmdctx_t *ctx, const resp_arg_t *key,
+                       const resp_arg_t *f, hobj_t *h,
+                       unsigned char buf[LP_INTBUF_SIZE], const char **v,
+                       size_t *vlen, reply_t *r)
+{
+    int found = lookup_write(ctx, key, h, r);
+    *v = NULL;
+    *vlen = 0;
+    if (found > 0 && !h_get(h, f->ptr, f->len, buf, v, vlen)) *v = NULL;
+    return found;
+}
+
+/* HINCRBY, HINCRBYFLOAT: store the new value of field f and notify. */
+static void incr_store(cmdctx_t *ctx, const resp_arg_t *key,
+                       const resp_arg_t *f, hobj_t *h, int found,
+                       const char *num, size_t nlen, const char *event)
+{
+    h_set(ctx->node, h, f->ptr, f->len, num, nlen);
+    h_store(ctx, key, h);
+    db_modified(ctx, key);
+    if (!found) notify_key(ctx->node, NOTIFY_NEW, "new", key);
+    notify_key(ctx->node, NOTIFY_HASH, event, key);
+}
+
 /* HINCRBY key field increment */
 static void cmd_hincrby(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
@@ -601,13 +636,12 @@ static void cmd_hincrby(cmdctx_t *ctx, const req_t *req, reply_t *r)
     long long incr, old = 0;
     if (arg_ll(&req->argv[3], &incr, r)) return;
     hobj_t h;
-    int found = lookup_write(ctx, key, &h, r);
-    if (found < 0) return;
     unsigned char buf[LP_INTBUF_SIZE];
     const char *v;
     size_t vlen;
-    if (found && h_get(&h, f->ptr, f->len, buf, &v, &vlen) &&
-        !resp_str2ll(v, vlen, &old)) {
+    int found = incr_lookup(ctx, key, f, &h, buf, &v, &vlen, r);
+    if (found < 0) return;
+    if (v && !resp_str2ll(v, vlen, &old)) {
         reply_error(r, "ERR hash value is not an integer");
         return;
     }
@@ -618,12 +652,7 @@ static void cmd_hincrby(cmdctx_t *ctx, const req_t *req, reply_t *r)
     }
     long long nv = old + incr;
     char num[24];
-    size_t nlen = resp_ll2str(num, nv);
-    h_set(ctx->node, &h, f->ptr, f->len, num, nlen);
-    h_store(ctx, key, &h);
-    db_modified(ctx, key);
-    if (!found) notify_key(ctx->node, NOTIFY_NEW, "new", key);
-    notify_key(ctx->node, NOTIFY_HASH, "hincrby", key);
+    incr_store(ctx, key, f, &h, found, num, resp_ll2str(num, nv), "hincrby");
     reply_int(r, nv);
 }
 
@@ -642,13 +671,12 @@ static void cmd_hincrbyfloat(cmdctx_t *ctx, const req_t *req, reply_t *r)
         return;
     }
     hobj_t h;
-    int found = lookup_write(ctx, key, &h, r);
-    if (found < 0) return;
     unsigned char buf[LP_INTBUF_SIZE];
     const char *v;
     size_t vlen;
-    if (found && h_get(&h, f->ptr, f->len, buf, &v, &vlen) &&
-        !numfmt_str2ld(v, vlen, &val)) {
+    int found = incr_lookup(ctx, key, f, &h, buf, &v, &vlen, r);
+    if (found < 0) return;
+    if (v && !numfmt_str2ld(v, vlen, &val)) {
         reply_error(r, "ERR hash value is not a float");
         return;
     }
@@ -659,11 +687,7 @@ static void cmd_hincrbyfloat(cmdctx_t *ctx, const req_t *req, reply_t *r)
     }
     char out[NUMFMT_LD_MAX_CHARS];
     size_t n = numfmt_ld2str_human(out, val);
-    h_set(ctx->node, &h, f->ptr, f->len, out, n);
-    h_store(ctx, key, &h);
-    db_modified(ctx, key);
-    if (!found) notify_key(ctx->node, NOTIFY_NEW, "new", key);
-    notify_key(ctx->node, NOTIFY_HASH, "hincrbyfloat", key);
+    incr_store(ctx, key, f, &h, found, out, n, "hincrbyfloat");
     reply_bulk(r, out, n);
     /* replicas store the same formatted value: HSET key field value */
     resp_arg_t argv[4] = {{"HSET", 4}, *key, *f, {out, n}};

@@ -933,22 +933,6 @@ static void cmd_lmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
 
 /* ---- blocking forms (node/blocking.c) ------------------------------------- */
 
-/* Block on argv[first..first+n-1], or reply as a timeout when blocking is
- * not allowed (inside MULTI). */
-static void block_on_range(cmdctx_t *ctx, const req_t *req, int first, int n,
-                           long long deadline, reply_t *r)
-{
-    if (!block_allowed(ctx)) {
-        reply_null_array(r);
-        return;
-    }
-    int stackidx[16];
-    int *idx = n <= 16 ? stackidx : ts_malloc((size_t)n * sizeof(int));
-    for (int i = 0; i < n; i++) idx[i] = first + i;
-    block_client(ctx, req, idx, n, deadline);
-    if (idx != stackidx) ts_free(idx);
-}
-
 /* BLPOP/BRPOP key [key ...] timeout */
 static void bpop_generic(cmdctx_t *ctx, const req_t *req, int where,
                          reply_t *r)

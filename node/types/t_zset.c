@@ -1267,32 +1267,21 @@ static void range_rank(zsink_t *k, const zobj_t *z, long start, long end,
     }
 }
 
-static void range_score(zsink_t *k, const zobj_t *z, const zsl_range_t *range,
-                        long offset, long limit, int rev)
+/* The members in a score range (sr) or a lex range (lr, when sr is NULL),
+ * after skipping offset of them, at most limit (-1: all). */
+static void range_by(zsink_t *k, const zobj_t *z, const zsl_range_t *sr,
+                     const zsl_lexrange_t *lr, long offset, long limit,
+                     int rev)
 {
     if (offset > 0 && offset >= (long)zobj_len(z)) return;
     zit_t it;
-    zit_score(&it, z, range, rev);
+    if (sr)
+        zit_score(&it, z, sr, rev);
+    else
+        zit_lex(&it, z, lr, rev);
     while (zit_valid(&it) && offset--) zit_next(&it);
     while (zit_valid(&it) && limit--) {
-        if (!zit_in_score(&it, range)) break;
-        size_t ml;
-        double s;
-        const char *m = zit_get(&it, &ml, &s);
-        sink_emit(k, m, ml, s);
-        zit_next(&it);
-    }
-}
-
-static void range_lex(zsink_t *k, const zobj_t *z, const zsl_lexrange_t *range,
-                      long offset, long limit, int rev)
-{
-    if (offset > 0 && offset >= (long)zobj_len(z)) return;
-    zit_t it;
-    zit_lex(&it, z, range, rev);
-    while (zit_valid(&it) && offset--) zit_next(&it);
-    while (zit_valid(&it) && limit--) {
-        if (!zit_in_lex(&it, range)) break;
+        if (sr ? !zit_in_score(&it, sr) : !zit_in_lex(&it, lr)) break;
         size_t ml;
         double s;
         const char *m = zit_get(&it, &ml, &s);
@@ -1393,10 +1382,9 @@ static void zrange_generic(cmdctx_t *ctx, const req_t *req, reply_t *r,
     int rev = dir == DIR_REV;
     if (type == RT_RANK)
         range_rank(&k, &z, opt_start, opt_end, rev);
-    else if (type == RT_SCORE)
-        range_score(&k, &z, &range, offset, limit, rev);
     else
-        range_lex(&k, &z, &lex, offset, limit, rev);
+        range_by(&k, &z, type == RT_SCORE ? &range : NULL, &lex, offset,
+                 limit, rev);
     sink_end(&k, ctx, dstkey);
 }
 
@@ -1728,20 +1716,6 @@ static void cmd_zmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
 
 /* ---- blocking forms (node/blocking.c) ------------------------------------ */
 
-static void zblock(cmdctx_t *ctx, const req_t *req, int first, int n,
-                   long long deadline, reply_t *r)
-{
-    if (!block_allowed(ctx)) {
-        reply_null_array(r);
-        return;
-    }
-    int stackidx[16];
-    int *idx = n <= 16 ? stackidx : ts_malloc((size_t)n * sizeof(int));
-    for (int i = 0; i < n; i++) idx[i] = first + i;
-    block_client(ctx, req, idx, n, deadline);
-    if (idx != stackidx) ts_free(idx);
-}
-
 /* BZPOPMIN/BZPOPMAX key [key ...] timeout */
 static void bzpop_minmax(cmdctx_t *ctx, const req_t *req, reply_t *r, int max)
 {
@@ -1751,7 +1725,7 @@ static void bzpop_minmax(cmdctx_t *ctx, const req_t *req, reply_t *r, int max)
         return;
     if (zpop_generic(ctx, &req->argv[1], req->argc - 2, max, 2, -1, 0, r))
         return;
-    zblock(ctx, req, 1, req->argc - 2, deadline, r);
+    block_on_range(ctx, req, 1, req->argc - 2, deadline, r);
 }
 
 /* BZPOPMIN key [key ...] timeout */
@@ -1774,7 +1748,7 @@ static void cmd_bzmpop(cmdctx_t *ctx, const req_t *req, reply_t *r)
     if (zmpop_generic(ctx, req, 2, r)) return;
     long long numkeys = 0;
     resp_str2ll(req->argv[2].ptr, req->argv[2].len, &numkeys);
-    zblock(ctx, req, 3, (int)numkeys, deadline, r);
+    block_on_range(ctx, req, 3, (int)numkeys, deadline, r);
 }
 
 /* ==== random members and scan =========================================== */

@@ -39,32 +39,13 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     bl.add_common_args(p)
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds per test (quick: 2)")
-    p.add_argument("--requests", type=int, default=None,
-                   help="fixed -n per run; default: calibrated so a run takes --seconds")
-    p.add_argument("--seconds", type=float, default=2.0,
-                   help="target duration of one run when -n is calibrated (quick: 0.3)")
+    bl.add_side_by_side_args(p, quick_rounds=2, quick_seconds=0.3)
     p.add_argument("--tests", default="set,get,incr,mset",
                    help="comma-separated redis-benchmark test names")
-    p.add_argument("--pipelines", default="1,16", help="comma-separated -P values")
-    p.add_argument("--clients", type=int, default=50, help="redis-benchmark -c")
     p.add_argument("--keyspace", type=int, default=1000000, help="redis-benchmark -r")
     p.add_argument("--no-prefill", action="store_true",
                    help="do not pre-load the keyspace before measuring")
-    p.add_argument("--server-cpu", default="0", help="CPU for the servers ('' = unpinned)")
-    p.add_argument("--client-cpu", default="1", help="CPU for redis-benchmark ('' = unpinned)")
-    p.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
-    a = p.parse_args()
-    if a.quick:
-        if a.rounds == p.get_default("rounds"):
-            a.rounds = 2
-        if a.seconds == p.get_default("seconds"):
-            a.seconds = 0.3
-    a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
-    a.pipelines = [int(x) for x in a.pipelines.split(",") if x.strip()]
-    if a.rounds < 1 or not a.tests or not a.pipelines:
-        p.error("need at least one round, one test and one pipeline depth")
-    return a
+    return bl.parse_side_by_side_args(p)
 
 
 def run_benchmark(args, server, test, pipeline, n):
@@ -102,34 +83,9 @@ def calibrate(args, servers, test, pipeline):
     return max(step, int(round(n / step)) * step)
 
 
-
-
-def table(results):
-    def rng(lo, hi):
-        return f"{bl.fmt_num(lo)}–{bl.fmt_num(hi)}"
-    rows = []
-    for r in results:
-        s = r["summary"]
-        rows.append([r["test_name"], str(r["pipeline"]), bl.fmt_num(r["requests"]),
-                     bl.fmt_num(s["ref_median"]), rng(s["ref_min"], s["ref_max"]),
-                     bl.fmt_num(s["cand_median"]), rng(s["cand_min"], s["cand_max"]),
-                     bl.fmt_ratio(s["ratio_median"]),
-                     f"{bl.fmt_ratio(s['ratio_min'])}–{bl.fmt_ratio(s['ratio_max'])}",
-                     bl.fmt_cpu(s),
-                     bl.fmt_ratio(s["cpu_ratio"])])
-    header = ["test", "P", "-n", "ref rps (median)", "ref min–max", "cand rps (median)",
-              "cand min–max", "cand/ref", "ratio min–max",
-              "server CPU µs/req ref / cand", "CPU cand/ref"]
-    return bl.markdown_table(header, rows)
-
-
 def main():
     args = parse_args()
-    config = {"rounds": args.rounds, "requests": args.requests,
-              "seconds": args.seconds, "tests": args.tests,
-              "pipelines": args.pipelines, "clients": args.clients,
-              "keyspace": args.keyspace, "prefill": not args.no_prefill,
-              "server_cpu": args.server_cpu, "client_cpu": args.client_cpu}
+    config = bl.side_by_side_config(args, prefill=not args.no_prefill)
 
     def prepare(servers):
         if args.no_prefill:
@@ -138,7 +94,7 @@ def main():
         for s in servers:
             prefill(s, args.keyspace, cmds)
 
-    return bl.side_by_side("bench_node", args, config, run_benchmark, calibrate, table,
+    return bl.side_by_side("bench_node", args, config, run_benchmark, calibrate, bl.rps_table,
                            prepare=prepare)
 
 

@@ -36,6 +36,7 @@ import io
 import os
 import shutil
 import subprocess
+import shlex
 import sys
 import tempfile
 import time
@@ -61,6 +62,8 @@ def parse_args():
                    help="requests per redis-benchmark run")
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--proxy-threads", type=int, default=1)
+    p.add_argument("--proxy-args", default="",
+                   help="extra tessera-proxy arguments, one shell-quoted string")
     p.add_argument("--backend-cpu", default="0")
     p.add_argument("--proxy-cpu", default="1")
     p.add_argument("--client-cpu", default="0")
@@ -129,7 +132,8 @@ def tessera_argv(args, backend_port):
     def fn(p):
         return [args.proxy_bin, "--port", str(p.port), "--bind", "127.0.0.1",
                 "--cluster-nodes", "127.0.0.1:%d" % backend_port,
-                "--threads", str(args.proxy_threads), "--loglevel", "warning"]
+                "--threads", str(args.proxy_threads), "--loglevel", "warning"
+                ] + shlex.split(args.proxy_args)
     return fn
 
 

@@ -319,6 +319,58 @@ def write_results(prefix, payload, out_dir=RESULTS_DIR):
     return path
 
 
+class BenchError(Exception):
+    """A benchmark step failed while the servers still looked healthy."""
+
+
+def run_guarded(payload, body, errors=(), servers=(), workdir=None, keep=False,
+                kept="server logs"):
+    """Run body(), the measuring part of a script, and return the exit
+    status: body()'s own (None: 0), or for an exception it raises, which
+    is recorded in payload["error"], 2 a server died, 1 BenchError or one
+    of `errors`, 130 interrupted.  Whatever happens, `servers` are stopped
+    and `workdir` removed, unless keep is set or the run failed."""
+    status = 0
+    try:
+        status = body() or 0
+    except ServerDied as e:
+        payload["error"] = str(e)
+        log(f"ERROR: {e}")
+        status = 2
+    except (BenchError,) + tuple(errors) as e:
+        payload["error"] = str(e)
+        log(f"ERROR: {e}")
+        status = 1
+    except KeyboardInterrupt:
+        payload["error"] = "interrupted"
+        status = 130
+    finally:
+        for s in servers:
+            s.stop()
+        if workdir:
+            if keep or status != 0:
+                log(f"{kept} kept in {workdir}")
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
+    return status
+
+
+def print_binaries(payload, ref_note="", cand_note=""):
+    """The ref = / cand = lines above a results table."""
+    meta = payload["meta"]
+    print(f"ref  = {meta['ref_bin']} ({meta['ref_version']}){ref_note}")
+    print(f"cand = {meta['cand_bin']} ({meta['cand_version']}){cand_note}\n")
+
+
+def finish(name, payload, out_dir, status):
+    """Say if the run failed, write the JSON results; returns status."""
+    if payload["error"]:
+        print(f"\n{name} FAILED: {payload['error'].splitlines()[0]}")
+    path = write_results(name, payload, out_dir)
+    print(f"results: {path}")
+    return status
+
+
 def common_meta(args):
     """Metadata recorded in every results file."""
     return {
@@ -362,8 +414,6 @@ def add_common_args(p):
 REDIS_BENCHMARK = shutil.which("redis-benchmark") or "/usr/bin/redis-benchmark"
 
 
-class BenchError(Exception):
-    """redis-benchmark failed while the server still looked healthy."""
 
 
 def server_cpu_seconds(server):
@@ -450,6 +500,74 @@ def fmt_cpu(s):
     return f"{s['ref_cpu_us']:.2f} / {s['cand_cpu_us']:.2f}"
 
 
+def add_side_by_side_args(p, quick_rounds, quick_seconds):
+    """The flags of the side_by_side() scripts, --tests and --keyspace aside
+    (their defaults and help differ)."""
+    p.add_argument("--rounds", type=int, default=5,
+                   help=f"interleaved rounds per test (quick: {quick_rounds})")
+    p.add_argument("--requests", type=int, default=None,
+                   help="fixed -n per run; default: calibrated so a run takes --seconds")
+    p.add_argument("--seconds", type=float, default=2.0,
+                   help="target duration of one run when -n is calibrated "
+                        f"(quick: {quick_seconds})")
+    p.add_argument("--pipelines", default="1,16", help="comma-separated -P values")
+    p.add_argument("--clients", type=int, default=50, help="redis-benchmark -c")
+    p.add_argument("--server-cpu", default="0", help="CPU for the servers ('' = unpinned)")
+    p.add_argument("--client-cpu", default="1", help="CPU for redis-benchmark ('' = unpinned)")
+    p.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
+    p.set_defaults(quick_rounds=quick_rounds, quick_seconds=quick_seconds)
+
+
+def parse_side_by_side_args(p, known_tests=None):
+    """p.parse_args() for the flags of add_side_by_side_args: --quick
+    defaults applied, --tests and --pipelines split into lists (and checked
+    against known_tests if given)."""
+    a = p.parse_args()
+    if a.quick:
+        if a.rounds == p.get_default("rounds"):
+            a.rounds = a.quick_rounds
+        if a.seconds == p.get_default("seconds"):
+            a.seconds = a.quick_seconds
+    a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
+    a.pipelines = [int(x) for x in a.pipelines.split(",") if x.strip()]
+    unknown = [t for t in a.tests if known_tests and t not in known_tests]
+    if unknown:
+        p.error(f"unknown tests {unknown}; known: {','.join(known_tests)}")
+    if a.rounds < 1 or not a.tests or not a.pipelines:
+        p.error("need at least one round, one test and one pipeline depth")
+    return a
+
+
+def side_by_side_config(args, **extra):
+    """The "config" of a side_by_side() results file."""
+    config = {"rounds": args.rounds, "requests": args.requests,
+              "seconds": args.seconds, "tests": args.tests,
+              "pipelines": args.pipelines, "clients": args.clients,
+              "keyspace": args.keyspace}
+    config.update(extra)
+    config.update({"server_cpu": args.server_cpu, "client_cpu": args.client_cpu})
+    return config
+
+
+def rps_table(results):
+    """The Markdown table of side_by_side() results."""
+    def rng(lo, hi):
+        return f"{fmt_num(lo)}–{fmt_num(hi)}"
+    rows = []
+    for r in results:
+        s = r["summary"]
+        rows.append([r["test_name"], str(r["pipeline"]), fmt_num(r["requests"]),
+                     fmt_num(s["ref_median"]), rng(s["ref_min"], s["ref_max"]),
+                     fmt_num(s["cand_median"]), rng(s["cand_min"], s["cand_max"]),
+                     fmt_ratio(s["ratio_median"]),
+                     f"{fmt_ratio(s['ratio_min'])}–{fmt_ratio(s['ratio_max'])}",
+                     fmt_cpu(s), fmt_ratio(s["cpu_ratio"])])
+    header = ["test", "P", "-n", "ref rps (median)", "ref min–max", "cand rps (median)",
+              "cand min–max", "cand/ref", "ratio min–max",
+              "server CPU µs/req ref / cand", "CPU cand/ref"]
+    return markdown_table(header, rows)
+
+
 def side_by_side(name, args, config, run_one, calibrate, table, prepare=None):
     """The driver shared by bench_node.py and bench_types.py.
 
@@ -474,9 +592,9 @@ def side_by_side(name, args, config, run_one, calibrate, table, prepare=None):
                       extra=args.cand_args)]
     payload = {"benchmark": name, "meta": common_meta(args), "config": config,
                "results": [], "error": None}
-    status = 0
     t_start = time.monotonic()
-    try:
+
+    def measure_all():
         for s in servers:
             s.start()
             log(f"started {s.name}: {s.binary} on port {s.port} (pid {s.proc.pid})")
@@ -501,38 +619,17 @@ def side_by_side(name, args, config, run_one, calibrate, table, prepare=None):
                 log(f"  {test_name:<24} P={pipeline:<3} n={n:<9} "
                     f"ref={summ['ref_median']:,.0f} cand={summ['cand_median']:,.0f} "
                     f"ratio={summ['ratio_median']:.3f}")
-    except ServerDied as e:
-        payload["error"] = str(e)
-        log(f"ERROR: {e}")
-        status = 2
-    except BenchError as e:
-        payload["error"] = str(e)
-        log(f"ERROR: {e}")
-        status = 1
-    except KeyboardInterrupt:
-        payload["error"] = "interrupted"
-        status = 130
-    finally:
-        for s in servers:
-            s.stop()
-        if not args.keep and status == 0:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            log(f"server logs kept in {workdir}")
 
+    status = run_guarded(payload, measure_all, servers=servers, workdir=workdir,
+                         keep=args.keep)
     payload["elapsed_s"] = round(time.monotonic() - t_start, 1)
     if payload["results"]:
         print(f"\n### {name}: requests/s, {args.clients} clients, -r {args.keyspace}, "
               f"{args.rounds} interleaved rounds\n")
-        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']})")
-        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']})\n")
+        print_binaries(payload)
         print(table(payload["results"]))
         ratios = [r["summary"]["ratio_median"] for r in payload["results"]]
         gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
         payload["geomean_ratio"] = gm
         print(f"\ngeometric mean of cand/ref median ratios: {gm:.3f}")
-    if payload["error"]:
-        print(f"\n{name} FAILED: {payload['error'].splitlines()[0]}")
-    path = write_results(name, payload, args.out_dir)
-    print(f"results: {path}")
-    return status
+    return finish(name, payload, args.out_dir, status)

@@ -50,8 +50,7 @@ REDIS_BENCHMARK = shutil.which("redis-benchmark") or "/usr/bin/redis-benchmark"
 VALGRIND = shutil.which("valgrind") or "/usr/bin/valgrind"
 
 
-class BenchError(Exception):
-    pass
+BenchError = bl.BenchError
 
 
 def parse_args():
@@ -193,9 +192,9 @@ def main():
                           "valgrind_args": args.valgrind_args,
                           "valgrind": bl.binary_version(VALGRIND)},
                "idle": {}, "results": [], "error": None}
-    status = 0
     t_start = time.monotonic()
-    try:
+
+    def measure_all():
         rates = {}
         for role, binary, extra in servers:
             if args.no_idle_correction:
@@ -224,30 +223,15 @@ def main():
                                "per_command_raw": bl.median([p["per_command_raw"] for p in pairs])}
             entry["ratio"] = entry["cand"]["per_command"] / entry["ref"]["per_command"]
             payload["results"].append(entry)
-    except bl.ServerDied as e:
-        payload["error"] = str(e)
-        bl.log(f"ERROR: {e}")
-        status = 2
-    except (BenchError, OSError) as e:
-        payload["error"] = str(e)
-        bl.log(f"ERROR: {e}")
-        status = 1
-    except KeyboardInterrupt:
-        payload["error"] = "interrupted"
-        status = 130
-    finally:
-        if args.keep or status != 0:
-            bl.log(f"callgrind files and logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
+    status = bl.run_guarded(payload, measure_all, errors=(OSError,), workdir=workdir,
+                            keep=args.keep, kept="callgrind files and logs")
     payload["elapsed_s"] = round(time.monotonic() - t_start, 1)
     if payload["results"]:
         print(f"\n### callgrind_ops: instructions per command "
               f"(redis-benchmark -c 1 -P 1, N1={args.n1}, N2={args.n2}"
               f"{', median of %d' % args.repeats if args.repeats > 1 else ''})\n")
-        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']})")
-        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']})\n")
+        bl.print_binaries(payload)
         rows = []
         for e in payload["results"]:
             ref, cand = e["ref"], e["cand"]
@@ -266,11 +250,7 @@ def main():
                   "idle_rate (timer work under valgrind): "
                   + ", ".join(f"{r} {bl.fmt_num(payload['idle'][r]['instr_per_s'])}/s"
                               for r in ("ref", "cand")))
-    if payload["error"]:
-        print(f"\ncallgrind_ops FAILED: {payload['error'].splitlines()[0]}")
-    path = bl.write_results("callgrind_ops", payload, args.out_dir)
-    print(f"results: {path}")
-    return status
+    return bl.finish("callgrind_ops", payload, args.out_dir, status)
 
 
 if __name__ == "__main__":

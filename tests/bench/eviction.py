@@ -37,8 +37,6 @@ import argparse
 import itertools
 import multiprocessing as mp
 import os
-import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -52,8 +50,7 @@ import benchlib as bl  # noqa: E402
 MB = 1024 * 1024
 
 
-class BenchError(Exception):
-    pass
+BenchError = bl.BenchError
 
 
 def parse_args():
@@ -301,9 +298,9 @@ def main():
                           "policy": args.policy, "write_rate": args.write_rate,
                           "hot_fraction": args.hot_fraction, "poll_ms": args.poll_ms},
                "results": {}, "error": None}
-    status = 0
     t_start = time.monotonic()
-    try:
+
+    def measure_all():
         for name in ("ref", "cand"):
             res = payload["results"][name] = {}
             for phase in ("overshoot", "hot"):
@@ -315,30 +312,15 @@ def main():
                         res[phase] = hot_phase(srv, args, res["overshoot"]["dbsize"])
                 finally:
                     srv.stop()
-    except bl.ServerDied as e:
-        payload["error"] = str(e)
-        bl.log(f"ERROR: {e}")
-        status = 2
-    except (BenchError, redis.RedisError, socket.error) as e:
-        payload["error"] = str(e)
-        bl.log(f"ERROR: {e}")
-        status = 1
-    except KeyboardInterrupt:
-        payload["error"] = "interrupted"
-        status = 130
-    finally:
-        if args.keep or status != 0:
-            bl.log(f"server logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
+    status = bl.run_guarded(payload, measure_all, errors=(redis.RedisError, OSError),
+                            workdir=workdir, keep=args.keep)
     payload["elapsed_s"] = round(time.monotonic() - t_start, 1)
     res = payload["results"]
     if all(len(res.get(n, {})) == 2 for n in ("ref", "cand")):
         print(f"\n### eviction: maxmemory {args.maxmemory_mb} MB, {args.total_mb} MB of "
               f"{args.value_size}-byte values per phase, {args.policy}\n")
-        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']})")
-        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']})\n")
+        bl.print_binaries(payload)
         ro, co = res["ref"]["overshoot"], res["cand"]["overshoot"]
         rh, ch = res["ref"]["hot"], res["cand"]["hot"]
         rate = (f"{args.write_rate:,} keys/s" if args.write_rate else "unpaced")
@@ -361,11 +343,7 @@ def main():
             ["hot-set write time (s)", f"{rh['load_seconds']:.1f}", f"{ch['load_seconds']:.1f}"],
         ]
         print(bl.markdown_table(["", "ref", "cand"], rows))
-    if payload["error"]:
-        print(f"\neviction FAILED: {payload['error'].splitlines()[0]}")
-    path = bl.write_results("eviction", payload, args.out_dir)
-    print(f"results: {path}")
-    return status
+    return bl.finish("eviction", payload, args.out_dir, status)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ failed to start or died.
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -34,8 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
 
 
-class BenchError(Exception):
-    pass
+BenchError = bl.BenchError
 
 
 def parse_args():
@@ -86,40 +84,54 @@ def settled_used_memory(client, timeout=10.0):
     return prev
 
 
-def measure(srv, args):
-    client = redis.Redis(host="127.0.0.1", port=srv.port, socket_timeout=60)
+def measure_load(srv, nkeys, commands, client_timeout=60, load_opts=None,
+                 inspect=None, settle_timeout=10.0):
+    """Load `commands` (nkeys keys) into srv, between two settled readings
+    of used_memory and RSS; returns the per-key figures.  load_opts go to
+    benchlib.load_keys; inspect(client), if given, checks the loaded keys
+    (raising BenchError) and returns fields for the result (an "encoding"
+    is logged), before the second reading."""
+    client = redis.Redis(host="127.0.0.1", port=srv.port, socket_timeout=client_timeout)
+    extra = {}
     try:
         before_um = settled_used_memory(client)
         before_rss = srv.rss_bytes()
         t0 = time.monotonic()
         try:
-            bl.load_keys(srv.port, set_commands(args.keys, args.value_size))
+            bl.load_keys(srv.port, commands, **(load_opts or {}))
         except (OSError, RuntimeError) as e:
             srv.check()
             raise BenchError(f"{srv.name}: load failed: {e}")
         load_s = time.monotonic() - t0
         srv.check()
         dbsize = client.dbsize()
-        if dbsize != args.keys:
-            raise BenchError(f"{srv.name}: DBSIZE is {dbsize} after loading {args.keys} keys")
-        after_um = settled_used_memory(client)
+        if dbsize != nkeys:
+            raise BenchError(f"{srv.name}: DBSIZE is {dbsize} after loading {nkeys} keys")
+        if inspect:
+            extra = inspect(client)
+        after_um = settled_used_memory(client, timeout=settle_timeout)
         after_rss = srv.rss_bytes()
     except redis.RedisError as e:
         srv.check()
         raise BenchError(f"{srv.name}: {e}")
     finally:
         client.close()
-    r = {"load_seconds": round(load_s, 2), "dbsize": dbsize,
+    r = {"load_seconds": round(load_s, 2), "dbsize": dbsize, **extra,
          "used_memory_before": before_um, "used_memory_after": after_um,
          "rss_before": before_rss, "rss_after": after_rss,
-         "rss_per_key": (after_rss - before_rss) / args.keys,
+         "rss_per_key": (after_rss - before_rss) / nkeys,
          "used_memory_per_key": None}
     if before_um is not None and after_um is not None:
-        r["used_memory_per_key"] = (after_um - before_um) / args.keys
-    bl.log(f"  {srv.name}: loaded {args.keys:,} keys in {load_s:.1f}s, "
+        r["used_memory_per_key"] = (after_um - before_um) / nkeys
+    enc = f" ({r['encoding']})" if "encoding" in r else ""
+    bl.log(f"  {srv.name}: loaded {nkeys:,} keys{enc} in {load_s:.1f}s, "
            f"used_memory/key={bl.fmt_num(r['used_memory_per_key'], 1)} "
            f"rss/key={r['rss_per_key']:.1f}")
     return r
+
+
+def measure(srv, args):
+    return measure_load(srv, args.keys, set_commands(args.keys, args.value_size))
 
 
 def ratio(a, b):
@@ -138,9 +150,9 @@ def compare_memory(args, name, config, measure, title,
                bl.Server("cand", args.cand_bin, workdir=workdir, extra=args.cand_args)]
     payload = {"benchmark": name, "meta": bl.common_meta(args), "config": config,
                "results": {}, "error": None}
-    status = 0
     t_start = time.monotonic()
-    try:
+
+    def measure_both():
         for s in servers:
             s.start()
             bl.log(f"started {s.name}: {s.binary} on port {s.port} (pid {s.proc.pid})")
@@ -153,45 +165,23 @@ def compare_memory(args, name, config, measure, title,
         for n in ("ref", "cand"):
             if res[n]["used_memory_per_key"] is None:
                 payload["error"] = f"{n}: INFO memory has no used_memory"
-                status = 1
-    except bl.ServerDied as e:
-        payload["error"] = str(e)
-        bl.log(f"ERROR: {e}")
-        status = 2
-    except BenchError as e:
-        payload["error"] = str(e)
-        bl.log(f"ERROR: {e}")
-        status = 1
-    except KeyboardInterrupt:
-        payload["error"] = "interrupted"
-        status = 130
-    finally:
-        for s in servers:
-            s.stop()
-        if args.keep or status != 0:
-            bl.log(f"server logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+                return 1
+        return 0
 
+    status = bl.run_guarded(payload, measure_both, servers=servers, workdir=workdir,
+                            keep=args.keep)
     payload["elapsed_s"] = round(time.monotonic() - t_start, 1)
     res = payload["results"]
     if "ref" in res and "cand" in res:
         print(f"\n### {name}: bytes per key, {title}\n")
-        print(f"ref  = {payload['meta']['ref_bin']} ({payload['meta']['ref_version']})"
-              f"{label(res['ref'])}")
-        print(f"cand = {payload['meta']['cand_bin']} ({payload['meta']['cand_version']})"
-              f"{label(res['cand'])}\n")
+        bl.print_binaries(payload, label(res["ref"]), label(res["cand"]))
         rows = [["used_memory (INFO)", bl.fmt_num(res["ref"]["used_memory_per_key"], 1),
                  bl.fmt_num(res["cand"]["used_memory_per_key"], 1),
                  bl.fmt_ratio(payload["ratio_used_memory"])],
                 ["RSS (/proc)", bl.fmt_num(res["ref"]["rss_per_key"], 1),
                  bl.fmt_num(res["cand"]["rss_per_key"], 1), bl.fmt_ratio(payload["ratio_rss"])]]
         print(bl.markdown_table(["bytes/key", "ref", "cand", "cand/ref"], rows))
-    if payload["error"]:
-        print(f"\n{name} FAILED: {payload['error'].splitlines()[0]}")
-    path = bl.write_results(name, payload, args.out_dir)
-    print(f"results: {path}")
-    return status
+    return bl.finish(name, payload, args.out_dir, status)
 
 
 def main():

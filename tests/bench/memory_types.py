@@ -34,13 +34,10 @@ Exit status: 0 ok, 1 tooling failure, 2 a server failed to start or died.
 import argparse
 import os
 import sys
-import time
-
-import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
-from memory_keys import BenchError, compare_memory, settled_used_memory  # noqa: E402
+from memory_keys import BenchError, compare_memory, measure_load  # noqa: E402
 
 
 def key_name(i, keys):
@@ -130,47 +127,19 @@ def parse_args():
 
 def measure(srv, args):
     shape = SHAPES[args.shape]
-    client = redis.Redis(host="127.0.0.1", port=srv.port, socket_timeout=120)
-    try:
-        before_um = settled_used_memory(client)
-        before_rss = srv.rss_bytes()
-        t0 = time.monotonic()
-        try:
-            # optional 6th field: the reply every load command gets
-            expect = shape[5] if len(shape) > 5 else b"+OK\r\n"
-            bl.load_keys(srv.port, shape[3](args.keys), batch=200, timeout=120,
-                         expect=expect)
-        except (OSError, RuntimeError) as e:
-            srv.check()
-            raise BenchError(f"{srv.name}: load failed: {e}")
-        load_s = time.monotonic() - t0
-        srv.check()
-        dbsize = client.dbsize()
-        if dbsize != args.keys:
-            raise BenchError(f"{srv.name}: DBSIZE is {dbsize} after loading {args.keys} keys")
-        k0 = key_name(0, args.keys)
+    k0 = key_name(0, args.keys)
+
+    def inspect(client):
         if client.type(k0) != shape[4]:
             raise BenchError(f"{srv.name}: {k0!r} is not a {shape[4]!r}")
         encoding = client.object("encoding", k0)
-        after_um = settled_used_memory(client, timeout=30.0)
-        after_rss = srv.rss_bytes()
-    except redis.RedisError as e:
-        srv.check()
-        raise BenchError(f"{srv.name}: {e}")
-    finally:
-        client.close()
-    r = {"load_seconds": round(load_s, 2), "dbsize": dbsize,
-         "encoding": encoding.decode() if isinstance(encoding, bytes) else encoding,
-         "used_memory_before": before_um, "used_memory_after": after_um,
-         "rss_before": before_rss, "rss_after": after_rss,
-         "rss_per_key": (after_rss - before_rss) / args.keys,
-         "used_memory_per_key": None}
-    if before_um is not None and after_um is not None:
-        r["used_memory_per_key"] = (after_um - before_um) / args.keys
-    bl.log(f"  {srv.name}: loaded {args.keys:,} keys ({r['encoding']}) in {load_s:.1f}s, "
-           f"used_memory/key={bl.fmt_num(r['used_memory_per_key'], 1)} "
-           f"rss/key={r['rss_per_key']:.1f}")
-    return r
+        return {"encoding": encoding.decode() if isinstance(encoding, bytes) else encoding}
+
+    # optional 6th field: the reply every load command gets
+    expect = shape[5] if len(shape) > 5 else b"+OK\r\n"
+    return measure_load(srv, args.keys, shape[3](args.keys), client_timeout=120,
+                        load_opts={"batch": 200, "timeout": 120, "expect": expect},
+                        inspect=inspect, settle_timeout=30.0)
 
 
 def main():

@@ -560,28 +560,39 @@ def test_info_persistence_aof_fields(start_server):
 
 # ---- moving AOF directories between tessera and redis-server --------------------------
 
+def populate_across_rewrite(c, srv):
+    """Data in both parts of the AOF: populate, rewrite it into the base
+    file, then write more into the incr file."""
+    populate(c)
+    c.bgrewriteaof()
+    wait_for(lambda: srv.info("persistence")["aof_rewrite_in_progress"] == 0,
+             timeout=30, what="rewrite")
+    c.set("after-rewrite", "1")         # in the incr file
+    c.rpush("l:big", "tail")
+
+
+def assert_loads_same(src, dst, expected):
+    """dst, started on a copy of src's appendonlydir, holds `expected`."""
+    shutil.copytree(src.dir / "appendonlydir", dst.dir / "appendonlydir")
+    dst.start()
+    c = dst.client()
+    assert_same(expected, snapshot(c))
+    c.close()
+
+
 def test_redis_written_aof_loads_in_tessera(start_server):
     need_redis_server()
     ref = RefServer(["--appendonly", "yes"], name="aofsrc")
     ref.start()
     try:
         c = ref.client()
-        populate(c)
-        c.bgrewriteaof()
-        wait_for(lambda: ref.info("persistence")["aof_rewrite_in_progress"]
-                 == 0, timeout=30, what="redis rewrite")
-        c.set("after-rewrite", "1")         # in the incr file
-        c.rpush("l:big", "tail")
+        populate_across_rewrite(c, ref)
         expected = snapshot(c)
         c.close()
         ref.stop()
         s = Server(["--appendonly", "yes"], name="aofdst")
         try:
-            shutil.copytree(ref.dir / "appendonlydir", s.dir / "appendonlydir")
-            s.start()
-            c = s.client()
-            assert_same(expected, snapshot(c))
-            c.close()
+            assert_loads_same(ref, s, expected)
         finally:
             s.cleanup()
     finally:
@@ -592,23 +603,14 @@ def test_tessera_written_aof_loads_in_redis(start_server):
     need_redis_server()
     s = aof_server(start_server)
     c = s.client()
-    populate(c)
-    c.bgrewriteaof()
-    wait_for(lambda: s.info("persistence")["aof_rewrite_in_progress"] == 0,
-             timeout=30, what="rewrite")
-    c.set("after-rewrite", "1")
-    c.rpush("l:big", "tail")
+    populate_across_rewrite(c, s)
     c.sadd("st:ht", "new")
     expected = snapshot(c)
     c.close()
     s.stop()
     ref = RefServer(["--appendonly", "yes"], name="aofred")
     try:
-        shutil.copytree(s.dir / "appendonlydir", ref.dir / "appendonlydir")
-        ref.start()
-        c = ref.client()
-        assert_same(expected, snapshot(c))
-        c.close()
+        assert_loads_same(s, ref, expected)
     finally:
         ref.cleanup()
 

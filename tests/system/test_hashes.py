@@ -14,30 +14,8 @@ import random
 import time
 
 import pytest
-
-OK = b"+OK\r\n"
-NIL = b"$-1\r\n"
-SYNTAX = b"-ERR syntax error\r\n"
-NOTINT = b"-ERR value is not an integer or out of range\r\n"
-NOTFLOAT = b"-ERR value is not a valid float\r\n"
-WRONGTYPE = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-EMPTY = b"*0\r\n"
-
-
-def bulk(v):
-    if isinstance(v, int):
-        v = str(v)
-    if isinstance(v, str):
-        v = v.encode()
-    return b"$%d\r\n%s\r\n" % (len(v), v)
-
-
-def integer(n):
-    return b":%d\r\n" % n
-
-
-def arity(cmd):
-    return b"-ERR wrong number of arguments for '%s' command\r\n" % cmd.encode()
+from respwire import (
+    OK, NIL, EMPTY, SYNTAX, NOTINT, NOTFLOAT, WRONGTYPE, bulk, integer, arity)
 
 
 @pytest.fixture

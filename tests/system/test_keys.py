@@ -10,23 +10,10 @@ import time
 import pytest
 
 from conftest import lpush_or_skip, make_list
+from respwire import OK, NIL, SYNTAX, NOTINT, bulk, integer
 
 
-OK = b"+OK\r\n"
-NIL = b"$-1\r\n"
-SYNTAX = b"-ERR syntax error\r\n"
-NOTINT = b"-ERR value is not an integer or out of range\r\n"
 DB_RANGE = b"-ERR DB index is out of range\r\n"
-
-
-def bulk(v):
-    if isinstance(v, str):
-        v = v.encode()
-    return b"$%d\r\n%s\r\n" % (len(v), v)
-
-
-def integer(n):
-    return b":%d\r\n" % n
 
 
 def ttl(c, key):

@@ -18,32 +18,9 @@ import random
 import pytest
 
 from conftest import REDIS_SERVER_BIN, RawConn, Server
-
-OK = b"+OK\r\n"
-NIL = b"$-1\r\n"
-NILARR = b"*-1\r\n"
-EMPTY = b"*0\r\n"
-SYNTAX = b"-ERR syntax error\r\n"
-NOTINT = b"-ERR value is not an integer or out of range\r\n"
-POSITIVE = b"-ERR value is out of range, must be positive\r\n"
-WRONGTYPE = (b"-WRONGTYPE Operation against a key holding the wrong kind "
-             b"of value\r\n")
-
-
-def bulk(v):
-    if isinstance(v, int):
-        v = str(v)
-    if isinstance(v, str):
-        v = v.encode()
-    return b"$%d\r\n%s\r\n" % (len(v), v)
-
-
-def integer(n):
-    return b":%d\r\n" % n
-
-
-def arr(*items):
-    return b"*%d\r\n" % len(items) + b"".join(bulk(i) for i in items)
+from respwire import (
+    OK, NIL, NILARR, EMPTY, SYNTAX, NOTINT, POSITIVE, WRONGTYPE, bulk,
+    integer, array as arr)
 
 
 @pytest.fixture

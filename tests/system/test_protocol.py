@@ -191,28 +191,23 @@ def test_inline_bare_newline_terminator(shared_server, raw):
 def test_inline_quoted_arguments(shared_server, raw):
     c = raw(shared_server)
     assert c.cmd("FLUSHALL") == b"+OK\r\n"
-    c.send(b'SET  "key with spaces"   "v  v"  \r\n')
-    assert c.read_reply() == b"+OK\r\n"
-    c.send(b'GET "key with spaces"\r\n')
-    assert c.read_reply() == b"$4\r\nv  v\r\n"
-    # Double quotes understand C-like escapes and \xHH.
-    c.send(b'ECHO "\\x41\\x42\\n\\t\\"\\\\"\r\n')
-    assert c.read_reply() == b'$6\r\nAB\n\t"\\\r\n'
-    c.send(b'ECHO "\\a\\b\\r"\r\n')
-    assert c.read_reply() == b"$3\r\n\x07\x08\r\r\n"
-    # An invalid \x escape is taken literally minus the backslash.
-    c.send(b'ECHO "\\xzz"\r\n')
-    assert c.read_reply() == b"$3\r\nxzz\r\n"
-    # Single quotes only understand \'.
-    c.send(b"ECHO 'it\\'s'\r\n")
-    assert c.read_reply() == b"$4\r\nit's\r\n"
-    c.send(b"ECHO 'a\\nb'\r\n")
-    assert c.read_reply() == b"$4\r\na\\nb\r\n"
-    # Outside quotes a backslash is just a byte.
-    c.send(b"ECHO a\\nb\r\n")
-    assert c.read_reply() == b"$4\r\na\\nb\r\n"
-    c.send(b'ECHO ""\r\n')
-    assert c.read_reply() == b"$0\r\n\r\n"
+    for request, reply in [
+        (b'SET  "key with spaces"   "v  v"  \r\n', b"+OK\r\n"),
+        (b'GET "key with spaces"\r\n', b"$4\r\nv  v\r\n"),
+        # Double quotes understand C-like escapes and \xHH.
+        (b'ECHO "\\x41\\x42\\n\\t\\"\\\\"\r\n', b'$6\r\nAB\n\t"\\\r\n'),
+        (b'ECHO "\\a\\b\\r"\r\n', b"$3\r\n\x07\x08\r\r\n"),
+        # An invalid \x escape is taken literally minus the backslash.
+        (b'ECHO "\\xzz"\r\n', b"$3\r\nxzz\r\n"),
+        # Single quotes only understand \'.
+        (b"ECHO 'it\\'s'\r\n", b"$4\r\nit's\r\n"),
+        (b"ECHO 'a\\nb'\r\n", b"$4\r\na\\nb\r\n"),
+        # Outside quotes a backslash is just a byte.
+        (b"ECHO a\\nb\r\n", b"$4\r\na\\nb\r\n"),
+        (b'ECHO ""\r\n', b"$0\r\n\r\n"),
+    ]:
+        c.send(request)
+        assert c.read_reply() == reply, request
 
 
 def test_inline_closing_quote_must_be_followed_by_space(shared_server, raw):

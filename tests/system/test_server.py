@@ -13,10 +13,8 @@ import pytest
 from conftest import lpush_or_skip, make_list
 
 from conftest import encode_command, wait_for
+from respwire import OK, NIL, SYNTAX, bulk, integer
 
-OK = b"+OK\r\n"
-NIL = b"$-1\r\n"
-SYNTAX = b"-ERR syntax error\r\n"
 NOAUTH = b"-NOAUTH Authentication required.\r\n"
 WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
 DEBUG_DENIED = (
@@ -46,16 +44,6 @@ CLIENT_FIELDS = ["id", "addr", "laddr", "fd", "name", "age", "idle", "flags",
                  "db", "sub", "psub", "ssub", "multi", "qbuf", "qbuf-free",
                  "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem",
                  "tot-mem", "events", "cmd", "user", "redir", "resp"]
-
-
-def bulk(v):
-    if isinstance(v, str):
-        v = v.encode()
-    return b"$%d\r\n%s\r\n" % (len(v), v)
-
-
-def integer(n):
-    return b":%d\r\n" % n
 
 
 def body(reply):

@@ -9,22 +9,7 @@ import time
 import pytest
 
 from conftest import lpush_or_skip, make_list
-
-OK = b"+OK\r\n"
-NIL = b"$-1\r\n"
-SYNTAX = b"-ERR syntax error\r\n"
-NOTINT = b"-ERR value is not an integer or out of range\r\n"
-WRONGTYPE = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-
-
-def bulk(v):
-    if isinstance(v, str):
-        v = v.encode()
-    return b"$%d\r\n%s\r\n" % (len(v), v)
-
-
-def integer(n):
-    return b":%d\r\n" % n
+from respwire import OK, NIL, SYNTAX, NOTINT, WRONGTYPE, bulk, integer
 
 
 @pytest.fixture

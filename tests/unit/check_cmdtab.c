@@ -117,6 +117,31 @@ START_TEST(key_positions)
 }
 END_TEST
 
+/* MIGRATE: the key at 3, or with an empty key what follows KEYS
+ * (Redis's migrateGetKeys); KEYS after a non-empty key is not a key list */
+START_TEST(migrate_key_positions)
+{
+    int idx[16];
+    const char *one[] = {"migrate", "h", "1", "k", "0", "5", "COPY"};
+    ck_assert_int_eq(keys_of_args("migrate", 7, one, idx), 1);
+    ck_assert_int_eq(idx[0], 3);
+    const char *many[] = {"migrate", "h", "1", "", "0", "5", "REPLACE",
+                          "keys", "a", "b"};
+    ck_assert_int_eq(keys_of_args("migrate", 10, many, idx), 2);
+    ck_assert_int_eq(idx[0], 8);
+    ck_assert_int_eq(idx[1], 9);
+    const char *none[] = {"migrate", "h", "1", "", "0", "5", "KEYS"};
+    ck_assert_int_eq(keys_of_args("migrate", 7, none, idx), 0);
+    const char *named[] = {"migrate", "h", "1", "k", "0", "5", "KEYS", "a"};
+    ck_assert_int_eq(keys_of_args("migrate", 8, named, idx), 1);
+    ck_assert_int_eq(idx[0], 3);
+    const cmd_spec_t *ra = cmdtab_lookup("restore-asking", 14);
+    ck_assert_ptr_nonnull(ra);
+    ck_assert(ra->flags & CF_ASKING);
+    ck_assert_str_eq(cmdtab_flag_name(20), "asking");
+}
+END_TEST
+
 START_TEST(flag_names_and_categories)
 {
     ck_assert_str_eq(cmdtab_flag_name(0), "write");
@@ -140,6 +165,7 @@ int main(void)
     tcase_add_test(tc, subcommands);
     tcase_add_test(tc, every_entry_is_consistent);
     tcase_add_test(tc, key_positions);
+    tcase_add_test(tc, migrate_key_positions);
     tcase_add_test(tc, flag_names_and_categories);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

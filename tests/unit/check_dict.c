@@ -24,6 +24,7 @@
 #include "alloc.h"
 #include "dict.h"
 #include "hash.h"
+#include "rng.h"
 
 #define REQUIRE(x)                                                           \
     do {                                                                     \
@@ -39,15 +40,7 @@
 
 static uint64_t rng_state;
 
-static uint64_t rnd(void)
-{
-    uint64_t x = rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng_state = x;
-    return x * 0x2545f4914f6cdd1dULL;
-}
+static uint64_t rnd(void) { return rng_step(&rng_state); }
 
 static size_t rnd_below(size_t n) { return (size_t)(rnd() % n); }
 

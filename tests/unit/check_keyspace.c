@@ -27,6 +27,7 @@
 #include "alloc.h"
 #include "hash.h"
 #include "keyspace.h"
+#include "rng.h"
 #include "slot.h"
 
 /*
@@ -57,15 +58,7 @@
 
 static uint64_t rng_state;
 
-static uint64_t rnd(void)
-{
-    uint64_t x = rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng_state = x;
-    return x * 0x2545f4914f6cdd1dULL;
-}
+static uint64_t rnd(void) { return rng_step(&rng_state); }
 
 static size_t rnd_below(size_t n) { return (size_t)(rnd() % n); }
 
@@ -696,34 +689,35 @@ static void op_clear_slot(model_t *md)
     REQ_EQ(ks_slot_size(md->ks, slot), 0);
 }
 
-static void op_random(model_t *md)
+/* What ks_random* returned: NULL iff the model has no candidate (n == 0),
+ * else a key of the model.  Returns its model index, -1 for NULL. */
+static int sampled(model_t *md, kentry_t *e, size_t n)
 {
-    kentry_t *e = ks_random(md->ks, rnd);
-    if (!md->count) {
+    if (!n) {
         REQUIRE((e) == NULL);
-        return;
+        return -1;
     }
     REQUIRE((e) != NULL);
     size_t kl;
     const char *k = ke_key(e, &kl);
     int i = key_index(md, k, kl);
     REQ_GE(i, 0);
-    check_entry(md, e, &md->m[i]);
+    return i;
+}
+
+static void op_random(model_t *md)
+{
+    kentry_t *e = ks_random(md->ks, rnd);
+    int i = sampled(md, e, md->count);
+    if (i >= 0) check_entry(md, e, &md->m[i]);
 }
 
 /* A random key with a TTL: present in the model, with that TTL. */
 static void op_random_volatile(model_t *md)
 {
     kentry_t *e = ks_random_volatile(md->ks, rnd);
-    if (!md->nexp) {
-        REQUIRE((e) == NULL);
-        return;
-    }
-    REQUIRE((e) != NULL);
-    size_t kl;
-    const char *k = ke_key(e, &kl);
-    int i = key_index(md, k, kl);
-    REQ_GE(i, 0);
+    int i = sampled(md, e, md->nexp);
+    if (i < 0) return;
     REQUIRE(md->m[i].present);
     REQ_NE(md->m[i].expire, -1);
     check_entry(md, e, &md->m[i]);

@@ -26,6 +26,7 @@
 #include "keyspace.h"
 #include "node.h"
 #include "reply.h"
+#include "rng.h"
 
 #define REQUIRE(x)                                                           \
     do {                                                                     \
@@ -128,13 +129,7 @@ typedef struct mhash {
 static mhash_t model[NKEYS];
 static uint64_t rs;
 
-static uint64_t rnd(void)
-{
-    rs ^= rs >> 12;
-    rs ^= rs << 25;
-    rs ^= rs >> 27;
-    return rs * 0x2545f4914f6cdd1dULL;
-}
+static uint64_t rnd(void) { return rng_step(&rs); }
 
 static const char *key_name(int k)
 {

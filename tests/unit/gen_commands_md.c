@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "cmdtab.h"
+#include "gendoc.h"
 
 static const char *planned(const char *name, const char *group)
 {
@@ -108,26 +109,6 @@ int main(int argc, char **argv)
     buf_init(&out);
     emit(&out, list);
     fclose(list);
-    int rc = 0;
-    if (argc == 2) {
-        fwrite(buf_rptr(&out), 1, buf_len(&out), stdout);
-    } else {
-        FILE *f = fopen(argv[3], "r");
-        buf_t cur;
-        buf_init(&cur);
-        char chunk[4096];
-        size_t n;
-        while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-            buf_append(&cur, chunk, n);
-        if (f) fclose(f);
-        if (buf_len(&cur) != buf_len(&out) ||
-            memcmp(buf_rptr(&cur), buf_rptr(&out), buf_len(&out)) != 0) {
-            fprintf(stderr, "%s is out of date with common/commands.def: "
-                    "run `ninja -C <build> commands-md`\n", argv[3]);
-            rc = 1;
-        }
-        buf_deinit(&cur);
-    }
-    buf_deinit(&out);
-    return rc;
+    return gendoc_finish(&out, argc == 4 ? argv[3] : NULL,
+                         "common/commands.def", "commands-md");
 }

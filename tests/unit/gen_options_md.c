@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "gendoc.h"
 #include "node.h"
 #include "options.h"
 
@@ -64,32 +65,13 @@ static void emit(buf_t *out)
 
 int main(int argc, char **argv)
 {
+    if (argc != 1 && !(argc == 3 && strcmp(argv[1], "--check") == 0)) {
+        fprintf(stderr, "usage: %s [--check FILE]\n", argv[0]);
+        return 2;
+    }
     buf_t out;
     buf_init(&out);
     emit(&out);
-    int rc = 0;
-    if (argc == 1) {
-        fwrite(buf_rptr(&out), 1, buf_len(&out), stdout);
-    } else if (argc == 3 && strcmp(argv[1], "--check") == 0) {
-        FILE *f = fopen(argv[2], "r");
-        buf_t cur;
-        buf_init(&cur);
-        char chunk[4096];
-        size_t n;
-        while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-            buf_append(&cur, chunk, n);
-        if (f) fclose(f);
-        if (buf_len(&cur) != buf_len(&out) ||
-            memcmp(buf_rptr(&cur), buf_rptr(&out), buf_len(&out)) != 0) {
-            fprintf(stderr, "%s is out of date with node/options.c: run "
-                    "`ninja -C <build> options-md`\n", argv[2]);
-            rc = 1;
-        }
-        buf_deinit(&cur);
-    } else {
-        fprintf(stderr, "usage: %s [--check FILE]\n", argv[0]);
-        rc = 2;
-    }
-    buf_deinit(&out);
-    return rc;
+    return gendoc_finish(&out, argc == 3 ? argv[2] : NULL, "node/options.c",
+                         "options-md");
 }

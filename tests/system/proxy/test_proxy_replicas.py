@@ -145,8 +145,14 @@ def test_new_replica_joins_the_round_robin(repl_cluster, start_proxy,
         mid = master.node_id
         wait_for(lambda: extra.client().execute_command(
             "CLUSTER", "REPLICATE", mid), timeout=20, what="replicate")
-        wait_for(lambda: master.client().execute_command("WAIT", 2, 1000)
-                 >= 2, timeout=30, what="second replica in sync")
+        # in sync: the new replica has the last key (READONLY: it serves
+        # its master's slots instead of redirecting)
+        direct = redis.Redis(host=HOST, port=extra.port, socket_timeout=5,
+                             single_connection_client=True)
+        direct.execute_command("READONLY")
+        wait_for(lambda: direct.get(keys[-1]) == keys[-1].encode(),
+                 timeout=60, interval=0.1, what="second replica in sync")
+        direct.close()
         wait_for(lambda: p.client().execute_command("PROXY").decode().count(
             "127.0.0.1:%d" % extra.port) > 0, timeout=10,
             what="the proxy to see the new replica")
