@@ -46,28 +46,31 @@
 #include "propagate.h"
 #include "rdb.h"
 
-#define MIGRATE_CACHE_ITEMS 64      /* Redis's MIGRATE_SOCKET_CACHE_ITEMS */
-#define MIGRATE_CACHE_TTL_MS 10000  /* Redis's MIGRATE_SOCKET_CACHE_TTL */
-#define MIGRATE_WRITE_CHUNK (64 * 1024)
-#define MIGRATE_LINE_MAX 1024       /* reply lines kept (Redis's buffers) */
-#define MIGRATE_TIMEOUT_MAX (1LL << 40) /* ms, ~35 years */
+#define MIGRATE_CACHE_ITEMS  64    /* Redis's MIGRATE_SOCKET_CACHE_ITEMS */
+#define MIGRATE_CACHE_TTL_MS 10000 /* Redis's MIGRATE_SOCKET_CACHE_TTL */
+#define MIGRATE_WRITE_CHUNK  (64 * 1024)
+#define MIGRATE_LINE_MAX     1024 /* reply lines kept (Redis's buffers) */
+#define MIGRATE_TIMEOUT_MAX  (1LL << 40) /* ms, ~35 years */
 
 typedef struct mconn {
     struct mconn *next;
-    char *name;             /* "host:port" as the command gave them */
+    char *name; /* "host:port" as the command gave them */
     int fd;
-    long long last_dbid;    /* -1: SELECT before the next RESTORE */
-    long long last_use_ms;  /* monotonic */
-    buf_t in;               /* bytes read past the last reply line */
+    long long last_dbid;   /* -1: SELECT before the next RESTORE */
+    long long last_use_ms; /* monotonic */
+    buf_t in;              /* bytes read past the last reply line */
 } mconn_t;
 
 struct migrate {
     mconn_t *conns;
     int nconns;
-    struct event *timer;    /* pending while conns is not empty */
+    struct event *timer; /* pending while conns is not empty */
 };
 
-static long long mono_ms(void) { return node_mono_us() / 1000; }
+static long long mono_ms(void)
+{
+    return node_mono_us() / 1000;
+}
 
 static void conn_close(struct migrate *m, mconn_t **pp)
 {
@@ -83,7 +86,8 @@ static void conn_close(struct migrate *m, mconn_t **pp)
 static mconn_t **conn_find(struct migrate *m, const char *name)
 {
     mconn_t **pp = &m->conns;
-    while (*pp && strcmp((*pp)->name, name) != 0) pp = &(*pp)->next;
+    while (*pp && strcmp((*pp)->name, name) != 0)
+        pp = &(*pp)->next;
     return pp;
 }
 
@@ -96,8 +100,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     struct migrate *m = n->migrate;
     long long now = mono_ms();
     for (mconn_t **pp = &m->conns; *pp;) {
-        if (now - (*pp)->last_use_ms > MIGRATE_CACHE_TTL_MS) conn_close(m, pp);
-        else pp = &(*pp)->next;
+        if (now - (*pp)->last_use_ms > MIGRATE_CACHE_TTL_MS)
+            conn_close(m, pp);
+        else
+            pp = &(*pp)->next;
     }
     if (m->conns) {
         struct timeval tv = {1, 0};
@@ -109,7 +115,8 @@ void migrate_teardown(node_t *n)
 {
     struct migrate *m = n->migrate;
     if (!m) return;
-    while (m->conns) conn_close(m, &m->conns);
+    while (m->conns)
+        conn_close(m, &m->conns);
     if (m->timer) event_free(m->timer);
     ts_free(m);
     n->migrate = NULL;
@@ -141,12 +148,14 @@ static int wait_fd(int fd, short events, long long deadline)
 static int tcp_connect(const char *host, const char *port, long long timeout)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM}, *res, *ai;
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res, *ai;
     if (getaddrinfo(host, port, &hints, &res) != 0) return -1;
     int fd = -1;
     for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-                                       SOCK_NONBLOCK, ai->ai_protocol);
+        fd = socket(ai->ai_family,
+                    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    ai->ai_protocol);
         if (fd < 0) continue;
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
             errno == EINPROGRESS)
@@ -168,8 +177,7 @@ static int tcp_connect(const char *host, const char *port, long long timeout)
 /* The cached connection to host:port, connecting if needed; NULL after
  * replying the error (Redis's migrateGetSocket). */
 static mconn_t *conn_get(node_t *n, const resp_arg_t *host,
-                         const resp_arg_t *port, long long timeout,
-                         reply_t *r)
+                         const resp_arg_t *port, long long timeout, reply_t *r)
 {
     struct migrate *m = n->migrate;
     if (!m) {
@@ -196,7 +204,8 @@ static mconn_t *conn_get(node_t *n, const resp_arg_t *host,
     }
     if (m->nconns >= MIGRATE_CACHE_ITEMS) {
         mconn_t **vp = &m->conns;
-        for (int k = rand() % m->nconns; k > 0; k--) vp = &(*vp)->next;
+        for (int k = rand() % m->nconns; k > 0; k--)
+            vp = &(*vp)->next;
         conn_close(m, vp);
     }
     int fd = bad_host ? -1 : tcp_connect(hbuf, pbuf, timeout);
@@ -393,8 +402,10 @@ static int build_batch(cmdctx_t *ctx, const req_t *req, const margs_t *a,
         }
         kidx[kept++] = kidx[j];
         put_count(out, a->replace ? 5 : 4);
-        if (n->cluster) put_bulk(out, "RESTORE-ASKING", 14);
-        else put_bulk(out, "RESTORE", 7);
+        if (n->cluster)
+            put_bulk(out, "RESTORE-ASKING", 14);
+        else
+            put_bulk(out, "RESTORE", 7);
         put_bulk(out, key->ptr, key->len);
         put_bulk_ll(out, ttl);
         size_t plen;
@@ -446,8 +457,8 @@ static void cmd_migrate(cmdctx_t *ctx, const req_t *req, reply_t *r)
         line2[MIGRATE_LINE_MAX];
     for (;;) { /* at most twice: a fresh connection after a stale one */
         int write_error = 0, socket_error = 0, target_error = 0;
-        mconn_t *c = conn_get(ctx->node, &req->argv[1], &req->argv[2],
-                              a.timeout, r);
+        mconn_t *c =
+            conn_get(ctx->node, &req->argv[1], &req->argv[2], a.timeout, r);
         if (!c) goto out;
         buf_clear(&out);
         int do_select = c->last_dbid != a.dbid;
@@ -467,9 +478,10 @@ static void cmd_migrate(cmdctx_t *ctx, const req_t *req, reply_t *r)
                 socket_error = 1;
                 break;
             }
-            char *err = a.pass && line0[0] == '-' ? line0
+            char *err = a.pass && line0[0] == '-'      ? line0
                         : do_select && line1[0] == '-' ? line1
-                        : line2[0] == '-' ? line2 : NULL;
+                        : line2[0] == '-'              ? line2
+                                                       : NULL;
             if (err) {
                 c->last_dbid = -1;
                 if (!target_error) reply_target_error(r, err);
@@ -499,9 +511,10 @@ static void cmd_migrate(cmdctx_t *ctx, const req_t *req, reply_t *r)
             reply_ok(r);
         }
         goto out;
-    socket_err:
+    socket_err:;
+        int timed_out = errno == ETIMEDOUT;
         close_named(ctx->node, c);
-        if (errno != ETIMEDOUT && may_retry) {
+        if (!timed_out && may_retry) {
             may_retry = 0;
             continue;
         }

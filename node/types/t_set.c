@@ -622,6 +622,24 @@ static void propagate_srem(cmdctx_t *ctx, const resp_arg_t *key,
     propagate_rewrite(ctx, 3, argv);
 }
 
+/* SPOP and SRANDMEMBER with a count: the set at key, looked up for writing
+ * (SPOP) or reading.  NULL after replying: an empty set or array for a
+ * missing key or a count of 0 (SPOP's is a set, as Redis), WRONGTYPE. */
+static kentry_t *count_target(cmdctx_t *ctx, const resp_arg_t *key,
+                              int write, unsigned long long count, reply_t *r)
+{
+    kentry_t *e = write ? db_lookup_write(ctx, key) : db_lookup_read(ctx, key);
+    if (e && !check_set(e, r)) return NULL;
+    if (!e || count == 0) {
+        if (write)
+            reply_set(r, 0);
+        else
+            reply_array(r, 0);
+        return NULL;
+    }
+    return e;
+}
+
 /* SPOP key count (spopWithCountCommand) */
 static void spop_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
@@ -635,16 +653,8 @@ static void spop_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
         return;
     }
     unsigned long long count = (unsigned long long)l;
-    kentry_t *e = db_lookup_write(ctx, key);
-    if (!e) {
-        reply_set(r, 0);
-        return;
-    }
-    if (!check_set(e, r)) return;
-    if (count == 0) {
-        reply_set(r, 0);
-        return;
-    }
+    kentry_t *e = count_target(ctx, key, 1, count, r);
+    if (!e) return;
     setv_t s = setv_of(ctx, e);
     size_t size = set_size(&s);
 
@@ -770,16 +780,8 @@ static void srandmember_count(cmdctx_t *ctx, const req_t *req, reply_t *r)
     int uniq = l >= 0;
     unsigned long long count = uniq ? (unsigned long long)l
                                     : (unsigned long long)-l;
-    kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
-    if (!e) {
-        reply_array(r, 0);
-        return;
-    }
-    if (!check_set(e, r)) return;
-    if (count == 0) {
-        reply_array(r, 0);
-        return;
-    }
+    kentry_t *e = count_target(ctx, &req->argv[1], 0, count, r);
+    if (!e) return;
     setv_t s = setv_of(ctx, e);
     size_t size = set_size(&s);
     sele_t m;

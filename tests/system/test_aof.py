@@ -653,6 +653,21 @@ def small_tmpfs():
         os.rmdir(mnt)
 
 
+def fill_up(fs):
+    """Fill the file system at fs with one file, until a write fails;
+    returns the file's path (unlink it to free the space)."""
+    filler = fs / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return filler
+
+
 def test_enospc_refuses_writes_then_recovers(small_tmpfs):
     s = Server(["--appendonly", "yes", "--appendfsync", "everysec",
                 "--dir", str(small_tmpfs)], name="enospc")
@@ -661,15 +676,7 @@ def test_enospc_refuses_writes_then_recovers(small_tmpfs):
         c = s.client()
         c.set("before", "1")
         # fill the file system, leaving a little room
-        filler = small_tmpfs / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
-        try:
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        filler = fill_up(small_tmpfs)
         acked, err = [], None
         for i in range(2000):
             try:
@@ -707,15 +714,7 @@ def test_enospc_with_always_holds_the_reply_until_on_disk(small_tmpfs):
         s.start()
         c, reader = s.client(), s.client()
         c.set("before", "1")
-        filler = small_tmpfs / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
-        try:
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        filler = fill_up(small_tmpfs)
         done = {}
 
         def write():

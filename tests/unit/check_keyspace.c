@@ -160,6 +160,16 @@ static int key_index(const model_t *md, const char *k, size_t n)
     }
 }
 
+/* Index of the model key that entry e (from the keyspace) holds. */
+static int entry_index(const model_t *md, const kentry_t *e)
+{
+    size_t kl;
+    const char *k = ke_key(e, &kl);
+    int i = key_index(md, k, kl);
+    REQ_GE(i, 0);
+    return i;
+}
+
 /* A universe of keys of many shapes: short, cluster hashtags (several
  * keys per slot), key:%07d, long, binary with NULs, the empty key. */
 static void model_init(model_t *md, unsigned nslots, size_t n)
@@ -307,10 +317,7 @@ typedef struct scan_acc {
 static void scan_collect(void *arg, kentry_t *e)
 {
     scan_acc_t *a = arg;
-    size_t kl;
-    const char *k = ke_key(e, &kl);
-    int i = key_index(a->md, k, kl);
-    REQ_GE(i, 0);
+    int i = entry_index(a->md, e);
     a->seen[i]++;
     a->mem += ke_mem(e);
 }
@@ -648,11 +655,7 @@ typedef struct exp_acc {
 static void expired_cb(void *arg, kentry_t *e)
 {
     exp_acc_t *a = arg;
-    size_t kl;
-    const char *k = ke_key(e, &kl);
-    int i = key_index(a->md, k, kl);
-    REQ_GE(i, 0);
-    mkey_t *m = &a->md->m[i];
+    mkey_t *m = &a->md->m[entry_index(a->md, e)];
     REQUIRE(m->present);
     REQ_NE(m->expire, -1);
     REQ_LE(m->expire, a->md->now);
@@ -698,11 +701,7 @@ static int sampled(model_t *md, kentry_t *e, size_t n)
         return -1;
     }
     REQUIRE((e) != NULL);
-    size_t kl;
-    const char *k = ke_key(e, &kl);
-    int i = key_index(md, k, kl);
-    REQ_GE(i, 0);
-    return i;
+    return entry_index(md, e);
 }
 
 static void op_random(model_t *md)
