@@ -236,6 +236,7 @@ static void on_todo(evutil_socket_t fd, short what, void *arg)
     cl->todo = 0;
     if (todo & CL_TODO_UPDATE_STATE) cl_update_state(cl);
     if (todo & CL_TODO_SAVE) cl_save_config(cl);
+    else if (todo & CL_TODO_SAVE_NOFSYNC) cl_save_config_sync(cl, 0);
 }
 
 /* Ask for a save / state update before the loop sleeps again (several
@@ -383,6 +384,11 @@ void cl_nodes_description(cluster_t *cl, buf_t *out, int for_file)
 
 int cl_save_config(cluster_t *cl)
 {
+    return cl_save_config_sync(cl, 1);
+}
+
+int cl_save_config_sync(cluster_t *cl, int do_fsync)
+{
     buf_t b;
     buf_init(&b);
     cl_nodes_description(cl, &b, 1);
@@ -402,7 +408,7 @@ int cl_save_config(cluster_t *cl)
             if (w <= 0) break;
             off += (size_t)w;
         }
-        if (off == buf_len(&b) && fsync(fd) == 0 &&
+        if (off == buf_len(&b) && (!do_fsync || fsync(fd) == 0) &&
             rename(tmp, cl->config_path) == 0)
             rc = 0;
         close(fd);
@@ -411,7 +417,7 @@ int cl_save_config(cluster_t *cl)
         log_msg(LL_WARNING, "Could not save the cluster config %s: %s",
                 cl->config_path, strerror(errno));
         unlink(tmp);
-    } else {
+    } else if (do_fsync) {
         /* the rename itself must reach the disk */
         char *dir = ts_strdup(cl->config_path);
         char *slash = strrchr(dir, '/');

@@ -67,6 +67,10 @@ enum { CLUSTER_OK = 0, CLUSTER_FAIL = 1 };
 /* cluster->todo: work deferred to the end of the event-loop round. */
 #define CL_TODO_SAVE         (1u << 0)
 #define CL_TODO_UPDATE_STATE (1u << 1)
+/* Save without fsync (Redis 7.0 fsyncs nodes.conf only for epochs and
+ * votes; slot edits by CLUSTER commands are re-learned from peers).  The
+ * file is still replaced atomically by rename. */
+#define CL_TODO_SAVE_NOFSYNC (1u << 2)
 
 typedef struct cnode cnode_t;
 typedef struct clink clink_t;
@@ -195,6 +199,7 @@ uint64_t cl_node_epoch(const cnode_t *node);
 uint64_t cl_max_epoch(const cluster_t *cl);
 void cl_todo(cluster_t *cl, unsigned what);
 int cl_save_config(cluster_t *cl);
+int cl_save_config_sync(cluster_t *cl, int do_fsync);
 void cl_update_state(cluster_t *cl);
 void cl_blacklist_add(cluster_t *cl, const char *name);
 int cl_blacklisted(cluster_t *cl, const char *name);

@@ -51,7 +51,7 @@ static void err_unknown_node(reply_t *r, const resp_arg_t *a)
 
 static void changed(cluster_t *cl)
 {
-    cl_todo(cl, CL_TODO_SAVE | CL_TODO_UPDATE_STATE);
+    cl_todo(cl, CL_TODO_SAVE_NOFSYNC | CL_TODO_UPDATE_STATE);
 }
 
 /* ---- information ------------------------------------------------------------ */
@@ -498,8 +498,10 @@ static int setslot_node(cluster_t *cl, int slot, cnode_t *to, reply_t *r)
     cl_del_slot(cl, slot);
     cl_add_slot(cl, to, slot);
     if (to == cl->myself && cl->importing[slot]) {
-        if (cl_bump_epoch(cl))
+        if (cl_bump_epoch(cl)) {
             log_msg(LL_NOTICE, "configEpoch updated after importing slot");
+            cl_todo(cl, CL_TODO_SAVE);      /* a new epoch: fsync */
+        }
         cl->importing[slot] = NULL;
         gossip_broadcast_pong(cl);
     }
@@ -745,6 +747,7 @@ static void cmd_cluster_set_config_epoch(cmdctx_t *ctx, const req_t *req,
         if (cl->current_epoch < (uint64_t)epoch)
             cl->current_epoch = (uint64_t)epoch;
         changed(cl);
+        cl_todo(cl, CL_TODO_SAVE);          /* an epoch: fsync */
         reply_ok(r);
     }
 }

@@ -65,6 +65,7 @@ typedef struct bio {
     struct { int op, fd; } jobs[BIO_MAX_JOBS];
     int head, count;            /* ring; a job leaves it once done */
     int stop;
+    int running;                /* bio_main has started (bio_start waits) */
     long pending_fsync;         /* INFO aof_pending_bio_fsync */
     int fsync_errno;            /* last fsync result, 0 = ok */
 } bio_t;
@@ -109,6 +110,8 @@ static void *bio_main(void *arg)
 {
     bio_t *b = arg;
     pthread_mutex_lock(&b->mu);
+    b->running = 1;
+    pthread_cond_broadcast(&b->cv);
     for (;;) {
         while (!b->count && !b->stop) pthread_cond_wait(&b->cv, &b->mu);
         if (!b->count) break;
@@ -138,6 +141,13 @@ static void bio_start(bio_t *b)
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     b->started = pthread_create(&b->th, NULL, bio_main, b) == 0;
+    /* Wait until the thread runs: a fork (the AOF rewrite that usually
+     * follows) while the new thread is still being set up can copy an
+     * allocator lock held by it into the child, which then deadlocks on
+     * its first free (seen with ASan's allocator). */
+    pthread_mutex_lock(&b->mu);
+    while (b->started && !b->running) pthread_cond_wait(&b->cv, &b->mu);
+    pthread_mutex_unlock(&b->mu);
 }
 
 /* Queue a job; if the ring is full (the disk is stuck), do it here. */
