@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 
 #include "alloc.h"
+#include "forkguard.h"
 
 typedef struct lf_job {
     struct lf_job *next;
@@ -33,12 +34,17 @@ static pthread_mutex_t lf_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t lf_cond = PTHREAD_COND_INITIALIZER;
 static lf_job_t *lf_head, *lf_tail; /* FIFO, guarded by lf_lock */
 static int lf_started;              /* guarded by lf_lock */
+static int lf_running;              /* the worker runs; guarded by lf_lock */
 static atomic_size_t lf_pending;
 static atomic_size_t lf_freed;
 
 static void *lf_worker(void *arg)
 {
     (void)arg;
+    pthread_mutex_lock(&lf_lock);
+    lf_running = 1;
+    pthread_cond_broadcast(&lf_cond);
+    pthread_mutex_unlock(&lf_lock);
     for (;;) {
         pthread_mutex_lock(&lf_lock);
         while (!lf_head)
@@ -48,10 +54,12 @@ static void *lf_worker(void *arg)
         if (!lf_head) lf_tail = NULL;
         pthread_mutex_unlock(&lf_lock);
 
+        forkguard_enter();
         ks_destroy(j->ks);
         atomic_fetch_sub_explicit(&lf_pending, j->nkeys, memory_order_relaxed);
         atomic_fetch_add_explicit(&lf_freed, j->nkeys, memory_order_relaxed);
         ts_free(j);
+        forkguard_leave();
     }
     return NULL;
 }
@@ -68,6 +76,9 @@ static int lf_start_locked(void)
     pthread_attr_destroy(&attr);
     if (rc != 0) return -1;
     lf_started = 1;
+    /* a fork before the thread runs could catch its set-up mid-allocation
+     * (forkguard.h) */
+    while (!lf_running) pthread_cond_wait(&lf_cond, &lf_lock);
     return 0;
 }
 

@@ -32,6 +32,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "forkguard.h"
 
 #define RESOLVE_INTERVAL 1000   /* ms between two resolutions of a node */
 
@@ -49,6 +50,7 @@ struct resolver {
     pthread_cond_t cv;
     resolve_req_t *head, *tail;     /* queue, guarded by mu */
     int stop;                       /* guarded by mu */
+    int running;                    /* the thread runs; guarded by mu */
     int pipe[2];                    /* thread -> loop: resolve_req_t * */
     struct event *ev;
 };
@@ -83,6 +85,10 @@ static void lookup(resolve_req_t *q)
 static void *resolver_main(void *arg)
 {
     struct resolver *rs = arg;
+    pthread_mutex_lock(&rs->mu);
+    rs->running = 1;
+    pthread_cond_broadcast(&rs->cv);
+    pthread_mutex_unlock(&rs->mu);
     for (;;) {
         pthread_mutex_lock(&rs->mu);
         while (!rs->head && !rs->stop) pthread_cond_wait(&rs->cv, &rs->mu);
@@ -94,7 +100,9 @@ static void *resolver_main(void *arg)
         rs->head = q->next;
         if (!rs->head) rs->tail = NULL;
         pthread_mutex_unlock(&rs->mu);
+        forkguard_enter();          /* getaddrinfo allocates */
         lookup(q);
+        forkguard_leave();
         /* a pointer is far below PIPE_BUF: the write is atomic */
         ssize_t w;
         do {
@@ -156,6 +164,11 @@ static struct resolver *resolver_start(cluster_t *cl)
         ts_free(rs);
         return NULL;
     }
+    /* a fork before the thread runs could catch its set-up mid-allocation
+     * (forkguard.h) */
+    pthread_mutex_lock(&rs->mu);
+    while (!rs->running) pthread_cond_wait(&rs->cv, &rs->mu);
+    pthread_mutex_unlock(&rs->mu);
     rs->ev = event_new(cl->n->base, rs->pipe[0], EV_READ | EV_PERSIST,
                        on_answer, cl);
     event_add(rs->ev, NULL);

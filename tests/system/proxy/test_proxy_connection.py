@@ -369,3 +369,28 @@ def test_protected_mode_refuses_non_loopback(cluster, start_proxy):
     s.sendall(b"PING\r\n")
     assert s.recv(64) == b"+PONG\r\n"
     s.close()
+
+
+def _cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])      # utime + stime
+
+
+def test_busy_poll_forwards_and_idles(cluster, start_proxy):
+    """busy-poll-us: requests, pipelines and multi-key splits go through as
+    without it, and an idle proxy does not spin."""
+    p = start_proxy([n.addr for n in cluster.nodes], "--busy-poll-us", "300")
+    c = redis.Redis(host=p.host, port=p.port, socket_timeout=10)
+    pipe = c.pipeline(transaction=False)
+    for i in range(500):
+        pipe.set("bp:%d" % i, i)
+    pipe.execute()
+    assert c.mget(["bp:0", "bp:250", "bp:499"]) == [b"0", b"250", b"499"]
+    time.sleep(0.2)
+    before = _cpu_ticks(p.proc.pid)
+    time.sleep(1.0)
+    # clock ticks are 10 ms; a proxy spinning while idle burns ~100 per
+    # worker thread per second
+    assert _cpu_ticks(p.proc.pid) - before <= 10
+    assert c.get("bp:1") == b"1"
