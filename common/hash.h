@@ -20,4 +20,17 @@ void hash_seed_random(void);
 uint64_t hash_bytes(const void *p, size_t n);
 uint64_t hash_bytes_nocase(const void *p, size_t n);
 
+/* Unkeyed FNV-1a, continuing from h (start with HASH_FNV_INIT): for
+ * fingerprints of our own state, never for tables of client keys. */
+#define HASH_FNV_INIT 1469598103934665603ULL
+static inline uint64_t hash_fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
 #endif

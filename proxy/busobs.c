@@ -43,6 +43,7 @@
 #include <sys/socket.h>
 
 #include "alloc.h"
+#include "hash.h"
 #include "cluster_bus.pb-c.h"
 #include "log.h"
 #include "proc.h"
@@ -217,19 +218,14 @@ static const char *validate(const Tessera__Bus__Message *m)
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return hash_fnv1a(h, p, n);
 }
 
 /* What routing depends on in a TOPOLOGY (not offsets or PFAIL). */
 static uint64_t content_fp(const Tessera__Bus__Message *m)
 {
     const Tessera__Bus__Header *h = m->header;
-    uint64_t x = 1469598103934665603ULL;
+    uint64_t x = HASH_FNV_INIT;
     uint64_t v[4] = {h->config_epoch, h->flags & (BO_FLAG_MASTER |
                                                   BO_FLAG_SLAVE),
                      h->cluster_ok, h->n_slots};

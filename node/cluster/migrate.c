@@ -271,7 +271,7 @@ static int sync_readline(mconn_t *c, char *out, long long timeout)
     long long deadline = mono_ms() + timeout;
     for (;;) {
         char *s = buf_rptr(&c->in);
-        char *nl = memchr(s, '\n', buf_len(&c->in));
+        char *nl = buf_len(&c->in) ? memchr(s, '\n', buf_len(&c->in)) : NULL;
         if (nl) {
             size_t l = (size_t)(nl - s);
             if (l && s[l - 1] == '\r') l--;

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hash.h"
 #include "cluster_bus.pb-c.h"
 #include "log.h"
 #include "repl/repl.h"
@@ -46,12 +47,7 @@
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return hash_fnv1a(h, p, n);
 }
 
 static uint64_t fnv_u64(uint64_t h, uint64_t v)
@@ -64,7 +60,7 @@ static uint64_t fnv_u64(uint64_t h, uint64_t v)
  * left out: they change all the time and move no slot. */
 static uint64_t fingerprint(const cluster_t *cl)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = HASH_FNV_INIT;
     h = fnv_u64(h, (uint64_t)cl->state);
     for (int i = 0; i < cl->nnodes; i++) {
         const cnode_t *node = cl->nodes[i];

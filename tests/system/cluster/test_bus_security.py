@@ -18,32 +18,13 @@ import time
 
 import pytest
 
+from buswire import f_bytes, f_int
+
 from .clusterlib import HOST, IS_REDIS, SECRET, wait_for
 
 pytestmark = pytest.mark.skipif(IS_REDIS, reason="Tessera's own bus")
 
 UPDATE, PING = 8, 1
-
-
-def varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-
-
-def f_int(num, v):
-    return varint(num << 3) + varint(v)
-
-
-def f_bytes(num, b):
-    if isinstance(b, str):
-        b = b.encode()
-    return varint(num << 3 | 2) + varint(len(b)) + b
 
 
 def slot_range(start, end):

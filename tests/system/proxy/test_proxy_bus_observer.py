@@ -18,33 +18,14 @@ import time
 
 import pytest
 
-from .proxy_cluster import HOST, SECRET, Cluster, Proxy, wait_for
+from buswire import f_bytes, f_int
+
+from .proxy_cluster import HOST, SECRET, Cluster, wait_for
 from .test_proxy_failover import ReplicatedCluster
 
 OBSERVE, TOPOLOGY, PING = 10, 11, 1
 OBSERVER_FLAG = 1024
 NO_POLL = ("--topology-refresh-interval", "60000")
-
-
-def varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-
-
-def f_int(num, v):
-    return varint(num << 3) + varint(v)
-
-
-def f_bytes(num, b):
-    if isinstance(b, str):
-        b = b.encode()
-    return varint(num << 3 | 2) + varint(len(b)) + b
 
 
 def message(mtype, flags, sender="ab" * 20, body=b""):
