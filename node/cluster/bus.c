@@ -82,6 +82,7 @@ static const char *validate(const Tessera__Bus__Message *m)
     if (h->version != BUS_VERSION) return "unknown version";
     if (!hex_id(h->sender)) return "bad sender id";
     if (h->master_id[0] && !hex_id(h->master_id)) return "bad master id";
+    if (h->shard_id[0] && !hex_id(h->shard_id)) return "bad shard id";
     if (!valid_ranges(h->slots, h->n_slots)) return "bad slot range";
     if (h->port > 65535 || h->bus_port > 65535) return "bad port";
     if (strlen(h->ip) >= CN_IPLEN || strlen(h->hostname) >= CN_HOSTLEN)

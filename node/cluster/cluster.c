@@ -108,11 +108,13 @@ void cl_remove_replica(cnode_t *master, cnode_t *replica)
 
 void cl_set_master(cluster_t *cl, cnode_t *replica, cnode_t *master)
 {
-    (void)cl;
     if (replica->master == master) return;
     if (replica->master) cl_remove_replica(replica->master, replica);
     replica->master = master;
     if (!master) return;
+    /* a replica serves its master's shard (gossip.c update_shard_id) */
+    if (replica == cl->myself && master->shard_id[0])
+        memcpy(replica->shard_id, master->shard_id, CN_NAMELEN + 1);
     master->replicas = ts_realloc(master->replicas,
                                   (size_t)(master->nreplicas + 1) *
                                       sizeof(cnode_t *));
@@ -392,9 +394,9 @@ int cl_save_config_sync(cluster_t *cl, int do_fsync)
     buf_t b;
     buf_init(&b);
     cl_nodes_description(cl, &b, 1);
-    buf_printf(&b, "vars currentEpoch %llu lastVoteEpoch %llu\n",
+    buf_printf(&b, "vars currentEpoch %llu lastVoteEpoch %llu shardId %s\n",
                (unsigned long long)cl->current_epoch,
-               (unsigned long long)cl->last_vote_epoch);
+               (unsigned long long)cl->last_vote_epoch, cl->myself->shard_id);
     size_t plen = strlen(cl->config_path);
     char *tmp = ts_malloc(plen + 32);
     snprintf(tmp, plen + 32, "%s.tmp-%d", cl->config_path, (int)getpid());
@@ -498,6 +500,9 @@ static int load_line(cluster_t *cl, char *line)
                 cl->current_epoch = strtoull(argv[i + 1], NULL, 10);
             else if (!strcmp(argv[i], "lastVoteEpoch"))
                 cl->last_vote_epoch = strtoull(argv[i + 1], NULL, 10);
+            else if (!strcmp(argv[i], "shardId") && cl->myself &&
+                     valid_name(argv[i + 1], strlen(argv[i + 1])))
+                memcpy(cl->myself->shard_id, argv[i + 1], CN_NAMELEN + 1);
         }
         return 0;
     }
@@ -705,6 +710,7 @@ int cl_reset(cluster_t *cl, int hard)
         memcpy(me->name, name, sizeof(name));
         log_msg(LL_NOTICE, "Node hard reset, now I'm %s", me->name);
     }
+    cl_random_name(me->shard_id);   /* an empty master: a new shard */
     cl_save_config(cl);
     cl_update_state(cl);
     return 0;
@@ -958,8 +964,11 @@ int cluster_setup(node_t *n)
     int loaded = load_config(cl);
     if (loaded < 0) return -1;
     if (lock_config(cl) != 0) return -1;
-    if (loaded == 0) {
+    if (loaded == 0)
         cl->myself = cl_node_create(cl, NULL, CN_MYSELF | CN_MASTER);
+    /* a new node, or a nodes.conf from before shard ids */
+    if (!cl->myself->shard_id[0]) cl_random_name(cl->myself->shard_id);
+    if (loaded == 0) {
         log_msg(LL_NOTICE, "No cluster configuration found, I'm %s",
                 cl->myself->name);
     } else {

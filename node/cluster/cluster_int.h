@@ -82,6 +82,7 @@ typedef struct fail_report {
 
 struct cnode {
     char name[CN_NAMELEN + 1];
+    char shard_id[CN_NAMELEN + 1];  /* CLUSTER MYSHARDID; "" if unknown */
     unsigned flags;
     uint64_t config_epoch;
     uint8_t slots[SLOT_COUNT / 8];

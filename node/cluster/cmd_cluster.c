@@ -138,6 +138,14 @@ static void cmd_cluster_myid(cmdctx_t *ctx, const req_t *req, reply_t *r)
     if (cl) reply_bulk(r, cl->myself->name, CN_NAMELEN);
 }
 
+static void cmd_cluster_myshardid(cmdctx_t *ctx, const req_t *req,
+                                  reply_t *r)
+{
+    (void)req;
+    cluster_t *cl = need_cluster(ctx, r);
+    if (cl) reply_bulk(r, cl->myself->shard_id, CN_NAMELEN);
+}
+
 /* Node as CLUSTER SLOTS shows it (Redis 7.0's addNodeToNodeReply): the
  * preferred endpoint (null for unknown-endpoint), port, id, then a map of
  * the networking details that are not the preferred endpoint. */
@@ -913,6 +921,7 @@ const cmd_bind_t cluster_cmds[] = {
     {CMD_CLUSTER_INFO, cmd_cluster_info},
     {CMD_CLUSTER_NODES, cmd_cluster_nodes},
     {CMD_CLUSTER_MYID, cmd_cluster_myid},
+    {CMD_CLUSTER_MYSHARDID, cmd_cluster_myshardid},
     {CMD_CLUSTER_SLOTS, cmd_cluster_slots},
     {CMD_CLUSTER_SHARDS, cmd_cluster_shards},
     {CMD_CLUSTER_LINKS, cmd_cluster_links},

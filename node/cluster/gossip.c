@@ -128,6 +128,7 @@ static void msg_init(cluster_t *cl, msgbuf_t *mb, int type)
     h->port = (uint32_t)cl_my_port(cl);
     h->bus_port = (uint32_t)cl_my_cport(cl);
     h->hostname = me->hostname;
+    h->shard_id = me->shard_id;
     h->cluster_ok = cl->state == CLUSTER_OK;
     if (type == CLMSG_AUTH_REQUEST && cl->mf_end) h->mflags = MF_FORCEACK;
     if (cl->mf_replica && (me->flags & CN_MASTER)) h->mflags |= MF_PAUSED;
@@ -574,11 +575,28 @@ static void process_gossip(cluster_t *cl, cnode_t *sender,
     }
 }
 
+/* Shard ids (Redis 7.2's CLUSTER MYSHARDID): a master's is its own, chosen
+ * at random when the node is created; a replica takes its master's, so a
+ * promoted replica goes on serving the same shard id. */
+static void update_shard_id(cluster_t *cl, cnode_t *sender,
+                            const Tessera__Bus__Header *h)
+{
+    if (!h->shard_id[0]) return;
+    memcpy(sender->shard_id, h->shard_id, CN_NAMELEN + 1);
+    cnode_t *me = cl->myself;
+    if ((me->flags & CN_SLAVE) && me->master == sender &&
+        strcmp(me->shard_id, sender->shard_id) != 0) {
+        memcpy(me->shard_id, sender->shard_id, CN_NAMELEN + 1);
+        cl_todo(cl, CL_TODO_SAVE_NOFSYNC);
+    }
+}
+
 /* Role and slots announced in the header of a PING/PONG/MEET. */
 static void process_header(cluster_t *cl, cnode_t *sender, clink_t *link,
                            const Tessera__Bus__Header *h)
 {
     update_address(cl, sender, link, h);
+    update_shard_id(cl, sender, h);
     unsigned nofo = h->flags & CN_NOFAILOVER;
     sender->flags = (sender->flags & ~CN_NOFAILOVER) | nofo;
     if (!h->master_id[0]) {

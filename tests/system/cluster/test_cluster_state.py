@@ -44,11 +44,19 @@ def test_nodes_conf_survives_restart(single_node):
     assert LINE.match(lines[0]), lines[0]
     assert lines[0].startswith(myid + " ")
     assert lines[0].endswith(" 0-100 200-300")
-    assert lines[-1] == "vars currentEpoch 7 lastVoteEpoch 0"
+    if IS_REDIS:
+        assert lines[-1] == "vars currentEpoch 7 lastVoteEpoch 0"
+    else:       # plus the shard id (CLUSTER MYSHARDID, Redis 7.2's)
+        shard = c.execute_command("CLUSTER", "MYSHARDID")
+        assert re.fullmatch(rb"[0-9a-f]{40}", shard) and shard != myid.encode()
+        assert lines[-1] == ("vars currentEpoch 7 lastVoteEpoch 0 shardId "
+                             + shard.decode())
     assert not list(n.dir.glob("nodes.conf.tmp*"))
     n.stop()
     n.start(keep_port=True)
     assert n.myid() == myid
+    if not IS_REDIS:
+        assert n.client().execute_command("CLUSTER", "MYSHARDID") == shard
     assert n.nodes()[0][8:] == ["0-100", "200-300"]
     info = n.cluster_info()
     assert info["cluster_current_epoch"] == "7"

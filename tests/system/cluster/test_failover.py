@@ -9,7 +9,8 @@ import time
 import pytest
 import redis
 
-from .clusterlib import NODE_TIMEOUT, REDIS_CLI_BIN, wait_cluster_ok, wait_for
+from .clusterlib import (IS_REDIS, NODE_TIMEOUT, REDIS_CLI_BIN,
+                         wait_cluster_ok, wait_for)
 
 
 def write_through(nodes, key, value, timeout=0.3):
@@ -94,6 +95,17 @@ def test_manual_force_and_takeover(make_cluster):
     def role(n):
         return [l for l in n.nodes() if l[0] == n.myid()][0]
 
+    def shard(n):
+        return n.client().execute_command("CLUSTER", "MYSHARDID")
+
+    if not IS_REDIS:    # CLUSTER MYSHARDID is Redis 7.2's
+        # a replica serves its master's shard; the three shards differ
+        wait_for(lambda: all(shard(r) == shard(m) for r, m in replicas), 5,
+                 what="replicas share their master's shard id")
+        assert len({shard(m) for _, m in replicas}) == 3
+        assert all(len(shard(n)) == 40 for n in nodes)
+        before = {r.myid(): shard(r) for r, _ in replicas}
+
     for (replica, master), mode in zip(replicas[:2], ("FORCE", "TAKEOVER")):
         slots = role(master)[8:]
         epoch = int(role(master)[6])
@@ -110,6 +122,10 @@ def test_manual_force_and_takeover(make_cluster):
                            match="^You should send CLUSTER FAILOVER to a "
                                  "replica$"):
             replica.client().execute_command("CLUSTER", "FAILOVER")
+        if not IS_REDIS:    # the shard keeps its id across the failover
+            assert shard(replica) == before[replica.myid()]
+            wait_for(lambda: shard(master) == before[replica.myid()], 5,
+                     what="demoted master takes the shard id")
     wait_cluster_ok(nodes)
     p = subprocess.run([REDIS_CLI_BIN, "--cluster", "check", nodes[0].addr],
                        capture_output=True, text=True, timeout=30)
