@@ -26,6 +26,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -252,3 +253,43 @@ class Proxy:
         return self.proc.returncode
 
 
+
+
+class FakeServer:
+    """A loopback TCP server standing in for a misbehaving backend: each
+    accepted connection is counted, kept for close() and served by
+    self._serve(sock) on a thread of its own.  Subclasses set their own
+    attributes before calling this __init__ (it starts accepting)."""
+
+    def __init__(self, backlog=64):
+        self.connections = 0
+        self.socks = []
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((HOST, 0))
+        self.lsock.listen(backlog)
+        self.port = self.lsock.getsockname()[1]
+        self.addr = "%s:%d" % (HOST, self.port)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                s, _ = self.lsock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self.socks.append(s)
+            threading.Thread(target=self._serve, args=(s,),
+                             daemon=True).start()
+
+    def _serve(self, sock):
+        raise NotImplementedError
+
+    def close(self):
+        self.lsock.close()
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass

@@ -2,38 +2,21 @@
 a backend that dies, hangs or sends garbage fails only the requests
 routed to it, with an error naming it, and is reconnected afterwards."""
 
-import socket
-import threading
 import time
 
 import pytest
 import redis
 
-from .proxy_cluster import Node
+from .proxy_cluster import FakeServer, Node
 
 
-class FakeBackend:
+class FakeBackend(FakeServer):
     """A TCP server that claims to be a non-cluster Redis, then misbehaves:
     mode "hang" never answers, mode "garbage" answers with non-RESP."""
 
     def __init__(self, mode):
         self.mode = mode
-        self.lsock = socket.socket()
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(16)
-        self.port = self.lsock.getsockname()[1]
-        self.addr = "127.0.0.1:%d" % self.port
-        self.conns = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                s, _ = self.lsock.accept()
-            except OSError:
-                return
-            self.conns.append(s)
-            threading.Thread(target=self._serve, args=(s,), daemon=True).start()
+        super().__init__(backlog=16)
 
     def _serve(self, s):
         buf = b""
@@ -55,11 +38,6 @@ class FakeBackend:
             if self.mode == "garbage":
                 s.sendall(b"@garbage\r\n")
             buf = b""
-
-    def close(self):
-        self.lsock.close()
-        for s in self.conns:
-            s.close()
 
 
 def test_single_backend_mode(cluster_tmp, start_proxy):

@@ -19,6 +19,7 @@ import time
 import pytest
 import redis
 
+from .proxy_cluster import FakeServer
 from .test_proxy_connection import Raw
 
 THIRD = 16384 // 3
@@ -53,7 +54,7 @@ def parse_commands(buf):
     return cmds, buf
 
 
-class FakeNode:
+class FakeNode(FakeServer):
     """mode: "good" (GET/SET/anything else +OK), "hang" (never answers
     data commands), or "garbage" (answers them with `garbage`)."""
 
@@ -61,27 +62,8 @@ class FakeNode:
         self.mode = mode
         self.garbage = garbage
         self.data = {}
-        self.connections = 0
-        self.lsock = socket.socket()
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(64)
-        self.port = self.lsock.getsockname()[1]
-        self.addr = "127.0.0.1:%d" % self.port
-        self.socks = []
         self.slots_reply = b""
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                s, _ = self.lsock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self.socks.append(s)
-            threading.Thread(target=self._serve, args=(s,),
-                             daemon=True).start()
+        super().__init__(backlog=64)
 
     def _answer(self, args):
         name = args[0].upper()
@@ -119,13 +101,6 @@ class FakeNode:
                 except OSError:
                     return
 
-    def close(self):
-        self.lsock.close()
-        for s in self.socks:
-            try:
-                s.close()
-            except OSError:
-                pass
 
 
 @pytest.fixture
