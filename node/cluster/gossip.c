@@ -481,6 +481,17 @@ static void update_slots_with(cluster_t *cl, cnode_t *sender, uint64_t epoch,
         cl_set_my_master(cl, sender);
         return;
     }
+    /* Redis 7.0's safeguard against sub-replicas: our master turned into a
+     * replica (it lost its last slot) before we saw the slots move, so
+     * nothing above fired; follow our master's master. */
+    if ((me->flags & CN_SLAVE) && me->master &&
+        (me->master->flags & CN_SLAVE) && me->master->master &&
+        me->master->master != me) {
+        log_msg(LL_NOTICE, "I'm a sub-replica! Reconfiguring myself as a "
+                "replica of grandmaster %.40s", me->master->master->name);
+        cl_set_my_master(cl, me->master->master);
+        return;
+    }
     /* Keys in slots we lost are not ours any more. */
     for (int i = 0; i < ndirty; i++)
         ks_clear_slot(cl->n->ks, (unsigned)dirty[i]);
