@@ -34,7 +34,7 @@ static const struct {
 #undef DOC
 };
 
-#define LOOKUP_SIZE 512   /* power of two, > 2x the number of commands */
+#define LOOKUP_SIZE 1024  /* power of two, > 2x the number of commands */
 static const cmd_spec_t *lookup[LOOKUP_SIZE];
 static int setup_done;
 

@@ -115,6 +115,16 @@ void reply_push(reply_t *r, long long n)
     resp_w_agg(r->out, r->proto >= 3 ? '>' : '*', n);
 }
 
+void reply_pubsub_confirm(reply_t *r, const char *word, const char *name,
+                          size_t len, long long count)
+{
+    reply_push(r, 3);
+    reply_bulk_str(r, word);
+    if (name) reply_bulk(r, name, len);
+    else reply_null(r);
+    reply_int(r, count);
+}
+
 void reply_double(reply_t *r, double d)
 {
     resp_w_double(r->out, d, r->proto);

@@ -44,6 +44,10 @@ void reply_push(reply_t *r, long long n);                   /* >n or *n */
 void reply_double(reply_t *r, double d);                    /* ,d or bulk */
 void reply_bool(reply_t *r, int v);                         /* #t or :1 */
 void reply_verbatim(reply_t *r, const char *p, size_t n, const char *ext);
+/* A (un)subscribe confirmation, as Redis frames it: push [word, name (nil
+ * when name is NULL), count] ("subscribe", "punsubscribe", ...). */
+void reply_pubsub_confirm(reply_t *r, const char *word, const char *name,
+                          size_t len, long long count);
 
 /* Write a parsed value (resp_parse_value) in this client's protocol:
  * RESP3 types fall back as the other reply_* functions do. */

@@ -45,6 +45,8 @@
 #define CLF_PUBSUB            (1u << 28) /* has subscriptions (pubsub.c) */
 #define CLF_ASKING            (1u << 29) /* ASKING: next command may use an importing slot */
 #define CLF_READONLY          (1u << 30) /* READONLY: reads served by a replica */
+#define CLF_MULTISLOT         (1u << 19) /* TESSERA MULTISLOT ON (the proxy's
+                                            * links): see cluster.c */
 /* replication (node/repl) */
 #define CLF_MASTER            (1u << 27) /* our link to the master */
 #define CLF_REPLICA           (1u << 31) /* a replica of ours (after PSYNC) */

@@ -5,8 +5,10 @@
  * handler are small functions run in Redis's order (processCommand):
  *
  *   lookup (unknown command / subcommand) -> arity -> authentication ->
- *   protected commands (DEBUG) -> cluster redirection (cluster mode only:
- *   MOVED, ASK, CROSSSLOT, ...) -> CLIENT PAUSE -> maxmemory (OOM)
+ *   protected commands (DEBUG) -> MONITOR clients -> cluster redirection
+ *   (cluster mode only: MOVED, ASK, CROSSSLOT, ...) -> maxmemory (OOM) ->
+ *   MISCONF (failed save or AOF write) -> read-only replica and
+ *   min-replicas -> subscriber mode -> CLIENT PAUSE
  *
  * then (cmd_call) the handler runs, then the bookkeeping: commandstats,
  * slowlog, the MONITOR feed; last CLIENT REPLY OFF/SKIP.  A client in
@@ -139,7 +141,9 @@ static const cmd_spec_t *resolve(node_t *n, int argc, const resp_arg_t *argv,
                                  reply_t *r)
 {
     const cmd_spec_t *c = cmd_lookup(n, &argv[0]);
-    if (c && !handlers[c->id] && !(c->flags & CF_CONTAINER)) c = NULL;
+    /* a container none of whose subcommands the node runs (ACL: the
+     * proxy's) is unknown here, as before it had a table entry */
+    if (c && !handlers[c->id] && !cmd_implemented(c)) c = NULL;
     if (!c) {
         reply_unknown_command(r, argc, argv);
         return NULL;

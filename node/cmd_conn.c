@@ -733,7 +733,7 @@ static void cmd_client_help(cmdctx_t *ctx, const req_t *req, reply_t *r)
  * clearClientConnectionState): out of MONITOR, replies on, transaction
  * discarded and keys unwatched, subscriptions dropped, RESP2, no name,
  * not authenticated when a password is set, NO-EVICT off, READONLY and
- * ASKING (cluster) off.
+ * ASKING (cluster) off, and Tessera's MULTISLOT off.
  */
 static void cmd_reset(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
@@ -741,7 +741,7 @@ static void cmd_reset(cmdctx_t *ctx, const req_t *req, reply_t *r)
     node_t *n = ctx->node;
     monitor_remove(n, c);
     c->flags &= ~(CLF_REPLY_OFF | CLF_REPLY_SKIP | CLF_REPLY_SKIP_NEXT |
-                  CLF_NO_EVICT | CLF_ASKING | CLF_READONLY);
+                  CLF_NO_EVICT | CLF_ASKING | CLF_READONLY | CLF_MULTISLOT);
     multi_client_free(c);
     pubsub_client_reset(c);
     c->proto = 2;

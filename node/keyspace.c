@@ -8,18 +8,31 @@
  *
  *    offset 0   next         8   bucket chain (intrusive: no dictEntry)
  *           8   meta         4   lru:24 type:4 enc:4
- *          12   kinfo        4   klen:29 flags:3
+ *          12   kinfo        4   klen:29 flags:3, or with KF_SHORT
+ *                                klen:21 bloblen:8 flags:3
  *          16   [expire      8   absolute Unix ms      ] only if KF_EXPIRE
  *          [24  xidx         4   position in expiry index]
  *          16|28 key bytes   klen
  *          ..   value            KE_INT     int64 (8)
- *                                KE_EMBSTR  u32 length + bytes (4 + len)
+ *                                KE_EMBSTR  u8 length + bytes (1 + len;
+ *                                           len <= KE_EMBSTR_MAX)
  *                                KE_RAW     kraw_t * (8): {len, cap, bytes}
  *                                KE_OBJ..   object pointer (8)
- *                                KF_BLOB    u32 length + bytes (any type's
- *                                           small encoded value)
+ *                                KF_BLOB    any type's small encoded
+ *                                           value: its bytes (KF_SHORT:
+ *                                           the length is in kinfo), or
+ *                                           u32 length + bytes
  *
- *    16 + 11 ("key:0000000") + 4 + 16 = 47 bytes: the 48-byte class.
+ *    16 + 11 ("key:0000000") + 1 + 16 = 44 bytes: the 48-byte class.
+ *
+ * Bytes are saved on lengths because jemalloc's classes are close together
+ * for small sizes (..., 96, 112, 128, 160, ...): a sorted set of 10
+ * members with integer scores is 16 + 11 + 101 (its pack) = 128 bytes,
+ * which a 4-byte length would push into the 160-byte class.  A blob of up
+ * to 255 bytes in the entry of a key shorter than 2 MB is "short": its
+ * length takes the top 8 bits of klen's field, which such a key does not
+ * need (KF_SHORT, the top bit of kinfo, says so; e_klen masks them off).
+ * A blob switches forms when a resize crosses 255 bytes.
  *
  * Nothing after offset 16 is aligned, so those fields are read and written
  * with memcpy (which compiles to plain moves).  The hash is not stored:
@@ -73,7 +86,11 @@ _Static_assert(sizeof(struct kentry) == 16, "kentry header must be 16 bytes");
 
 #define KF_EXPIRE 1u                 /* expire and xidx fields present */
 #define KF_BLOB 2u                   /* value is an embedded blob, not a pointer */
+#define KF_SHORT 4u                  /* with KF_BLOB: a short blob (bit 31) */
 #define KLEN_MAX ((1u << 29) - 1)
+#define SHORT_KLEN_MAX ((1u << 21) - 1) /* keys whose blob may be short */
+#define SHORT_BLOB_MAX 255u          /* longest short blob */
+#define SHORT_SHIFT 21               /* a short blob's length in kinfo */
 #define EXP_FIELDS 12                /* int64 expire + uint32 xidx */
 #define HDR sizeof(struct kentry)
 
@@ -85,14 +102,32 @@ typedef struct kraw {
 
 static ks_free_obj_fn *obj_free_fn;
 
-static inline size_t e_klen(const kentry_t *e) { return e->kinfo & KLEN_MAX; }
+/* The key's length: 29 bits, or 21 with KF_SHORT (bit 31), whose entry
+ * keeps its blob's length in the 8 bits above. */
+static inline size_t e_klen(const kentry_t *e)
+{
+    uint32_t k = e->kinfo;
+    return k & (KLEN_MAX >> ((k >> 31) << 3));
+}
 static inline bool e_has_exp(const kentry_t *e)
 {
     return (e->kinfo >> 29) & KF_EXPIRE;
 }
+/* e_klen(e) == klen, cheaper in a chain walk: the low 21 bits (all of a
+ * short blob entry's klen) decide most mismatches. */
+static inline bool e_klen_is(const kentry_t *e, size_t klen)
+{
+    uint32_t k = e->kinfo;
+    if ((k & SHORT_KLEN_MAX) != (klen & SHORT_KLEN_MAX)) return false;
+    return k >> 31 ? klen <= SHORT_KLEN_MAX : (k & KLEN_MAX) == klen;
+}
 static inline bool e_is_blob(const kentry_t *e)
 {
     return (e->kinfo >> 29) & KF_BLOB;
+}
+static inline bool e_is_short(const kentry_t *e)
+{
+    return (e->kinfo >> 29) & KF_SHORT;
 }
 static inline unsigned e_type(const kentry_t *e) { return (e->meta >> 24) & 15; }
 static inline unsigned e_enc(const kentry_t *e) { return e->meta >> 28; }
@@ -136,19 +171,44 @@ static inline void e_set_ptr(kentry_t *e, void *p)
     memcpy(e_valp(e), &p, sizeof(p));
 }
 
-static inline uint32_t e_emblen(const kentry_t *e)
+/* Bytes of the length field of a blob of len bytes in the entry of a key
+ * of klen bytes (0: short, the length is in kinfo). */
+static inline size_t blob_hdr(size_t len, size_t klen)
 {
+    return len <= SHORT_BLOB_MAX && klen <= SHORT_KLEN_MAX ? 0 : 4;
+}
+
+/* A blob's length field's size and value; e must hold a blob. */
+static inline size_t e_blob_hdr(const kentry_t *e)
+{
+    return e_is_short(e) ? 0 : 4;
+}
+
+static inline size_t e_blob_len(const kentry_t *e)
+{
+    if (e_is_short(e)) return (e->kinfo >> SHORT_SHIFT) & 0xff;
     uint32_t n;
     memcpy(&n, e_valp(e), 4);
     return n;
 }
 
-/* Bytes of value stored in the entry (EMBSTR and blobs share the
- * length-prefixed layout). */
+/* Set kinfo's flags other than KF_EXPIRE for a value that is no blob
+ * (blob 0), a blob of len bytes with a u32 length, or a short one. */
+static inline void e_set_blob_info(kentry_t *e, bool blob, bool shrt,
+                                   size_t len)
+{
+    uint32_t k = (uint32_t)e_klen(e) | (e->kinfo & (KF_EXPIRE << 29));
+    if (blob) k |= KF_BLOB << 29;
+    if (shrt) k |= KF_SHORT << 29 | (uint32_t)len << SHORT_SHIFT;
+    e->kinfo = k;
+}
+
+/* Bytes of value stored in the entry. */
 static inline size_t e_vsize(const kentry_t *e)
 {
-    return e_enc(e) == KE_EMBSTR || e_is_blob(e) ? 4 + (size_t)e_emblen(e)
-                                                 : 8;
+    if (e_is_blob(e)) return e_blob_hdr(e) + e_blob_len(e);
+    if (e_enc(e) == KE_EMBSTR) return 1 + (size_t)e_valp(e)[0];
+    return 8;
 }
 
 /* Does the entry point at a value it owns (RAW string or object)? */
@@ -177,20 +237,27 @@ static void val_write(kentry_t *e, const kval_t *v)
 {
     unsigned char *p = e_valp(e);
     e_set_te(e, v->type, v->enc);
-    if (v->blob)
-        e->kinfo |= KF_BLOB << 29;
-    else
-        e->kinfo &= ~(KF_BLOB << 29);
-    if (v->enc == KE_INT && !v->blob) {
+    if (v->blob) {
+        size_t n = v->slen, h = blob_hdr(n, e_klen(e));
+        e_set_blob_info(e, true, h == 0, n);
+        if (h) {
+            uint32_t n32 = (uint32_t)n;
+            memcpy(p, &n32, 4);
+        }
+        if (n && v->s)
+            memcpy(p + h, v->s, n);
+        else if (n)
+            memset(p + h, 0, n);
+        return;
+    }
+    if (e->kinfo >> 30) /* KF_BLOB or KF_SHORT: it held a blob */
+        e_set_blob_info(e, false, false, 0);
+    if (v->enc == KE_INT) {
         int64_t i = v->iv;
         memcpy(p, &i, 8);
-    } else if (v->enc == KE_EMBSTR || v->blob) {
-        uint32_t n = (uint32_t)v->slen;
-        memcpy(p, &n, 4);
-        if (n && v->s)
-            memcpy(p + 4, v->s, n);
-        else if (n)
-            memset(p + 4, 0, n);
+    } else if (v->enc == KE_EMBSTR) {
+        p[0] = (unsigned char)v->slen;
+        if (v->slen) memcpy(p + 1, v->s, v->slen);
     } else {
         memcpy(p, &v->ptr, sizeof(v->ptr));
     }
@@ -558,7 +625,7 @@ static kentry_t **lookup(ktable_t *t, const char *key, size_t klen,
         }
         for (kentry_t **l = &t->ht[i][idx]; *l; l = &(*l)->next) {
             kentry_t *e = *l;
-            if (e_klen(e) == klen && memcmp(e_keyp(e), key, klen) == 0) {
+            if (e_klen_is(e, klen) && memcmp(e_keyp(e), key, klen) == 0) {
                 *which = i;
                 return l;
             }
@@ -846,7 +913,7 @@ kentry_t *ks_set_str(keyspace_t *ks, const char *key, size_t klen,
         v.enc = KE_EMBSTR;
         v.s = val;
         v.slen = vlen;
-        v.vsize = 4 + vlen;
+        v.vsize = 1 + vlen;
     } else {
         kraw_t *r = raw_alloc(vlen);
         memcpy(r->buf, val, vlen);
@@ -880,7 +947,8 @@ kentry_t *ks_set_blob(keyspace_t *ks, const char *key, size_t klen, int type,
     assert(type > KT_STRING && type <= 15 && enc >= KE_OBJ && enc <= 15);
     assert(len <= KS_BLOB_MAX);
     kval_t v = {.type = (unsigned)type, .enc = (unsigned)enc, .blob = true,
-                .vsize = 4 + len, .s = bytes, .slen = len};
+                .vsize = blob_hdr(len, klen) + len, .s = bytes,
+                .slen = len};
     return set_value(ks, key, klen, &v, keep_ttl);
 }
 
@@ -923,12 +991,24 @@ kentry_t *ks_rename(keyspace_t *ks, kentry_t *src, const char *dst,
      * delete below frees.  The value moves untouched (same owner). */
     size_t xoff = e_has_exp(src) ? EXP_FIELDS : 0;
     size_t vsize = e_vsize(src);
-    kentry_t *n = ts_malloc(HDR + xoff + dlen + vsize);
+    /* a short blob stays short unless the new key is 2 MB or longer */
+    bool to_u32 = e_is_short(src) && dlen > SHORT_KLEN_MAX;
+    kentry_t *n = ts_malloc(HDR + xoff + dlen + vsize + (to_u32 ? 4 : 0));
     n->meta = src->meta;
-    n->kinfo = (uint32_t)dlen | (src->kinfo & ~KLEN_MAX);
+    n->kinfo = (uint32_t)dlen | (src->kinfo & ~KLEN_MAX & ~(KF_SHORT << 29));
     memcpy(n->d, src->d, xoff);
     memcpy(n->d + xoff, dst, dlen);
-    memcpy(n->d + xoff + dlen, e_valp(src), vsize);
+    if (e_is_short(src)) {
+        size_t blen = e_blob_len(src);
+        e_set_blob_info(n, true, !to_u32, blen);
+        if (to_u32) {
+            uint32_t n32 = (uint32_t)blen;
+            memcpy(n->d + xoff + dlen, &n32, 4);
+        }
+        memcpy(e_valp(n) + (to_u32 ? 4 : 0), e_valp(src), blen);
+    } else {
+        memcpy(n->d + xoff + dlen, e_valp(src), vsize);
+    }
     const char *nkey = (const char *)n->d + xoff;
 
     ks_delete(ks, nkey, dlen);
@@ -1004,8 +1084,8 @@ const char *ke_str(const kentry_t *e, size_t *len, char *scratch)
         *len = ll2str(scratch, ke_int(e));
         return scratch;
     case KE_EMBSTR:
-        *len = e_emblen(e);
-        return (const char *)e_valp(e) + 4;
+        *len = e_valp(e)[0];
+        return (const char *)e_valp(e) + 1;
     default: {
         assert(e_enc(e) == KE_RAW);
         const kraw_t *r = e_ptr(e);
@@ -1109,26 +1189,45 @@ int ke_is_blob(const kentry_t *e) { return e_is_blob(e); }
 void *ke_blob(const kentry_t *e, size_t *len)
 {
     assert(e_is_blob(e));
-    *len = e_emblen(e);
-    return e_valp(e) + 4;
+    uint32_t k = e->kinfo; /* e_valp and e_blob_len, on one branch */
+    unsigned char *key = e_keyp(e);
+    if (k >> 31) {
+        *len = (k >> SHORT_SHIFT) & 0xff;
+        return key + (k & SHORT_KLEN_MAX);
+    }
+    unsigned char *p = key + (k & KLEN_MAX);
+    uint32_t n;
+    memcpy(&n, p, 4);
+    *len = n;
+    return p + 4;
 }
 
 void *ks_blob_resize(keyspace_t *ks, kentry_t **ep, size_t newlen)
 {
     kentry_t *e = *ep;
     assert(e_is_blob(e) && newlen <= KS_BLOB_MAX);
-    size_t olen = e_emblen(e);
-    if (newlen != olen) {
-        unsigned slot;
-        ktable_t *t;
-        kentry_t **l = locate(ks, e, &slot, &t);
-        e = entry_realloc(t, l, e, e_size(e) - olen + newlen);
+    size_t olen = e_blob_len(e), oh = e_blob_hdr(e);
+    if (newlen == olen) return e_valp(e) + oh;
+    size_t nh = blob_hdr(newlen, e_klen(e));
+    unsigned slot;
+    ktable_t *t;
+    kentry_t **l = locate(ks, e, &slot, &t);
+    size_t keep = olen < newlen ? olen : newlen;
+    size_t nsize = e_size(e) - oh - olen + nh + newlen;
+    if (nh < oh) /* becoming short: bytes move down before shrinking */
+        memmove(e_valp(e) + nh, e_valp(e) + oh, keep);
+    e = entry_realloc(t, l, e, nsize);
+    unsigned char *p = e_valp(e);
+    if (nh > oh) /* no longer short: bytes move up after growing */
+        memmove(p + nh, p + oh, keep);
+    e_set_blob_info(e, true, nh == 0, newlen);
+    if (nh) {
         uint32_t n = (uint32_t)newlen;
-        memcpy(e_valp(e), &n, 4);
-        if (newlen > olen) memset(e_valp(e) + 4 + olen, 0, newlen - olen);
-        *ep = e;
+        memcpy(p, &n, 4);
     }
-    return e_valp(e) + 4;
+    if (newlen > olen) memset(p + nh + olen, 0, newlen - olen);
+    *ep = e;
+    return p + nh;
 }
 
 void ks_blob_to_obj(keyspace_t *ks, kentry_t **ep, int enc, void *obj)
@@ -1144,7 +1243,7 @@ void ks_blob_to_obj(keyspace_t *ks, kentry_t **ep, int enc, void *obj)
          * 4 bytes) adds room past the value. */
         e = entry_realloc(t, l, e, nsize);
     }
-    e->kinfo &= ~(KF_BLOB << 29);
+    e_set_blob_info(e, false, false, 0);
     e_set_te(e, e_type(e), (unsigned)enc);
     e_set_ptr(e, obj);
     *ep = e;

@@ -16,11 +16,13 @@
  *            | [expire ms (8), expiry index (4)]  if KF_EXPIRE |
  *            | key bytes | value |
  *    value:  KE_INT     8-byte integer
- *            KE_EMBSTR  4-byte length + bytes (short strings)
+ *            KE_EMBSTR  1-byte length + bytes (short strings)
  *            KE_RAW     pointer to a separate string (len, cap, bytes)
  *            KE_OBJ..   pointer to a type's object (lists, hashes, ...)
- *            blob       4-byte length + bytes: a type's small encoded
- *                       value (an intset, a listpack) kept in the entry
+ *            blob       a type's small encoded value (an intset, a
+ *                       pack) kept in the entry: up to 255 bytes, its
+ *                       bytes (the length is in the header's spare bits,
+ *                       for keys under 2 MB); else 4-byte length + bytes
  *
  * Because values are embedded, writing a new value may move the entry:
  * every function that can change an entry returns the entry's current

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "keyspace.h"
 #include "resp.h"
+#include "spin.h"
 
 struct event_base;
 struct event;
@@ -83,6 +84,8 @@ typedef struct node {
     long long hz;
     long long busy_poll_us;     /* spin this long for more input before sleeping */
     long long busy_poll_last_reads; /* stats.io_reads when the last spin ended */
+    spin_gate_t spin_gate;      /* closed while the machine has no CPU to spare */
+    long long spin_sample_ms;   /* when the gate last sampled */
     int enable_debug_cmd;
     long long slowlog_slower_than;
     long long slowlog_max_len;

@@ -2,10 +2,11 @@
  * options.c: every option the storage node accepts, as one table.
  *
  * Values live in node_t fields (hot code reads plain fields).  Options
- * that describe features Tessera does not have yet accept only the value
- * that means "off" (`save ""`, `appendonly no`) and
- * refuse anything else with a clear error: a configuration that asks for
- * persistence must never be silently ignored.
+ * that describe features Tessera does not have accept only the value
+ * that means "without it" (`databases 1`, `list-compress-depth 0`,
+ * `aof-use-rdb-preamble yes`, `aof-timestamp-enabled no`) and refuse
+ * anything else with a clear error: a configuration that asks for a
+ * feature must never be silently ignored.
  */
 #include "options.h"
 
@@ -421,9 +422,10 @@ static const config_opt_t node_options[] = {
      .max = 0x7fffffff, .apply = apply_hz,
      .doc = "Background task frequency (expiry, timeouts); clamped to 1..500."},
     {.name = "busy-poll-us", .type = CONFIG_INT, .ptr = NODE(busy_poll_us),
-     .def = "0", .min = 0, .max = 10000,
+     .def = "50", .min = 0, .max = 10000,
      .doc = "After a round of client input, poll without sleeping for up to "
-            "this many microseconds before blocking (0: never spin)."},
+            "this many microseconds before blocking, while the machine has "
+            "a CPU to spare (0: never spin)."},
     {.name = "enable-debug-command", .type = CONFIG_ENUM,
      .flags = CONFIG_IMMUTABLE, .ptr = NODE(enable_debug_cmd), .def = "no",
      .enum_names = debug_cmd_names,

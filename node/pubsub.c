@@ -171,17 +171,6 @@ static void update_mode(client_t *c)
     registry_maybe_free(c->node);
 }
 
-/* [kind, name-or-nil, count] as a push (RESP3) or array (RESP2). */
-static void reply_confirm(reply_t *r, const char *word, const char *name,
-                          size_t len, long long count)
-{
-    reply_push(r, 3);
-    reply_bulk_str(r, word);
-    if (name) reply_bulk(r, name, len);
-    else reply_null(r);
-    reply_int(r, count);
-}
-
 static void subscribe_channel(client_t *c, int kind, const resp_arg_t *ch,
                               reply_t *r)
 {
@@ -190,8 +179,8 @@ static void subscribe_channel(client_t *c, int kind, const resp_arg_t *ch,
     int added;
     dict_add(pc->chans[kind], ch->ptr, ch->len, &added);
     if (added) subs_add(registry(c->node)->chans[kind], ch->ptr, ch->len, c);
-    reply_confirm(r, kind_words[kind].sub, ch->ptr, ch->len,
-                  sub_count(c, kind));
+    reply_pubsub_confirm(r, kind_words[kind].sub, ch->ptr, ch->len,
+                         sub_count(c, kind));
 }
 
 /* Remove one channel; the name stays valid until the client dict entry is
@@ -206,7 +195,7 @@ static void unsubscribe_channel(client_t *c, int kind, const char *ch,
     if (e) subs_del(c->node->pubsub->chans[kind], ch, len, c);
     /* count after the removal, as Redis */
     long long count = sub_count(c, kind) - (e ? 1 : 0);
-    if (r) reply_confirm(r, kind_words[kind].unsub, ch, len, count);
+    if (r) reply_pubsub_confirm(r, kind_words[kind].unsub, ch, len, count);
     if (e) dict_delete(pc->chans[kind], ch, len, NULL);
 }
 
@@ -215,8 +204,8 @@ static void unsubscribe_all_channels(client_t *c, int kind, reply_t *r)
     pubsub_client_t *pc = c->pubsub;
     if (!pc || !pc->chans[kind] || !dict_size(pc->chans[kind])) {
         if (r)
-            reply_confirm(r, kind_words[kind].unsub, NULL, 0,
-                          sub_count(c, kind));
+            reply_pubsub_confirm(r, kind_words[kind].unsub, NULL, 0,
+                                 sub_count(c, kind));
         return;
     }
     dict_iter_t it;
@@ -249,7 +238,8 @@ static void subscribe_pattern(client_t *c, const resp_arg_t *p, reply_t *r)
         np->len = p->len;
         subs_add(registry(c->node)->pats, p->ptr, p->len, c);
     }
-    reply_confirm(r, "psubscribe", p->ptr, p->len, sub_count(c, KIND_CHAN));
+    reply_pubsub_confirm(r, "psubscribe", p->ptr, p->len,
+                         sub_count(c, KIND_CHAN));
 }
 
 static void unsubscribe_pattern(client_t *c, const char *p, size_t len,
@@ -261,7 +251,7 @@ static void unsubscribe_pattern(client_t *c, const char *p, size_t len,
                       memcmp(pc->pats[i].p, p, len) == 0))
         i++;
     if (i == n) {
-        if (r) reply_confirm(r, "punsubscribe", p, len,
+        if (r) reply_pubsub_confirm(r, "punsubscribe", p, len,
                              sub_count(c, KIND_CHAN));
         return;
     }
@@ -270,7 +260,7 @@ static void unsubscribe_pattern(client_t *c, const char *p, size_t len,
             (pc->npats - i - 1) * sizeof(*pc->pats));
     pc->npats--;
     subs_del(c->node->pubsub->pats, gone.p, gone.len, c);
-    if (r) reply_confirm(r, "punsubscribe", gone.p, gone.len,
+    if (r) reply_pubsub_confirm(r, "punsubscribe", gone.p, gone.len,
                          sub_count(c, KIND_CHAN));
     ts_free(gone.p);
 }
@@ -278,7 +268,7 @@ static void unsubscribe_pattern(client_t *c, const char *p, size_t len,
 static void unsubscribe_all_patterns(client_t *c, reply_t *r)
 {
     if (!npats(c)) {
-        if (r) reply_confirm(r, "punsubscribe", NULL, 0,
+        if (r) reply_pubsub_confirm(r, "punsubscribe", NULL, 0,
                              sub_count(c, KIND_CHAN));
         return;
     }

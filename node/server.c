@@ -326,6 +326,10 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
         n->pause_end_ms = 0;
         conn_unpause_clients(n);
     }
+    if (n->busy_poll_us && now_ms - n->spin_sample_ms >= 100) {
+        n->spin_sample_ms = now_ms;
+        spin_gate_sample(&n->spin_gate);
+    }
     if (n->shutdown_asap) event_base_loopbreak(n->base);
 }
 
@@ -376,6 +380,7 @@ int server_setup(node_t *n)
     if (open_listeners(n) != 0) return -1;
     n->cron_ev = event_new(n->base, -1, EV_PERSIST, on_cron, n);
     server_rearm_cron(n);
+    spin_gate_init(&n->spin_gate);
     n->sig_evs[0] = evsignal_new(n->base, SIGINT, on_signal, n);
     n->sig_evs[1] = evsignal_new(n->base, SIGTERM, on_signal, n);
     event_add(n->sig_evs[0], NULL);
@@ -398,6 +403,7 @@ void server_teardown(node_t *n)
         if (n->sig_evs[i]) event_free(n->sig_evs[i]);
     if (n->cron_ev) event_free(n->cron_ev);
     n->cron_ev = NULL;
+    spin_gate_deinit(&n->spin_gate);
 }
 
 /* busy-poll-us: after a round that read client input, keep polling without
@@ -405,11 +411,16 @@ void server_teardown(node_t *n)
  * a reply sends its next request within a few microseconds; catching it
  * while still running spares both sides the sleep and the cross-CPU wakeup
  * (on loopback and in VMs the wakeup costs more than serving the command).
- * Idle servers never spin: the spin only follows input. */
+ * Idle servers never spin: the spin only follows input.  Nor do servers on
+ * a machine with no CPU to spare (the spin gate, spin.h). */
 static void busy_poll(node_t *n)
 {
     long long seen = n->stats.io_reads;
     if (seen == n->busy_poll_last_reads) return;
+    if (!spin_gate_open(&n->spin_gate)) {
+        n->busy_poll_last_reads = seen;
+        return;
+    }
     long long deadline = node_mono_us() + n->busy_poll_us;
     while (!n->shutdown_asap) {
         if (event_base_loop(n->base, EVLOOP_NONBLOCK) < 0) break;

@@ -185,7 +185,29 @@ static void queue(backend_t *be, breq_t *b)
     buf_append(&be->out, buf_rptr(&b->cmd), buf_len(&b->cmd));
 }
 
-/* First requests on a new link: HELLO 3 and/or AUTH (replies dropped). */
+/* TESSERA MULTISLOT ON: a Tessera node says +OK and then takes MGET
+ * MSET DEL UNLINK EXISTS TOUCH with keys of several of its slots (one
+ * sub-request per node, route.c); Redis says -ERR unknown command, and
+ * the link keeps the per-slot split.  Written ahead of every request on
+ * the link, so requests split before the answer is known are still
+ * read by the node after it. */
+static void send_multislot(backend_t *be)
+{
+    be->multislot = 0;
+    /* single-backend mode forwards multi-key commands whole: no need */
+    if (be->pinned || !be->w->p->multislot ||
+        (be->w->topo && be->w->topo->single))
+        return;
+    breq_t *b = breq_alloc(be->w, NULL, be->proto);
+    resp_arg_t av[3] = {{"TESSERA", 7}, {"MULTISLOT", 9}, {"ON", 2}};
+    resp_w_command(&b->cmd, 3, av);
+    b->probe = 1;
+    b->be = be;
+    queue(be, b);
+}
+
+/* First requests on a new link: HELLO 3 and/or AUTH (replies dropped),
+ * READONLY on a replica's link, TESSERA MULTISLOT ON. */
 static void handshake(backend_t *be)
 {
     proxy_t *p = be->w->p;
@@ -195,6 +217,7 @@ static void handshake(backend_t *be)
     int auth = pass && pass[0];
     if (be->proto == 2 && !auth) {
         if (be->readonly) send_readonly(be);
+        send_multislot(be);
         return;
     }
     breq_t *b = breq_alloc(be->w, NULL, be->proto);
@@ -217,6 +240,7 @@ static void handshake(backend_t *be)
     resp_w_command(&b->cmd, ac, av);
     queue(be, b);
     if (be->readonly) send_readonly(be);
+    send_multislot(be);
 }
 
 static int backend_connect(backend_t *be)
@@ -418,6 +442,11 @@ void backend_check_pinned(backend_t *be, long long now_ms)
 void backend_shutdown(backend_t *be)
 {
     backend_close(be, "is being closed (proxy shutting down)", 0);
+}
+
+void backend_drop(backend_t *be, const char *why)
+{
+    backend_close(be, why, 0);
 }
 
 void backend_free(backend_t *be)

@@ -123,16 +123,21 @@ static void set_reading(pclient_t *c, int on)
     else event_del(c->rev);
 }
 
-/* 1 if c's unread replies are over client-output-buffer-limit. */
+/* 1 if c's unread replies are over client-output-buffer-limit: the hard
+ * limit at once, the soft one once c has stayed over it for more than
+ * its seconds without a break (Redis's checkClientOutputBufferLimits).
+ * A client with any subscription is in the pubsub class, as in Redis. */
 static int obuf_over_limit(pclient_t *c)
 {
     proxy_t *p = c->w->p;
+    const obuf_limit_t *lim =
+        &p->obuf[c->ps && pubsub_subscribed(c) ? OBUF_PUBSUB : OBUF_NORMAL];
     size_t used = buf_len(&c->out);
-    if (p->obuf_hard && (long long)used >= p->obuf_hard) return 1;
-    if (p->obuf_soft && (long long)used >= p->obuf_soft) {
+    if (lim->hard && (long long)used >= lim->hard) return 1;
+    if (lim->soft && (long long)used >= lim->soft) {
         long long now = proxy_mono_ms();
         if (!c->obuf_soft_since) c->obuf_soft_since = now;
-        else if (now - c->obuf_soft_since >= p->obuf_soft_secs * 1000)
+        else if (now - c->obuf_soft_since > lim->soft_secs * 1000)
             return 1;
     } else {
         c->obuf_soft_since = 0;
@@ -236,7 +241,9 @@ void client_preq_done(preq_t *q)
         c->npending--;
         preq_free(w, h);
     }
-    if (obuf_over_limit(c)) {
+    /* the usual client (no subscription, no normal-class limit, the
+     * default) skips the check: one load and compare per reply */
+    if ((c->ps || w->p->obuf_normal_limited) && obuf_over_limit(c)) {
         log_msg(LL_WARNING,
                 "Client id=%llu addr=%s scheduled to be closed ASAP for "
                 "overcoming of output buffer limits.",
@@ -303,11 +310,13 @@ void client_cron(worker_t *w)
         pclient_t *next = c->next;
         /* a node that hangs on a transaction or blocking command */
         if (c->pin || c->old_pins) tx_check_timeouts(c, w->now_ms);
+        if (c->ps) pubsub_check_links(c, w->now_ms);
         if (p->timeout > 0 && !c->head && buf_len(&c->out) == 0 &&
             w->now_ms - c->last_ms > p->timeout * 1000) {
             log_msg(LL_VERBOSE, "Closing idle client id=%llu", c->id);
             client_free(c);
-        } else if (buf_len(&c->out) && obuf_over_limit(c)) {
+        } else if ((buf_len(&c->out) || c->obuf_soft_since) &&
+                   obuf_over_limit(c)) {
             log_msg(LL_WARNING,
                     "Client id=%llu addr=%s closed for overcoming of output "
                     "buffer limits.", c->id, c->addr);

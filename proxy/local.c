@@ -236,6 +236,10 @@ static int answer(pclient_t *c, const cmd_spec_t *cmd, int argc,
         return 1;
     }
     default:
+        if (cmd->parent && cmd->parent->id == CMD_ACL) {
+            acl_command(c, cmd, argc, argv, r);
+            return 1;
+        }
         return 0;
     }
 }
@@ -249,6 +253,7 @@ int local_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
     case CMD_CLIENT_GETNAME: case CMD_CLIENT_SETNAME: case CMD_CLIENT_INFO:
         break;
     default:
+        if (cmd->parent && cmd->parent->id == CMD_ACL) break;
         return 0;
     }
     reply_t r;
@@ -326,6 +331,8 @@ void local_info_text(proxy_t *p, buf_t *b, int argc, resp_arg_t *argv,
                    "protocol_errors:%llu\r\nfailover_parked:%llu\r\n"
                    "failover_replayed:%llu\r\nfailover_expired:%llu\r\n"
                    "failover_wait_ms:%lld\r\npubsub_resubscribes:%llu\r\n"
+                   "multislot_subrequests:%llu\r\n"
+                   "multislot_resplits:%llu\r\n"
                    "\r\n",
                    (unsigned long long)atomic_load(&p->topo_refreshes),
                    (unsigned long long)atomic_load(&p->topo_failures),
@@ -333,7 +340,8 @@ void local_info_text(proxy_t *p, buf_t *b, int argc, resp_arg_t *argv,
                    STAT(p, backend_failures), STAT(p, protocol_errors),
                    STAT(p, parked), STAT(p, park_replayed),
                    STAT(p, park_expired), p->failover_wait_ms,
-                   STAT(p, pubsub_resubscribes));
+                   STAT(p, pubsub_resubscribes), STAT(p, multislot_subs),
+                   STAT(p, multislot_resplits));
     }
     *want_keyspace = section_wanted(argc, argv, "keyspace", 1);
 }
@@ -357,9 +365,12 @@ void local_proxy_status(proxy_t *p, buf_t *b)
              be; be = be->next)
             buf_printf(b,
                        "backend:worker=%d,addr=%s,resp=%d,connected=%d,"
-                       "pending=%d,requests=%llu,errors=%llu\r\n",
+                       "pending=%d,requests=%llu,errors=%llu,"
+                       "multislot=%s\r\n",
                        i, be->addr, be->proto, be->fd >= 0, be->npending,
-                       be->requests, be->errors);
+                       be->requests, be->errors,
+                       be->multislot > 0 ? "yes"
+                       : be->multislot < 0 ? "no" : "unknown");
     }
     buf_append_str(b, "\r\n# Commandstats\r\n");
     for (size_t id = 0; id < cmdtab_count(); id++) {

@@ -53,8 +53,9 @@ static void get_bind(const config_opt_t *o, void *ctx, char *out, size_t sz)
 
 /*
  * client-output-buffer-limit <class> <hard> <soft> <secs> [...]: Redis's
- * syntax; the proxy only has "normal" clients, the other classes are
- * accepted (so a redis.conf line works) and ignored.
+ * syntax.  "normal" and "pubsub" (clients with a subscription) apply;
+ * "replica"/"slave" is accepted (so a redis.conf line works) and ignored:
+ * the proxy has no replicas.
  */
 static const char *set_obuf(const config_opt_t *o, void *ctx, int argc,
                             char **argv)
@@ -64,10 +65,11 @@ static const char *set_obuf(const config_opt_t *o, void *ctx, int argc,
     if (argc == 0 || argc % 4 != 0)
         return "Wrong number of arguments in buffer limit configuration.";
     for (int i = 0; i < argc; i += 4) {
-        int normal = strcasecmp(argv[i], "normal") == 0;
-        if (!normal && strcasecmp(argv[i], "slave") != 0 &&
-            strcasecmp(argv[i], "replica") != 0 &&
-            strcasecmp(argv[i], "pubsub") != 0)
+        int cls = -1;
+        if (strcasecmp(argv[i], "normal") == 0) cls = OBUF_NORMAL;
+        else if (strcasecmp(argv[i], "pubsub") == 0) cls = OBUF_PUBSUB;
+        else if (strcasecmp(argv[i], "slave") != 0 &&
+                 strcasecmp(argv[i], "replica") != 0)
             return "Invalid client class specified in buffer limit "
                    "configuration.";
         long long hard, soft;
@@ -79,11 +81,8 @@ static const char *set_obuf(const config_opt_t *o, void *ctx, int argc,
             secs < 0 || hard < 0 || soft < 0)
             return "Error in hard, soft or soft_seconds setting in buffer "
                    "limit configuration.";
-        if (normal) {
-            p->obuf_hard = hard;
-            p->obuf_soft = soft;
-            p->obuf_soft_secs = secs;
-        }
+        if (cls >= 0) p->obuf[cls] = (obuf_limit_t){hard, soft, secs};
+        if (cls == OBUF_NORMAL) p->obuf_normal_limited = hard || soft;
     }
     return NULL;
 }
@@ -92,8 +91,9 @@ static void get_obuf(const config_opt_t *o, void *ctx, char *out, size_t sz)
 {
     proxy_t *p = ctx;
     (void)o;
-    snprintf(out, sz, "normal %lld %lld %lld", p->obuf_hard, p->obuf_soft,
-             p->obuf_soft_secs);
+    const obuf_limit_t *n = &p->obuf[OBUF_NORMAL], *s = &p->obuf[OBUF_PUBSUB];
+    snprintf(out, sz, "normal %lld %lld %lld pubsub %lld %lld %lld", n->hard,
+             n->soft, n->soft_secs, s->hard, s->soft, s->soft_secs);
 }
 
 static const config_opt_t proxy_options[] = {
@@ -115,8 +115,10 @@ static const config_opt_t proxy_options[] = {
     {.name = "user", .type = CONFIG_SPECIAL,
      .flags = CONFIG_MULTI_ARG | CONFIG_SENSITIVE, .def = NULL,
      .set = auth_set_user,
-     .doc = "A user in Redis's ACL syntax: user <name> on|off >password "
-            "[nopass] [~* &* +@all]; one line per user (see docs/proxy.md)."},
+     .doc = "A user in Redis 7.0's ACL syntax: user <name> on|off "
+            ">password [nopass] [~pattern %R~ %W~ &pattern +@category "
+            "-command ...]; one line per user, no selectors (see "
+            "docs/proxy.md)."},
     {.name = "backend-user", .type = CONFIG_STRING, .ptr = PX(backend_user),
      .def = "",
      .doc = "User the proxy authenticates as on backend connections "
@@ -144,6 +146,11 @@ static const config_opt_t proxy_options[] = {
      .def = "master", .enum_names = read_from_names,
      .doc = "Where reads go: master, replica (error if none is reachable) "
             "or prefer-replica (the master when none is)."},
+    {.name = "multislot", .type = CONFIG_BOOL, .ptr = PX(multislot),
+     .def = "yes",
+     .doc = "Split MGET MSET DEL UNLINK EXISTS TOUCH by node on backends "
+            "that accept TESSERA MULTISLOT (Tessera nodes); no: by slot, "
+            "as for Redis."},
     {.name = "maxclients", .type = CONFIG_INT, .ptr = PX(maxclients),
      .def = "10000", .min = 1, .max = 1000000,
      .doc = "Maximum number of connected clients."},
@@ -185,13 +192,17 @@ static const config_opt_t proxy_options[] = {
      .doc = "Requests of one client in flight before the proxy stops "
             "reading from it."},
     {.name = "busy-poll-us", .type = CONFIG_INT, .ptr = PX(busy_poll_us),
-     .def = "0", .min = 0, .max = 10000,
+     .def = "50", .min = 0, .max = 10000,
      .doc = "After a pass that moved requests or replies, poll without "
-            "sleeping for up to this many microseconds (0: never spin)."},
+            "sleeping for up to this many microseconds, while the machine "
+            "has a CPU to spare (0: never spin)."},
     {.name = "client-output-buffer-limit", .type = CONFIG_SPECIAL,
-     .flags = CONFIG_MULTI_ARG, .def = "normal 0 0 0", .set = set_obuf,
-     .get = get_obuf,
-     .doc = "Output buffer limit of a client: normal hard soft seconds."},
+     .flags = CONFIG_MULTI_ARG, .def = "normal 0 0 0 pubsub 32mb 8mb 60",
+     .set = set_obuf, .get = get_obuf,
+     .doc = "Output buffer limits, Redis's syntax: <class> <hard> <soft> "
+            "<seconds> for the normal and pubsub (subscribed clients) "
+            "classes; the soft limit closes a client that stays over it "
+            "for longer than its seconds."},
     {.name = "proto-max-bulk-len", .type = CONFIG_MEMORY,
      .ptr = PX(proto_max_bulk_len), .def = "512mb", .min = 1 * MB,
      .max = LMAX, .doc = "Largest bulk string a client may send."},

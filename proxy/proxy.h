@@ -37,6 +37,7 @@
 #include "config.h"
 #include "resp.h"
 #include "slot.h"
+#include "spin.h"
 
 #define PROXY_VERSION "0.1.0"
 /* What HELLO reports as "version": the Redis release we answer like. */
@@ -105,7 +106,7 @@ typedef struct preq {
     int nsub;
     int proto;              /* the client's protocol when it was sent */
     breq_t **subs;          /* merged kinds: every sub-request, in order */
-    int nkeys;              /* PK_MGET: key i went to sub keymap[i] */
+    int nkeys;              /* split kinds: key i went to sub keymap[i] */
     int *keymap;
     int scan_node;          /* PK_SCAN: index of the master asked */
     int scan_nmasters;
@@ -130,6 +131,10 @@ struct breq {
     int failing;            /* the reply is the proxy's final error: no
                              * redirect / retry handling */
     int read;               /* a read that read-from may send to a replica */
+    int multislot;          /* keys of several slots for one node (per-node
+                             * split): refused, it is split per slot */
+    int probe;              /* TESSERA MULTISLOT ON of a new link (parent
+                             * NULL): its reply sets be->multislot */
     long long wait_ms;      /* pinned links: how long the node may take;
                              * 0: backend-timeout, -1: no limit (BLPOP 0) */
     buf_t cmd;              /* the command, kept for MOVED/ASK resends */
@@ -164,6 +169,9 @@ typedef struct backend {
     int pinned;                 /* one client's own link (tx.c): not in
                                  * w->backends, never parked or redirected */
     int readonly;               /* a replica link: READONLY after connect */
+    int multislot;              /* TESSERA MULTISLOT ON: 1 accepted (a
+                                 * Tessera node), -1 refused (Redis), 0 not
+                                 * answered yet (or not asked) */
     struct pclient *owner;      /* pinned: the client, NULL once retired */
     unsigned long long requests, errors;
     struct pslink *sub;         /* a client's pub/sub link (pubsub.c) */
@@ -210,7 +218,8 @@ typedef struct pclient {
 typedef struct wstats {
     atomic_ullong commands, connections, errors, moved, ask, retries,
         backend_failures, obuf_closes, protocol_errors, parked,
-        park_expired, park_replayed, pubsub_resubscribes;
+        park_expired, park_replayed, pubsub_resubscribes, multislot_subs,
+        multislot_resplits;
     atomic_ullong calls[CMD__COUNT];
 } wstats_t;
 
@@ -251,6 +260,9 @@ typedef struct worker {
     long long last_unpark_ms;
     int *slot_group;            /* SLOT_COUNT entries, -1: scratch for
                                  * splitting multi-key commands */
+    int *node_group;            /* node_group_len entries, -1: the same per
+                                 * master (per-node split) */
+    int node_group_len;
     pclient_t *clients;
     pclient_t *dirty_clients;
     backend_t *dirty_backends;
@@ -263,6 +275,12 @@ typedef struct worker {
                                  * clock per request costs ~60 instructions */
     wstats_t st;
 } worker_t;
+
+/* One class of client-output-buffer-limit (0: no limit). */
+enum { OBUF_NORMAL = 0, OBUF_PUBSUB, OBUF_CLASSES };
+typedef struct obuf_limit {
+    long long hard, soft, soft_secs;
+} obuf_limit_t;
 
 typedef struct proxy {
     /* options (options.c) */
@@ -288,12 +306,18 @@ typedef struct proxy {
     long long maxclients;
     long long max_pipeline;
     long long busy_poll_us;         /* spin for input before sleeping */
-    long long obuf_hard, obuf_soft, obuf_soft_secs;
+    spin_gate_t spin_gate;          /* sampled by worker 0's cron */
+    /* client-output-buffer-limit per class: a client with any
+     * subscription is in the pubsub class, as in Redis */
+    obuf_limit_t obuf[OBUF_CLASSES];
+    int obuf_normal_limited;        /* the normal class has a limit */
     long long proto_max_bulk_len;
     long long tcp_backlog;
     long long tcp_keepalive;
     int protected_mode;
     int read_from;                  /* enum read_from (replica.c) */
+    int multislot;                  /* split multi-key commands per node
+                                     * on Tessera backends (route.c) */
     int daemonize;
     char *pidfile;
     char *logfile;
@@ -412,6 +436,9 @@ void backend_cron(worker_t *w);
 void backend_check_pinned(backend_t *be, long long now_ms);
 /* Close the link, failing what waits on it (shutdown). */
 void backend_shutdown(backend_t *be);
+/* Close the link because it misbehaved (why: "timed out" ...), failing
+ * what waits on it; a pub/sub link re-subscribes (pubsub_link_lost). */
+void backend_drop(backend_t *be, const char *why);
 void backend_free(backend_t *be);
 /* Fail b with an error text (without the leading '-'). */
 void breq_fail(breq_t *b, const char *fmt, ...)
@@ -476,6 +503,9 @@ int pubsub_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
                    resp_arg_t *argv);
 /* c is going away: close its pub/sub links, drop what they owe it. */
 void pubsub_client_free(pclient_t *c);
+/* 1 if c has any channel, pattern or shard channel (Redis's pubsub
+ * client class; only called when c->ps is set). */
+int pubsub_subscribed(const pclient_t *c);
 /* CLIENT INFO's sub= psub= ssub= counts. */
 void pubsub_describe(pclient_t *c, int *sub, int *psub, int *ssub);
 /* route.c: the replies of PUBSUB CHANNELS, SHARDCHANNELS (union),
@@ -484,6 +514,11 @@ void pubsub_describe(pclient_t *c, int *sub, int *psub, int *ssub);
 void pubsub_merge(preq_t *q);
 /* Cron: after a new map, shard channels whose slot moved follow it. */
 void pubsub_cron(worker_t *w);
+/* backend-timeout on c's pub/sub links (client cron, c->ps set): a link
+ * idle for backend-timeout is sent a PING; one whose oldest batch has
+ * waited longer than that with nothing read meanwhile (a node that hangs)
+ * is dropped and its subscriptions made again, as for a lost link. */
+void pubsub_check_links(pclient_t *c, long long now_ms);
 /* backend.c: a frame (ptr, len: one complete RESP value) read on a
  * pub/sub link; -1 if the link must be dropped. */
 int pubsub_on_frame(struct pslink *l, const char *ptr, size_t len);
@@ -499,6 +534,11 @@ int local_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
 void local_info_text(proxy_t *p, buf_t *b, int argc, resp_arg_t *argv,
                      int *want_keyspace);
 void local_proxy_status(proxy_t *p, buf_t *b);
+
+/* ---- acl.c ---- */
+/* ACL and its subcommands (cmd: the subcommand), answered into r. */
+void acl_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
+                 resp_arg_t *argv, struct reply *r);
 
 /* ---- options.c ---- */
 config_opt_t *options_for_proxy(proxy_t *p, size_t *n);

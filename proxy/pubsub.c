@@ -37,16 +37,22 @@
  * 500 ms) until it works.  A shard batch answered MOVED follows the
  * redirection; an unsolicited `sunsubscribe` push (Redis 7.0 sends it
  * when the slot leaves the node) re-homes that channel, and so does a new
- * topology map giving its slot to another node (pubsub_cron).
+ * topology map giving its slot to another node (pubsub_cron).  A node
+ * that hangs instead of dying is found by backend-timeout: a link idle
+ * for that long is sent a PING, and a link whose oldest batch has waited
+ * longer than that with nothing read meanwhile is dropped and treated as
+ * lost (pubsub_check_links, from the client cron, once a second).
  *
  * In RESP2, a client with any subscription may only send (P|S)SUBSCRIBE,
  * (P|S)UNSUBSCRIBE, PING (answered `*2 pong <msg>`), QUIT and RESET, with
  * Redis 7.0's error text for the rest; RESP3 clients may mix.  Messages
  * go to a RESP2 client in its reply order, to a RESP3 client at once
  * (between two replies, as Redis pushes them) unless confirmations are
- * held; a subscriber whose unread output passes 32 MB is closed (Redis's
- * default pubsub class limit).  PUBSUB CHANNELS / NUMSUB ... are asked of
- * every master (route.c) and merged here (pubsub_merge).
+ * held.  A subscribed client is in the pubsub class of
+ * client-output-buffer-limit (client.c; default 32mb 8mb 60, as Redis),
+ * and at most PUBSUB_MAX_HELD messages wait behind replies.  PUBSUB
+ * CHANNELS / NUMSUB ... are asked of every master (route.c) and merged
+ * here (pubsub_merge).
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -65,8 +71,6 @@
 #define RESUB_CHUNK 1024
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 500
-/* Redis's default `client-output-buffer-limit pubsub 32mb 8mb 60`. */
-#define PUBSUB_OBUF_HARD (32LL * 1024 * 1024)
 /* Messages held behind a reply that does not come (a node that hangs
  * while a SUBSCRIBE waits for it) are bounded too. */
 #define PUBSUB_MAX_HELD 100000
@@ -181,6 +185,7 @@ static size_t set_list(const psset_t *s, psname_t **out)
 typedef struct psack {
     struct psack *next;
     preq_t *q;                  /* the client's request released by it */
+    long long sent_ms;          /* written (backend-timeout runs from it) */
     int slot;                   /* SSUBSCRIBE batches: their slot, else -1 */
     int redirects;
     int failed;
@@ -193,6 +198,7 @@ typedef struct pslink {
     backend_t *be;
     int shard;
     psack_t *head, *tail;
+    long long last_ms;          /* created, or its last frame read */
 } pslink_t;
 
 typedef struct psclient {
@@ -212,7 +218,7 @@ typedef struct psclient {
     char avoid[PROXY_MAX_ADDR]; /* the node the main link last lost */
 } psclient_t;
 
-static int subscribed(const pclient_t *c)
+int pubsub_subscribed(const pclient_t *c)
 {
     const psclient_t *ps = c->ps;
     return ps && ps->chans.n + ps->pats.n + ps->shards.n > 0;
@@ -262,16 +268,6 @@ static void ack_done(preq_t *q)
     client_preq_done(q);
 }
 
-static void confirm(reply_t *r, const char *kind, const char *name,
-                    size_t len, long long count)
-{
-    reply_push(r, 3);
-    reply_bulk_str(r, kind);
-    if (name) reply_bulk(r, name, len);
-    else reply_null(r);
-    reply_int(r, count);
-}
-
 static void client_error(pclient_t *c, const char *text)
 {
     reply_t r;
@@ -306,9 +302,8 @@ static void deliver(psclient_t *ps, const char *p, size_t n)
         c->tail = q;
     }
     c->npending++;
-    client_preq_done(q);
-    if (((long long)buf_len(&c->out) > PUBSUB_OBUF_HARD ||
-         c->npending > PUBSUB_MAX_HELD) && !c->close_asap) {
+    client_preq_done(q);    /* closes c past the pubsub class's limits */
+    if (c->npending > PUBSUB_MAX_HELD && !c->close_asap) {
         log_msg(LL_WARNING, "Client id=%llu addr=%s scheduled to be closed "
                 "ASAP for overcoming of output buffer limits.", c->id,
                 c->addr);
@@ -327,6 +322,7 @@ static pslink_t *link_new(psclient_t *ps, const char *addr, int shard)
     l->shard = shard;
     l->be = backend_create_pinned(ps->c->w, addr, 3);
     l->be->sub = l;
+    l->last_ms = ps->c->w->now_ms;
     return l;
 }
 
@@ -350,6 +346,7 @@ static void link_free(pslink_t *l)
 static void link_queue_ack(pslink_t *l, psack_t *a)
 {
     a->next = NULL;
+    a->sent_ms = l->be->w->now_ms;
     if (l->tail) l->tail->next = a;
     else l->head = a;
     l->tail = a;
@@ -710,6 +707,20 @@ static size_t slot_channels(psclient_t *ps, int slot, pslink_t *l,
     return k;
 }
 
+/* The batch's error becomes the reply of the request it releases (if
+ * any, instead of the confirmations built for it); a is freed. */
+static void ack_error(psack_t *a)
+{
+    if (a->q) {
+        buf_clear(&a->q->reply);
+        reply_t r;
+        reply_init(&r, &a->q->reply, a->q->proto);
+        reply_error(&r, a->err);
+        ack_done(a->q);
+    }
+    ts_free(a);
+}
+
 /* A batch finished with an error. */
 static void ack_failed(pslink_t *l, psack_t *a)
 {
@@ -718,16 +729,10 @@ static void ack_failed(pslink_t *l, psack_t *a)
     if (a->slot < 0) {
         /* UNSUBSCRIBEs (an error is harmless) or a main-link SUBSCRIBE,
          * which a node does not refuse unless misconfigured */
-        if (a->q) {
+        if (a->q)
             log_ratelimited(LL_WARNING, 5, "Backend %s refused a pub/sub "
                             "command: %s", l->be->addr, a->err);
-            buf_clear(&a->q->reply);
-            reply_t r;
-            reply_init(&r, &a->q->reply, a->q->proto);
-            reply_error(&r, a->err);
-            ack_done(a->q);
-        }
-        ts_free(a);
+        ack_error(a);
         return;
     }
     psname_t **names;
@@ -745,12 +750,7 @@ static void ack_failed(pslink_t *l, psack_t *a)
         /* the client's own SSUBSCRIBE: it gets the error, not the
          * subscriptions (as from the node) */
         for (size_t i = 0; i < n; i++) set_remove(&ps->shards, names[i]);
-        buf_clear(&a->q->reply);
-        reply_t r;
-        reply_init(&r, &a->q->reply, a->q->proto);
-        reply_error(&r, a->err);
-        ack_done(a->q);
-        ts_free(a);
+        ack_error(a);
     } else {
         /* a re-subscription refused (CLUSTERDOWN while a failover runs,
          * TRYAGAIN ...): try again later */
@@ -767,6 +767,7 @@ static void ack_failed(pslink_t *l, psack_t *a)
 
 int pubsub_on_frame(struct pslink *l, const char *p, size_t n)
 {
+    l->last_ms = l->be->w->now_ms;
     if (p[0] == '>') {
         on_push(l, p, n);
         return 0;
@@ -783,7 +784,9 @@ int pubsub_on_frame(struct pslink *l, const char *p, size_t n)
         }
         return 0;
     }
-    /* the batch's PING: every command before it has been run */
+    /* the batch's PING: every command before it has been run (+PONG on
+     * these RESP3 links; a node that stayed in RESP2 would say
+     * `*2 pong ""`, which ends the batch the same way) */
     l->head = a->next;
     if (!l->head) l->tail = NULL;
     if (a->failed) {
@@ -822,7 +825,8 @@ static void cmd_subscribe(pclient_t *c, int pattern, int argc,
     for (int i = 1; i < argc; i++) {
         int added;
         set_add(set, argv[i].ptr, argv[i].len, &added);
-        confirm(&r, kind, argv[i].ptr, argv[i].len, count_global(ps));
+        reply_pubsub_confirm(&r, kind, argv[i].ptr, argv[i].len,
+                             count_global(ps));
     }
     buf_t b;
     buf_init(&b);
@@ -845,17 +849,18 @@ static void cmd_unsubscribe(pclient_t *c, int pattern, int argc,
         psname_t **all = ts_malloc(sizeof(*all) * (set->n + 1));
         size_t n = set_list(set, all);
         for (size_t i = 0; i < n; i++) {
-            confirm(&r, kind, all[i]->name, all[i]->len,
-                    count_global(ps) - 1);
+            reply_pubsub_confirm(&r, kind, all[i]->name, all[i]->len,
+                                 count_global(ps) - 1);
             set_remove(set, all[i]);
         }
-        if (n == 0) confirm(&r, kind, NULL, 0, count_global(ps));
+        if (n == 0) reply_pubsub_confirm(&r, kind, NULL, 0, count_global(ps));
         ts_free(all);
     } else {
         for (int i = 1; i < argc; i++) {
             psname_t *e = set_get(set, argv[i].ptr, argv[i].len);
             if (e) set_remove(set, e);
-            confirm(&r, kind, argv[i].ptr, argv[i].len, count_global(ps));
+            reply_pubsub_confirm(&r, kind, argv[i].ptr, argv[i].len,
+                             count_global(ps));
         }
     }
     route_local_end(q);
@@ -910,8 +915,8 @@ static void cmd_ssubscribe(pclient_t *c, int argc, resp_arg_t *argv)
             ps->homeless++;     /* until shard_subscribe gives it l */
         }
         if (added || e->link != l) names[k++] = e;
-        confirm(&r, "ssubscribe", argv[i].ptr, argv[i].len,
-                (long long)ps->shards.n);
+        reply_pubsub_confirm(&r, "ssubscribe", argv[i].ptr, argv[i].len,
+                             (long long)ps->shards.n);
     }
     /* every channel of the command, so that one reply releases them */
     for (size_t i = 0; i < k; i++)
@@ -946,12 +951,12 @@ static void cmd_sunsubscribe(pclient_t *c, int argc, resp_arg_t *argv)
         psname_t **all = ts_malloc(sizeof(*all) * (ps->shards.n + 1));
         size_t n = set_list(&ps->shards, all);
         for (size_t i = 0; i < n; i++) {
-            confirm(&r, "sunsubscribe", all[i]->name, all[i]->len,
-                    (long long)ps->shards.n - 1);
+            reply_pubsub_confirm(&r, "sunsubscribe", all[i]->name, all[i]->len,
+                                 (long long)ps->shards.n - 1);
             if (!all[i]->link) ps->homeless--;
             set_remove(&ps->shards, all[i]);
         }
-        if (n == 0) confirm(&r, "sunsubscribe", NULL, 0, 0);
+        if (n == 0) reply_pubsub_confirm(&r, "sunsubscribe", NULL, 0, 0);
         any = n > 0;
         ts_free(all);
     } else {
@@ -962,8 +967,8 @@ static void cmd_sunsubscribe(pclient_t *c, int argc, resp_arg_t *argv)
                 set_remove(&ps->shards, e);
                 any = 1;
             }
-            confirm(&r, "sunsubscribe", argv[i].ptr, argv[i].len,
-                    (long long)ps->shards.n);
+            reply_pubsub_confirm(&r, "sunsubscribe", argv[i].ptr, argv[i].len,
+                                 (long long)ps->shards.n);
         }
     }
     route_local_end(q);
@@ -1047,7 +1052,7 @@ int pubsub_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
         if (c->in_multi) return 0;      /* tx.c refuses it */
         break;
     case CMD_PING:
-        if (!subscribed(c) || c->proto != 2 || argc > 2) return 0;
+        if (!pubsub_subscribed(c) || c->proto != 2 || argc > 2) return 0;
         {   /* RESP2 subscriber: "*2 pong <message>" */
             reply_t r;
             preq_t *q = route_local_begin(c, &r);
@@ -1064,7 +1069,7 @@ int pubsub_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
         cmd_reset(c);
         return 1;
     default:
-        if (!subscribed(c) || c->proto != 2) return 0;
+        if (!pubsub_subscribed(c) || c->proto != 2) return 0;
         {
             char msg[256];
             snprintf(msg, sizeof(msg), "ERR Can't execute '%s': only "
@@ -1126,6 +1131,39 @@ static void follow_map(psclient_t *ps)
     }
     ts_free(all);
     if (moved) schedule_retry(ps, 0);
+}
+
+/* One link's backend-timeout check (see pubsub_check_links). */
+static void check_link(psclient_t *ps, pslink_t *l, long long now,
+                       long long limit)
+{
+    if (l->head) {
+        /* frames still coming (a long backlog of messages ahead of the
+         * PONG) mean the node is alive */
+        if (now - l->head->sent_ms <= limit || now - l->last_ms <= limit)
+            return;
+        log_ratelimited(LL_WARNING, 5, "Pub/sub link of client id=%llu to "
+                        "%s timed out", ps->c->id, l->be->addr);
+        backend_drop(l->be, "timed out");   /* -> pubsub_link_lost(l) */
+    } else if (now - l->last_ms > limit) {
+        buf_t b;                            /* an empty batch: PING */
+        buf_init(&b);
+        link_send(ps, l, &b, ack_new(NULL, -1));
+        buf_deinit(&b);
+    }
+}
+
+void pubsub_check_links(pclient_t *c, long long now_ms)
+{
+    psclient_t *ps = c->ps;
+    long long limit = c->w->p->backend_timeout_ms;
+    if (ps->main) check_link(ps, ps->main, now_ms, limit);
+    pslink_t *l = ps->shard_links;
+    while (l) {
+        pslink_t *next = l->next;   /* l may move to ps->dead */
+        check_link(ps, l, now_ms, limit);
+        l = next;
+    }
 }
 
 void pubsub_cron(worker_t *w)

@@ -7,9 +7,11 @@
  *
  *   one key, or all keys in one slot    -> forwarded as is to the owner
  *   MGET MSET DEL UNLINK EXISTS TOUCH   -> split into one sub-request per
- *     over several slots                   slot (Redis Cluster refuses
- *                                          cross-slot requests even on one
- *                                          node), merged in key order
+ *     over several slots                   node (Tessera, TESSERA
+ *                                          MULTISLOT) or per slot (Redis
+ *                                          Cluster refuses cross-slot
+ *                                          requests even on one node),
+ *                                          merged in key order
  *   other multi-key commands            -> -CROSSSLOT
  *   KEYS DBSIZE FLUSHALL FLUSHDB        -> every master, merged
  *   RANDOMKEY INFO(keyspace)
@@ -24,6 +26,7 @@
  * (retry with backoff within `retry-budget`), otherwise relay or merge.
  */
 #include <event2/event.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,76 +206,272 @@ static preq_t *fanout(pclient_t *c, int kind, int proto, int argc,
     return q;
 }
 
+#define KEYS_STACK 64
+
 /* ---- multi-key split --------------------------------------------------- */
 
 /*
- * MGET DEL ... with keys in several slots: one sub-request per slot.
- * O(keys): w->slot_group maps a slot to its group while this runs (all
- * -1 between calls), and a counting sort lists each group's keys.
+ * MGET MSET DEL UNLINK EXISTS TOUCH with keys in several slots.  Redis
+ * Cluster refuses keys of several slots in one command even when one
+ * node owns them all, so for Redis the split is one sub-request per
+ * slot.  A Tessera node takes them on a link that said TESSERA MULTISLOT
+ * ON (backend.c) as long as it serves every slot, so there the split is
+ * one sub-request per node.  A link whose answer is not back yet counts
+ * as accepting: the opt-in was written ahead of everything on it.  A
+ * per-node sub-request the node refuses (-CROSSSLOT: a slot moving or
+ * the map stale; a Redis node) is split per slot when the refusal comes
+ * back (resplit), so nothing but that one sub-request is sent again.
+ *
+ * Each sub-request keeps its keys in their original relative order and
+ * q->keymap[i] names the sub-request that answers key i, which is all
+ * the merge needs (merge_mget).  O(keys): while a split runs,
+ * w->slot_group maps a slot and w->node_group a master to its group (all
+ * -1 between calls); a counting sort lists each group's keys.
  */
-static void split_keys(pclient_t *c, int kind, int step, int argc,
-                       const resp_arg_t *argv, const unsigned *slots,
-                       int nkeys)
-{
-    worker_t *w = c->w;
-    int *gid = ts_malloc(sizeof(int) * (size_t)nkeys);
-    unsigned *gslot = ts_malloc(sizeof(unsigned) * (size_t)nkeys);
-    int ngroups = 0, unserved = 0;
-    for (int i = 0; i < nkeys; i++) {
-        int g = w->slot_group[slots[i]];
-        if (g < 0) {
-            g = ngroups++;
-            w->slot_group[slots[i]] = g;
-            gslot[g] = slots[i];
-            if (route_owner(w, slots[i]) < 0) unserved = 1;
-        }
-        gid[i] = g;
-    }
-    for (int g = 0; g < ngroups; g++) w->slot_group[gslot[g]] = -1;
-    if (unserved) {
-        ts_free(gid);
-        ts_free(gslot);
-        clusterdown(c);
-        return;
-    }
-    /* first[g] .. first[g+1]: positions in `order` of group g's keys */
-    int *first = ts_calloc((size_t)ngroups + 1, sizeof(int));
-    int *order = ts_malloc(sizeof(int) * (size_t)nkeys);
-    for (int i = 0; i < nkeys; i++) first[gid[i] + 1]++;
-    for (int g = 0; g < ngroups; g++) first[g + 1] += first[g];
-    int *fill = ts_malloc(sizeof(int) * (size_t)ngroups);
-    memcpy(fill, first, sizeof(int) * (size_t)ngroups);
-    for (int i = 0; i < nkeys; i++) order[fill[gid[i]]++] = i;
-    ts_free(fill);
 
-    preq_t *q = route_enqueue(c, kind);
-    q->subs = ts_calloc((size_t)ngroups, sizeof(breq_t *));
-    q->nsub = ngroups;
-    q->pending = ngroups;
-    q->nkeys = nkeys;
-    q->keymap = gid;
-    resp_arg_t *sub = ts_malloc(sizeof(resp_arg_t) * (size_t)argc);
-    for (int g = 0; g < ngroups; g++) {
+typedef struct split {
+    int ngroups;
+    int *gid;           /* per key: its group (becomes q->keymap) */
+    unsigned *gslot;    /* per group: the slot of its first key */
+    int *gnode;         /* per group: the master, -1 for resplit's */
+    char *gmulti;       /* per group: keys of more than one slot */
+    unsigned *seen;     /* distinct slots met (to reset slot_group) */
+    int nseen;
+} split_t;
+
+/* One allocation for the per-request arrays (no per-key malloc). */
+static void split_init(split_t *sp, int nkeys)
+{
+    size_t n = (size_t)nkeys;
+    sp->ngroups = 0;
+    sp->nseen = 0;
+    sp->gid = ts_malloc(n * sizeof(int));   /* handed to q, freed there */
+    char *m = ts_malloc(n * (2 * sizeof(unsigned) + sizeof(int) + 1));
+    sp->gslot = (unsigned *)m;
+    sp->seen = sp->gslot + n;
+    sp->gnode = (int *)(sp->seen + n);
+    sp->gmulti = (char *)(sp->gnode + n);
+}
+
+static void split_deinit(split_t *sp)
+{
+    ts_free(sp->gslot);
+}
+
+/* May master o's keys of several slots go in one sub-request? */
+static int pernode_ok(worker_t *w, int o, int proto)
+{
+    return w->p->multislot && backend_for_node(w, o, proto)->multislot >= 0;
+}
+
+/* Group the keys by slot, or by node where pernode_ok (pernode set);
+ * 0, or -1 if a slot has no owner (nothing to reset then). */
+static int split_group(worker_t *w, split_t *sp, const unsigned *slots,
+                       int nkeys, int pernode, int proto)
+{
+    if (pernode && w->node_group_len < w->topo->nmasters) {
+        w->node_group = ts_realloc(w->node_group,
+                                   sizeof(int) * (size_t)w->topo->nmasters);
+        for (int i = w->node_group_len; i < w->topo->nmasters; i++)
+            w->node_group[i] = -1;
+        w->node_group_len = w->topo->nmasters;
+    }
+    int rc = 0;
+    for (int i = 0; i < nkeys; i++) {
+        unsigned s = slots[i];
+        int g = w->slot_group[s];
+        if (g < 0) {
+            int o = pernode ? route_owner(w, s) : -1;
+            if (pernode && o < 0) {
+                rc = -1;
+                break;
+            }
+            if (o >= 0 && w->node_group[o] >= 0) {
+                g = w->node_group[o];
+                sp->gmulti[g] = 1;
+            } else {
+                g = sp->ngroups++;
+                sp->gslot[g] = s;
+                sp->gnode[g] = o;
+                sp->gmulti[g] = 0;
+                if (o >= 0 && pernode_ok(w, o, proto)) w->node_group[o] = g;
+            }
+            w->slot_group[s] = g;
+            sp->seen[sp->nseen++] = s;
+        }
+        sp->gid[i] = g;
+    }
+    for (int i = 0; i < sp->nseen; i++) w->slot_group[sp->seen[i]] = -1;
+    for (int g = 0; g < sp->ngroups; g++)
+        if (sp->gnode[g] >= 0) w->node_group[sp->gnode[g]] = -1;
+    return rc;
+}
+
+/* Build group g's sub-request into subs[g] for g in [0, ngroups): the
+ * command argv[0] and, in key order, each key's `step` arguments
+ * (argv[1 + i * step] ...). */
+static void split_build(worker_t *w, preq_t *q, breq_t **subs,
+                        const split_t *sp, int nkeys, int step,
+                        const resp_arg_t *argv)
+{
+    int ng = sp->ngroups;
+    /* first[g] .. first[g+1]: positions in `order` of group g's keys */
+    int *first = ts_calloc((size_t)ng + 1 + (size_t)ng + (size_t)nkeys,
+                           sizeof(int));
+    int *fill = first + ng + 1, *order = fill + ng;
+    for (int i = 0; i < nkeys; i++) first[sp->gid[i] + 1]++;
+    for (int g = 0; g < ng; g++) first[g + 1] += first[g];
+    memcpy(fill, first, sizeof(int) * (size_t)ng);
+    for (int i = 0; i < nkeys; i++) order[fill[sp->gid[i]]++] = i;
+    resp_arg_t *sub = ts_malloc(sizeof(resp_arg_t) *
+                                (1 + (size_t)nkeys * (size_t)step));
+    for (int g = 0; g < ng; g++) {
         int n = 0;
         sub[n++] = argv[0];
         for (int j = first[g]; j < first[g + 1]; j++)
             for (int k = 0; k < step; k++)
                 sub[n++] = argv[1 + order[j] * step + k];
-        breq_t *b = breq_alloc(w, q, c->proto);
+        breq_t *b = breq_alloc(w, q, q->proto);
         resp_w_command(&b->cmd, n, sub);
-        q->subs[g] = b;
+        b->multislot = sp->gmulti[g];
+        subs[g] = b;
     }
     ts_free(sub);
-    ts_free(order);
     ts_free(first);
-    int read = replica_read(c);
-    for (int g = 0; g < ngroups; g++) q->subs[g]->read = read;
-    /* the last send may complete (and free) q: nothing touches q after */
-    for (int g = 0; g < ngroups; g++) {
-        unsigned sl = gslot[g];
-        send_to_node(w, q->subs[g], route_owner(w, sl), (int)sl);
+}
+
+static void split_keys(pclient_t *c, int kind, int step, int argc,
+                       const resp_arg_t *argv, const unsigned *slots,
+                       int nkeys)
+{
+    worker_t *w = c->w;
+    (void)argc;
+    split_t sp;
+    split_init(&sp, nkeys);
+    if (split_group(w, &sp, slots, nkeys, w->p->multislot, c->proto) < 0) {
+        ts_free(sp.gid);
+        split_deinit(&sp);
+        clusterdown(c);
+        return;
     }
-    ts_free(gslot);
+    for (int g = 0; g < sp.ngroups; g++) {
+        if (sp.gnode[g] < 0) sp.gnode[g] = route_owner(w, sp.gslot[g]);
+        if (sp.gnode[g] < 0) {
+            ts_free(sp.gid);
+            split_deinit(&sp);
+            clusterdown(c);
+            return;
+        }
+    }
+    preq_t *q = route_enqueue(c, kind);
+    q->subs = ts_calloc((size_t)sp.ngroups, sizeof(breq_t *));
+    q->nsub = sp.ngroups;
+    q->pending = sp.ngroups;
+    q->nkeys = nkeys;
+    q->keymap = sp.gid;
+    split_build(w, q, q->subs, &sp, nkeys, step, argv);
+    int read = replica_read(c);
+    for (int g = 0; g < sp.ngroups; g++) {
+        q->subs[g]->read = read;
+        if (sp.gmulti[g]) wstat_inc(&w->st.multislot_subs);
+    }
+    /* the last send may complete (and free) q: nothing touches q after */
+    for (int g = 0; g < sp.ngroups; g++)
+        send_to_node(w, q->subs[g], sp.gnode[g], (int)sp.gslot[g]);
+    split_deinit(&sp);
+}
+
+/* Does a node's refusal of a per-node sub-request call for the per-slot
+ * split?  CROSSSLOT (a slot moving or not served there: the node checks
+ * every one), and, to be safe, the one-slot redirections. */
+static int multislot_refused(const char *p, size_t n)
+{
+    static const char *const errs[] = {"-CROSSSLOT", "-MOVED ", "-ASK ",
+                                       "-TRYAGAIN"};
+    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+        size_t l = strlen(errs[i]);
+        if (n >= l && memcmp(p, errs[i], l) == 0) return 1;
+    }
+    return 0;
+}
+
+/*
+ * b, a per-node sub-request of q, was refused: send its keys again split
+ * per slot.  The first slot's sub-request takes b's place in q->subs, the
+ * others are appended; q->keymap is pointed at them.  The keys are read
+ * back from b->cmd (written by split_build: key i of q is the j-th key
+ * of b when it is the j-th key with keymap[i] == b's index).
+ */
+static void resplit(breq_t *b)
+{
+    worker_t *w = b->w;
+    preq_t *q = b->parent;
+    int s = 0;
+    while (s < q->nsub && q->subs[s] != b) s++;
+    int step = q->kind == PK_ALLOK ? 2 : 1;
+    resp_req_t req;
+    resp_req_init(&req);
+    resp_limits_t lim;
+    resp_limits_default(&lim);
+    lim.max_bulk_len = LLONG_MAX;
+    size_t used;
+    const char *err;
+    int nk = 0;
+    if (s == q->nsub ||
+        resp_parse_request(&req, (char *)buf_rptr(&b->cmd), buf_len(&b->cmd),
+                           &lim, &used, &err) != TS_OK ||
+        req.argc < 1 + step || (req.argc - 1) % step != 0) {
+        resp_req_deinit(&req);
+        breq_fail(b, "ERR tessera-proxy: cannot split a refused request");
+        return;
+    }
+    nk = (req.argc - 1) / step;
+    wstat_inc(&w->st.multislot_resplits);
+    unsigned slots_stack[KEYS_STACK];
+    unsigned *slots = nk > KEYS_STACK ? ts_malloc(sizeof(unsigned) *
+                                                  (size_t)nk)
+                                      : slots_stack;
+    for (int j = 0; j < nk; j++) {
+        const resp_arg_t *k = &req.argv[1 + j * step];
+        slots[j] = slot_for_key(k->ptr, k->len);
+    }
+    split_t sp;
+    split_init(&sp, nk);
+    split_group(w, &sp, slots, nk, 0, b->proto);
+    int ng = sp.ngroups, base = q->nsub;
+    q->subs = ts_realloc(q->subs, sizeof(breq_t *) * (size_t)(base + ng - 1));
+    breq_t **fresh = ts_malloc(sizeof(breq_t *) * (size_t)ng);
+    split_build(w, q, fresh, &sp, nk, step, req.argv);
+    resp_req_deinit(&req);
+    for (int g = 0; g < ng; g++) {
+        fresh[g]->read = b->read;
+        q->subs[g == 0 ? s : base + g - 1] = fresh[g];
+    }
+    for (int i = 0, j = 0; i < q->nkeys && j < nk; i++)
+        if (q->keymap[i] == s) {
+            int g = sp.gid[j++];
+            q->keymap[i] = g == 0 ? s : base + g - 1;
+        }
+    q->nsub = base + ng - 1;
+    q->pending += ng - 1;   /* b's own count goes to fresh[0] */
+    backend_t *old = b->be;
+    breq_free(w, b);
+    /* the last send may complete (and free) q */
+    for (int g = 0; g < ng; g++) {
+        int o = route_owner(w, sp.gslot[g]);
+        if (o >= 0) {
+            send_to_node(w, fresh[g], o, (int)sp.gslot[g]);
+            continue;
+        }
+        /* no owner in the map right now: wait for one (failover-wait) */
+        fresh[g]->slot = (int)sp.gslot[g];
+        fresh[g]->deadline_ms = w->now_ms + w->p->retry_budget_ms;
+        route_park(fresh[g], old, "CLUSTERDOWN Hash slot not served");
+    }
+    ts_free(fresh);
+    ts_free(sp.gid);
+    split_deinit(&sp);
+    if (slots != slots_stack) ts_free(slots);
 }
 
 static int split_kind(cmd_id_t id, int *step)
@@ -288,8 +487,6 @@ static int split_kind(cmd_id_t id, int *step)
     default: return -1;
     }
 }
-
-#define KEYS_STACK 64
 
 static void route_keys(pclient_t *c, const cmd_spec_t *cmd, int argc,
                        const resp_arg_t *argv, const char *raw, size_t rawlen)
@@ -1079,11 +1276,21 @@ void route_on_reply(breq_t *b, const char *ptr, size_t len)
     worker_t *w = b->w;
     preq_t *q = b->parent;
     if (!q) {
+        if (b->probe) {     /* TESSERA MULTISLOT ON: Tessera or not */
+            if (!b->failing) b->be->multislot = ptr[0] == '+' ? 1 : -1;
+            breq_free(w, b);
+            return;
+        }
         if (ptr[0] == '-' && !(b->be && b->be->pinned))
             log_ratelimited(LL_WARNING, 1, "Backend refused the connection "
                             "set-up: %.*s", (int)(len > 200 ? 200 : len - 2),
                             ptr + 1);
         breq_free(w, b);
+        return;
+    }
+    if (ptr[0] == '-' && !b->failing && b->multislot && q->c &&
+        multislot_refused(ptr, len)) {
+        resplit(b);
         return;
     }
     if (ptr[0] == '-' && !b->failing && !(b->be && b->be->pinned) &&

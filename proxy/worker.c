@@ -141,6 +141,8 @@ breq_t *breq_alloc(worker_t *w, preq_t *parent, int proto)
     b->parked = 0;
     b->failing = 0;
     b->read = 0;
+    b->multislot = 0;
+    b->probe = 0;
     b->wait_ms = 0;
     b->w = w;
     return b;
@@ -201,6 +203,7 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     backend_cron(w);
     client_cron(w);
     pubsub_cron(w);
+    if (w->idx == 0 && w->p->busy_poll_us) spin_gate_sample(&w->p->spin_gate);
 }
 
 /* The wake eventfd adds up what is written: WAKE_STOP (shutdown) or 1
@@ -402,7 +405,8 @@ static long long mono_us(void)
  * without sleeping until nothing has moved for busy_poll_us, so the next
  * request or reply, usually microseconds away, finds the thread running
  * instead of paying a sleep and a cross-CPU wakeup.  Idle proxies never
- * spin: the spin only follows activity. */
+ * spin: the spin only follows activity; nor do proxies on a machine with
+ * no CPU to spare (the spin gate, spin.h). */
 static void busy_poll(worker_t *w, long long us)
 {
     long long deadline = mono_us() + us;
@@ -426,7 +430,8 @@ static void *worker_main(void *arg)
         if (event_base_loop(w->base, EVLOOP_ONCE) < 0) break;
         int active = w->flush_pending;
         flush_all(w);
-        if (spin && active) busy_poll(w, spin);
+        if (spin && active && spin_gate_open(&w->p->spin_gate))
+            busy_poll(w, spin);
     }
     return NULL;
 }
@@ -501,12 +506,14 @@ static void worker_deinit(worker_t *w)
     for (int k = 0; k < 2; k++) ts_free(w->by_node[k]);
     for (int k = 0; k < 2; k++) ts_free(w->by_rep[k]);
     ts_free(w->slot_group);
+    ts_free(w->node_group);
     if (w->topo) topo_release(w->topo);
     if (w->base) event_base_free(w->base);
 }
 
 int worker_start_all(proxy_t *p)
 {
+    spin_gate_init(&p->spin_gate);
     p->workers = ts_calloc((size_t)p->nworkers, sizeof(worker_t));
     for (int i = 0; i < p->nworkers; i++)
         if (worker_init(p, &p->workers[i], i) != 0) return -1;
@@ -532,4 +539,5 @@ void worker_stop_all(proxy_t *p)
     for (int i = 0; i < p->nworkers; i++) worker_deinit(&p->workers[i]);
     ts_free(p->workers);
     p->workers = NULL;
+    spin_gate_deinit(&p->spin_gate);
 }

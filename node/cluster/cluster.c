@@ -768,14 +768,52 @@ typedef struct keycheck {
     int migrating, importing;   /* the slot is open here */
     int multiple;               /* more than one distinct key */
     int missing, existing;      /* counted only while the slot is open */
+    int multislot;              /* TESSERA MULTISLOT: keys of several
+                                 * slots, every one served here */
     int nhints;                 /* keys noted for ks_slot_hint_add */
     const resp_arg_t *hints[KS_SLOT_HINTS];
+    unsigned hslot[KS_SLOT_HINTS];
 } keycheck_t;
 
+/*
+ * TESSERA MULTISLOT (tessera-proxy's backend links, cmd_cluster.c): the
+ * commands the proxy splits by node may carry keys of several slots, as
+ * long as this node serves every one of them -- as their master, or as a
+ * READONLY replica of their master for a read -- and none is migrating or
+ * importing (then the keys of a slot could be on two nodes).  Anything
+ * else answers as Redis does: -CROSSSLOT, and the proxy splits per slot.
+ * Plain clients, MULTI/EXEC and every other command keep the one-slot
+ * rule.
+ */
+static int multislot_allowed(const client_t *cl, const cmd_spec_t *c)
+{
+    if (!(cl->flags & CLF_MULTISLOT) || (cl->flags & CLF_MULTI)) return 0;
+    switch (c->id) {
+    case CMD_MGET:
+    case CMD_MSET:
+    case CMD_DEL:
+    case CMD_UNLINK:
+    case CMD_EXISTS:
+    case CMD_TOUCH: return 1;
+    default: return 0;
+    }
+}
+
+static int multislot_serves(const cluster_t *cs, const client_t *cl,
+                            unsigned flags, int slot)
+{
+    const cnode_t *o = cs->slots[slot];
+    if (!o || cs->migrating[slot] || cs->importing[slot]) return 0;
+    if (o == cs->myself) return 1;
+    return (cl->flags & CLF_READONLY) && !(flags & CF_WRITE) &&
+           (cs->myself->flags & CN_SLAVE) && cs->myself->master == o;
+}
+
 /* Fold the keys of one command into k: REDIR_NONE, or the error that
- * ends the check (CROSSSLOT, unbound slot). */
+ * ends the check (CROSSSLOT, unbound slot).  ms: the client c of a
+ * multislot_allowed command, else NULL. */
 static int check_keys(node_t *n, keycheck_t *k, const cmd_spec_t *c,
-                      int argc, const resp_arg_t *argv)
+                      int argc, const resp_arg_t *argv, const client_t *ms)
 {
     cluster_t *cs = n->cluster;
     if (!(c->flags & CF_MOVABLEKEYS) && c->first_key <= 0) return REDIR_NONE;
@@ -801,13 +839,21 @@ static int check_keys(node_t *n, keycheck_t *k, const cmd_spec_t *c,
             else if (cs->importing[ks]) k->importing = 1;
         } else if (key->len != k->first->len ||
                    memcmp(key->ptr, k->first->ptr, key->len) != 0) {
-            if (ks != k->slot) {
+            if (ks != k->slot &&
+                (!ms || k->migrating || k->importing ||
+                 !multislot_serves(cs, ms, c->flags, ks) ||
+                 (!k->multislot &&
+                  !multislot_serves(cs, ms, c->flags, k->slot)))) {
                 code = REDIR_CROSSSLOT;
                 break;
             }
+            if (ks != k->slot) k->multislot = 1;
             k->multiple = 1;
         }
-        if (k->nhints < KS_SLOT_HINTS) k->hints[k->nhints++] = key;
+        if (k->nhints < KS_SLOT_HINTS) {
+            k->hslot[k->nhints] = (unsigned)ks;
+            k->hints[k->nhints++] = key;
+        }
         if (k->migrating || k->importing) {
             if (key_missing(n, key)) k->missing++;
             else k->existing++;
@@ -862,19 +908,25 @@ int cluster_check_command(node_t *n, client_t *cl, const cmd_spec_t *c,
             int qargc;
             const resp_arg_t *qargv;
             const cmd_spec_t *q = multi_queued_cmd(cl, i, &qargc, &qargv);
-            code = check_keys(n, &k, q, qargc, qargv);
+            code = check_keys(n, &k, q, qargc, qargv, NULL);
         }
     } else {
         if (!(c->flags & CF_MOVABLEKEYS) && c->first_key <= 0) return 0;
-        code = check_keys(n, &k, c, argc, argv);
+        code = check_keys(n, &k, c, argc, argv,
+                          multislot_allowed(cl, c) ? cl : NULL);
     }
-    if (code == REDIR_NONE && k.owner) code = route(n, cl, c, &k, flags);
+    if (code == REDIR_NONE && k.multislot) {
+        /* every slot is served here (check_keys); the cluster must be up */
+        if (cs->state != CLUSTER_OK) code = REDIR_CROSSSLOT;
+    } else if (code == REDIR_NONE && k.owner) {
+        code = route(n, cl, c, &k, flags);
+    }
     if (code == REDIR_NONE) {
         /* the keyspace reuses the slots hashed here (cleared by
          * cmd_execute when the command is done) */
         for (int i = 0; i < k.nhints && !exec; i++)
             ks_slot_hint_add(n->ks, k.hints[i]->ptr, k.hints[i]->len,
-                             (unsigned)k.slot);
+                             k.hslot[i]);
         return 0;
     }
     redirect(cs, r, code, k.slot, k.owner);

@@ -39,7 +39,9 @@ void cluster_teardown(node_t *n);
 /*
  * Redirection check for one command of client cl (Redis's getNodeByQuery):
  * 0 if this node serves it, else replies -MOVED, -ASK, -TRYAGAIN,
- * -CROSSSLOT or -CLUSTERDOWN exactly as Redis 7.0 and returns -1.
+ * -CROSSSLOT or -CLUSTERDOWN exactly as Redis 7.0 and returns -1.  On a
+ * TESSERA MULTISLOT connection, MGET MSET DEL UNLINK EXISTS TOUCH may also
+ * span several slots that this node serves, none of them moving.
  */
 int cluster_check_command(node_t *n, client_t *cl, const cmd_spec_t *c,
                           int argc, const resp_arg_t *argv, reply_t *r);

@@ -1,5 +1,6 @@
 /*
- * cmd_cluster.c: CLUSTER <subcommand>, ASKING, READONLY, READWRITE.
+ * cmd_cluster.c: CLUSTER <subcommand>, ASKING, READONLY, READWRITE,
+ * TESSERA MULTISLOT.
  *
  * Replies and error texts are Redis 7.0's (cluster.c clusterCommand),
  * byte for byte, so that redis-cli --cluster and cluster clients read
@@ -917,6 +918,43 @@ static void cmd_readwrite(cmdctx_t *ctx, const req_t *req, reply_t *r)
     reply_ok(r);
 }
 
+/* TESSERA MULTISLOT ON|OFF: Tessera's own, sent by tessera-proxy on its
+ * backend links.  ON lets MGET MSET DEL UNLINK EXISTS TOUCH of this
+ * connection span several slots when this node serves all of them
+ * (cluster_check_command); plain clients keep Redis's CROSSSLOT.  A
+ * standalone node has no slots to check: +OK there too. */
+static void cmd_tessera_multislot(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    const resp_arg_t *a = &req->argv[2];
+    if (a->len == 2 && strncasecmp(a->ptr, "on", 2) == 0) {
+        ctx->client->flags |= CLF_MULTISLOT;
+    } else if (a->len == 3 && strncasecmp(a->ptr, "off", 3) == 0) {
+        ctx->client->flags &= ~CLF_MULTISLOT;
+    } else {
+        reply_err_syntax(r);
+        return;
+    }
+    reply_ok(r);
+}
+
+static const char *const tessera_help[] = {
+    "TESSERA <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "MULTISLOT (ON|OFF)",
+    "    Let MGET, MSET, DEL, UNLINK, EXISTS and TOUCH on this connection span",
+    "    several slots this node serves (sent by tessera-proxy).",
+    "HELP",
+    "    Prints this help.",
+    NULL,
+};
+
+/* TESSERA HELP */
+static void cmd_tessera_help(cmdctx_t *ctx, const req_t *req, reply_t *r)
+{
+    (void)ctx;
+    (void)req;
+    reply_help(r, tessera_help);
+}
+
 const cmd_bind_t cluster_cmds[] = {
     {CMD_CLUSTER_INFO, cmd_cluster_info},
     {CMD_CLUSTER_NODES, cmd_cluster_nodes},
@@ -949,5 +987,7 @@ const cmd_bind_t cluster_cmds[] = {
     {CMD_ASKING, cmd_asking},
     {CMD_READONLY, cmd_readonly},
     {CMD_READWRITE, cmd_readwrite},
+    {CMD_TESSERA_MULTISLOT, cmd_tessera_multislot},
+    {CMD_TESSERA_HELP, cmd_tessera_help},
     {CMD__COUNT, NULL},
 };

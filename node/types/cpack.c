@@ -1,7 +1,7 @@
 /*
  * cpack.c: the compact pack (see cpack.h): a listpack's elements without
- * back-lengths, header total or terminator, for small objects kept in
- * their key's entry.
+ * back-lengths, header total or terminator, and with a one-byte count up
+ * to 255 bytes, for small objects kept in their key's entry.
  */
 #include "cpack.h"
 
@@ -25,25 +25,44 @@ static inline void set_count(unsigned char *b, unsigned long n)
     b[1] = (unsigned char)(n >> 8);
 }
 
-void cp_init(unsigned char *b) { set_count(b, 0); }
-
-/* Elements in [p, end), walking. */
+/* Elements in [p, end), walking.  The two one-byte headers that small
+ * packs are mostly made of (7-bit integers, 6-bit strings) first. */
 static unsigned long walk_count(const unsigned char *p,
                                 const unsigned char *end)
 {
     unsigned long n = 0;
     while (p < end) {
-        p += cp_elem_size(p);
+        unsigned c = p[0];
+        if (c < 0x80)
+            p++;
+        else if (c < 0xC0)
+            p += 1 + (c & 0x3F);
+        else
+            p += cp_elem_size(p);
         n++;
     }
     return n;
 }
 
+void cp_init(unsigned char *b) { b[0] = 0; }
+
 unsigned long cp_count(const unsigned char *b, size_t len)
 {
+    if (len <= CP_SHORT_MAX) return b[0];
     unsigned n = hdr_count(b);
     if (n != CP_COUNT_UNKNOWN) return n;
-    return walk_count(b + CP_HDR_SIZE, b + len);
+    return walk_count(b + 2, b + len);
+}
+
+/* Write the count of a pack of len bytes. */
+static void put_count(unsigned char *b, size_t len, unsigned long n)
+{
+    if (len <= CP_SHORT_MAX) {
+        assert(n < 255);
+        b[0] = (unsigned char)n;
+    } else {
+        set_count(b, n);
+    }
 }
 
 unsigned char *cp_seek(unsigned char *b, size_t len, long index)
@@ -169,47 +188,61 @@ unsigned char *cp_splice(unsigned char *b, size_t *len, size_t off,
                          unsigned long ndel, const cp_str_t *add,
                          unsigned nadd, cp_resize_fn *rs, void *arg)
 {
-    assert(nadd <= SPLICE_MAX_ADD && off >= CP_HDR_SIZE && off <= *len);
+    size_t old = *len, h0 = cp_hdr_size(old);
+    assert(nadd <= SPLICE_MAX_ADD && off >= h0 && off <= old);
+    unsigned long n = h0 == 1 ? b[0] : hdr_count(b); /* before moves */
     enc_t x[SPLICE_MAX_ADD];
     size_t addlen = 0;
     for (unsigned i = 0; i < nadd; i++) {
         encode(&x[i], &add[i]);
         addlen += x[i].hlen + (size_t)x[i].dlen;
     }
-    size_t old = *len, dellen = 0;
+    size_t dellen = 0;
     for (unsigned long i = 0; i < ndel; i++) {
         assert(off + dellen < old);
         dellen += (size_t)cp_elem_size(b + off + dellen);
     }
     size_t tail = old - off - dellen, newlen = old - dellen + addlen;
-    if (addlen > dellen) {
+    /* the form changes when the elements cross 254/255 bytes: the count
+     * grows or shrinks by a byte and everything before off moves too */
+    size_t h1 = h0;
+    if (h0 == 1 ? newlen > CP_SHORT_MAX : newlen <= CP_SHORT_MAX + 1) {
+        h1 = 3 - h0;
+        newlen = newlen - h0 + h1;
+    }
+    size_t noff = off - h0 + h1; /* where the new elements go */
+    if (newlen > old) { /* h1 >= h0: the tail, then the head, move up */
         b = rs(arg, newlen);
-        memmove(b + off + addlen, b + off + dellen, tail);
-    } else if (addlen < dellen) {
-        memmove(b + off + addlen, b + off + dellen, tail);
+        memmove(b + noff + addlen, b + off + dellen, tail);
+        if (h1 != h0) memmove(b + h1, b + h0, off - h0);
+    } else if (newlen < old) { /* h1 <= h0: the head, then the tail, down */
+        if (h1 != h0) memmove(b + h1, b + h0, off - h0);
+        memmove(b + noff + addlen, b + off + dellen, tail);
         b = rs(arg, newlen);
     }
-    unsigned char *d = b + off;
+    unsigned char *d = b + noff;
     for (unsigned i = 0; i < nadd; i++) {
         if (x[i].hlen) memcpy(d, x[i].hdr, x[i].hlen);
         d += x[i].hlen;
         if (x[i].dlen) memcpy(d, x[i].data, x[i].dlen);
         d += x[i].dlen;
     }
-    unsigned n = hdr_count(b);
-    if (n != CP_COUNT_UNKNOWN) {
-        set_count(b, (unsigned long)n - ndel + nadd);
-    } else if (nadd < ndel) { /* may have come back below 65535 */
-        unsigned long c = walk_count(b + CP_HDR_SIZE, b + newlen);
-        if (c < CP_COUNT_UNKNOWN) set_count(b, c);
-    }
+    if (h0 == 1 || n != CP_COUNT_UNKNOWN)
+        n = n - ndel + nadd;
+    else if (nadd < ndel) /* may have come back below 65535 */
+        n = walk_count(b + h1, b + newlen);
+    if (h1 == 1)
+        b[0] = (unsigned char)n; /* at most 254 elements in 255 bytes */
+    else
+        set_count(b, n);
     *len = newlen;
     return b;
 }
 
 size_t cp_compact_scores(unsigned char *b, size_t len)
 {
-    unsigned char *r = b + CP_HDR_SIZE, *w = r, *end = b + len;
+    size_t h = cp_hdr_size(len);
+    unsigned char *r = b + h, *w = r, *end = b + len;
     for (int is_score = 0; r < end; is_score = !is_score) {
         size_t l = (size_t)cp_elem_size(r);
         unsigned char e[CP_SCORE_MAX];
@@ -237,7 +270,14 @@ size_t cp_compact_scores(unsigned char *b, size_t len)
         }
         r += l;
     }
-    return (size_t)(w - b);
+    size_t elems = (size_t)(w - b) - h;
+    if (cp_hdr_size(1 + elems) < h) { /* now short: a one-byte count */
+        unsigned long n = hdr_count(b);
+        memmove(b + 1, b + h, elems);
+        put_count(b, 1 + elems, n);
+        return 1 + elems;
+    }
+    return h + elems;
 }
 
 /* ---- listpack conversion ------------------------------------------------ */
@@ -267,7 +307,7 @@ static const unsigned char *lp_elem_of(const unsigned char *p,
 size_t cp_lp_size(const unsigned char *b, size_t len)
 {
     size_t n = LP_HDR + 1;
-    for (const unsigned char *p = b + CP_HDR_SIZE; p < b + len;
+    for (const unsigned char *p = b + cp_hdr_size(len); p < b + len;
          p += cp_elem_size(p)) {
         unsigned char buf[CP_SCORE_MAX + 9];
         uint64_t l;
@@ -288,7 +328,7 @@ void cp_to_lp(const unsigned char *b, size_t len, unsigned char *out)
     out[4] = (unsigned char)n;
     out[5] = (unsigned char)(n >> 8);
     unsigned char *d = out + LP_HDR;
-    for (const unsigned char *p = b + CP_HDR_SIZE; p < b + len;
+    for (const unsigned char *p = b + cp_hdr_size(len); p < b + len;
          p += cp_elem_size(p)) {
         unsigned char buf[CP_SCORE_MAX + 9];
         uint64_t l;
@@ -303,21 +343,22 @@ void cp_to_lp(const unsigned char *b, size_t len, unsigned char *out)
 
 size_t cp_size_of_lp(unsigned char *lp)
 {
-    size_t n = CP_HDR_SIZE;
+    size_t n = 0;
     for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, p))
         n += lp_elem_size(p);
-    return n;
+    return n + cp_hdr_size(1 + n);
 }
 
 void cp_from_lp(unsigned char *lp, unsigned char *out)
 {
+    size_t total = cp_size_of_lp(lp), h = cp_hdr_size(total);
     unsigned long n = 0;
-    unsigned char *d = out + CP_HDR_SIZE;
+    unsigned char *d = out + h;
     for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, p)) {
         uint64_t l = lp_elem_size(p);
         memcpy(d, p, l);
         d += l;
         n++;
     }
-    set_count(out, n);
+    put_count(out, total, n);
 }

@@ -6,13 +6,21 @@
  * walk backwards), the 4-byte total (the entry's blob length already says
  * it) and the 0xFF terminator (same).  What remains:
  *
- *    | count u16 LE | element | element | ... |
+ *    short (up to 255 bytes):    | count u8     | element | element | ... |
+ *    long  (257 bytes or more):  | count u16 LE | element | element | ... |
  *    element: listpack's encoding byte(s) + data (listpack.h), so lp_get,
  *             lp_get_text and lp_compare read it as they are
  *
- * The count saturates at 65535 ("unknown", cp_count then walks), as the
- * listpack's does.  For 10 fields of 7 bytes with 8-byte values that is
- * 172 bytes instead of the listpack's 197.
+ * The length tells the forms apart (a long pack has at least 255 bytes of
+ * elements, so no pack is 256 bytes long).  The one-byte count is there
+ * because a byte matters for small values: a sorted set of 10 members
+ * with integer scores fills its entry to exactly jemalloc's 128-byte
+ * class with it (keyspace.c), and a 2-byte count would push it to 160.  A
+ * short pack holds at most 254 elements, so its count never saturates; a
+ * long one's saturates at 65535 ("unknown", cp_count then walks), as the
+ * listpack's does.  cp_splice switches forms when a pack crosses 255
+ * bytes, either way.  For 10 fields of 7 bytes with 8-byte values a pack
+ * is 171 bytes; the listpack is 197.
  *
  * Two element encodings of its own, for sorted-set scores that are not
  * integers (listpack's unused encoding bytes 0xF5 and 0xF6; Redis keeps
@@ -44,7 +52,8 @@
 
 #include "listpack.h"
 
-#define CP_HDR_SIZE 2
+#define CP_SHORT_MAX 255      /* longest pack with a one-byte count */
+#define CP_EMPTY_SIZE 1       /* bytes of an empty pack (cp_init) */
 #define CP_COUNT_UNKNOWN 65535u
 #define CP_SCORE_DEC1 0xF5
 #define CP_SCORE_DOUBLE 0xF6
@@ -78,7 +87,13 @@ unsigned cp_encode_score(unsigned char *buf, double v);
  * returns its (possibly new) address. */
 typedef unsigned char *cp_resize_fn(void *arg, size_t newlen);
 
-/* Write an empty pack's header at b (CP_HDR_SIZE bytes). */
+/* Bytes of the count of a pack of len bytes (1 or 2). */
+static inline size_t cp_hdr_size(size_t len)
+{
+    return len > CP_SHORT_MAX ? 2 : 1;
+}
+
+/* Write an empty pack at b (CP_EMPTY_SIZE bytes). */
 void cp_init(unsigned char *b);
 
 /* Number of elements (O(1) below 65535). */
@@ -87,7 +102,8 @@ unsigned long cp_count(const unsigned char *b, size_t len);
 /* The first element, NULL if empty. */
 static inline unsigned char *cp_first(unsigned char *b, size_t len)
 {
-    return len > CP_HDR_SIZE ? b + CP_HDR_SIZE : NULL;
+    size_t h = cp_hdr_size(len);
+    return len > h ? b + h : NULL;
 }
 
 /* The element after p, NULL at the end. */
@@ -112,7 +128,8 @@ size_t cp_encoded_size(const cp_str_t *add, unsigned nadd);
 /*
  * Replace the ndel elements at offset off (off == len: the end) by add[0..
  * nadd), in one resize through rs(arg, newlen).  *len is updated; returns
- * the pack's new address.
+ * the pack's new address.  Offsets into the pack are not kept: crossing
+ * between the short and long forms moves every element by a byte.
  */
 unsigned char *cp_splice(unsigned char *b, size_t *len, size_t off,
                          unsigned long ndel, const cp_str_t *add,

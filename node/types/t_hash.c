@@ -116,7 +116,7 @@ static void h_new(hobj_t *h, keyspace_t *ks)
     h->ks = ks;
     h->e = NULL;
     h->heap = NULL;
-    h->len = CP_HDR_SIZE;
+    h->len = CP_EMPTY_SIZE;
     h->p = h->sbuf;
     cp_init(h->sbuf);
 }

@@ -236,8 +236,8 @@ static void zobj_attach(zobj_t *z, keyspace_t *ks, kentry_t *e)
 static void zobj_new_pack(zobj_t *z)
 {
     z->enc = ZE_LISTPACK;
-    z->ptr = ts_malloc(CP_HDR_SIZE);
-    z->len = CP_HDR_SIZE;
+    z->ptr = ts_malloc(CP_EMPTY_SIZE);
+    z->len = CP_EMPTY_SIZE;
     z->ks = NULL;
     z->e = NULL;
     cp_init(z->ptr);

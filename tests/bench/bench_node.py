@@ -24,7 +24,6 @@ A Markdown table goes to stdout, JSON to tests/bench/results/.
 Exit status: 0 ok, 1 bad usage/tooling, 2 a server failed to start or died.
 """
 
-import argparse
 import os
 import sys
 import time
@@ -36,9 +35,7 @@ BenchError = bl.BenchError
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    bl.add_common_args(p)
+    p = bl.arg_parser(__doc__)
     bl.add_side_by_side_args(p, quick_rounds=2, quick_seconds=0.3)
     p.add_argument("--tests", default="set,get,incr,mset",
                    help="comma-separated redis-benchmark test names")

@@ -35,7 +35,6 @@ A Markdown table goes to stdout, JSON to tests/bench/results/.  Exit
 status: 0 ok, 1 bad usage/tooling, 2 a server failed to start or died.
 """
 
-import argparse
 import os
 import sys
 
@@ -47,9 +46,7 @@ LOAD_BATCH = 100    # elements per prefill command
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    bl.add_common_args(p)
+    p = bl.arg_parser(__doc__)
     bl.add_side_by_side_args(p, quick_rounds=1, quick_seconds=0.2)
     p.add_argument("--tests", default=ALL_TESTS, help="comma-separated redis-benchmark tests")
     p.add_argument("--keyspace", type=int, default=1000000,

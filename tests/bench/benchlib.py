@@ -392,8 +392,30 @@ def _binary_path(s):
     return os.path.abspath(s) if os.sep in s else s
 
 
+def arg_parser(doc):
+    """The argument parser of a node benchmark: the first paragraph of its
+    docstring `doc` as description, defaults shown in --help, and the
+    flags of add_common_args()."""
+    import argparse
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_common_args(p)
+    return p
+
+
+def apply_quick(p, a, **quick):
+    """With --quick, each option named in `quick` that is still at its
+    default in parser p takes its quick value (a value given on the
+    command line wins)."""
+    if not a.quick:
+        return
+    for name, value in quick.items():
+        if getattr(a, name) == p.get_default(name):
+            setattr(a, name, value)
+
+
 def add_common_args(p):
-    """Flags every script in tests/bench/ accepts (run_all.sh passes them on)."""
+    """Flags the node benchmarks accept (run_all.sh passes them on)."""
     import shlex
     p.add_argument("--cand-bin", default=DEFAULT_CAND_BIN, type=_binary_path,
                    help="candidate server binary (default: %(default)s)")
@@ -523,11 +545,7 @@ def parse_side_by_side_args(p, known_tests=None):
     defaults applied, --tests and --pipelines split into lists (and checked
     against known_tests if given)."""
     a = p.parse_args()
-    if a.quick:
-        if a.rounds == p.get_default("rounds"):
-            a.rounds = a.quick_rounds
-        if a.seconds == p.get_default("seconds"):
-            a.seconds = a.quick_seconds
+    apply_quick(p, a, rounds=a.quick_rounds, seconds=a.quick_seconds)
     a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
     a.pipelines = [int(x) for x in a.pipelines.split(",") if x.strip()]
     unknown = [t for t in a.tests if known_tests and t not in known_tests]

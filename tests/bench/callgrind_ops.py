@@ -33,7 +33,6 @@ Prints a Markdown table; JSON goes to tests/bench/results/.
 Exit status: 0 ok, 1 tooling failure, 2 a server failed to start or died.
 """
 
-import argparse
 import glob
 import os
 import shlex
@@ -54,9 +53,7 @@ BenchError = bl.BenchError
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    bl.add_common_args(p)
+    p = bl.arg_parser(__doc__)
     p.add_argument("--commands", default="get,set",
                    help="comma-separated redis-benchmark test names")
     p.add_argument("--n1", type=int, default=2000, help="commands in the short run (quick: 500)")
@@ -74,15 +71,7 @@ def parse_args():
     p.add_argument("--client-cpu", default="1", help="CPU for redis-benchmark ('' = unpinned)")
     p.add_argument("--keep", action="store_true", help="keep callgrind.out files and logs")
     a = p.parse_args()
-    if a.quick:
-        if a.n1 == p.get_default("n1"):
-            a.n1 = 500
-        if a.n2 == p.get_default("n2"):
-            a.n2 = 3000
-        if a.repeats == p.get_default("repeats"):
-            a.repeats = 1
-        if a.idle_seconds == p.get_default("idle_seconds"):
-            a.idle_seconds = 2.0
+    bl.apply_quick(p, a, n1=500, n2=3000, repeats=1, idle_seconds=2.0)
     a.commands = [c.strip().lower() for c in a.commands.split(",") if c.strip()]
     if not 0 < a.n1 < a.n2:
         p.error("need 0 < --n1 < --n2")

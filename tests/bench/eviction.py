@@ -33,7 +33,6 @@ Prints a Markdown table; JSON goes to tests/bench/results/.
 Exit status: 0 ok, 1 tooling failure, 2 a server failed to start or died.
 """
 
-import argparse
 import itertools
 import multiprocessing as mp
 import os
@@ -54,9 +53,7 @@ BenchError = bl.BenchError
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    bl.add_common_args(p)
+    p = bl.arg_parser(__doc__)
     p.add_argument("--maxmemory-mb", type=int, default=100, help="maxmemory (quick: 20)")
     p.add_argument("--total-mb", type=int, default=300,
                    help="value bytes written per phase (quick: 60)")
@@ -73,11 +70,7 @@ def parse_args():
     p.add_argument("--server-cpu", default="0", help="CPU for the server ('' = unpinned)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
     a = p.parse_args()
-    if a.quick:
-        if a.maxmemory_mb == p.get_default("maxmemory_mb"):
-            a.maxmemory_mb = 20
-        if a.total_mb == p.get_default("total_mb"):
-            a.total_mb = 60
+    bl.apply_quick(p, a, maxmemory_mb=20, total_mb=60)
     if a.maxmemory_mb < 1 or a.total_mb < 1 or a.value_size < 1 or a.batch < 1:
         p.error("sizes must be positive")
     return a

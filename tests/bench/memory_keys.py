@@ -21,7 +21,6 @@ Exit status: 0 ok, 1 tooling failure or missing used_memory, 2 a server
 failed to start or died.
 """
 
-import argparse
 import os
 import sys
 import tempfile
@@ -37,15 +36,12 @@ BenchError = bl.BenchError
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    bl.add_common_args(p)
+    p = bl.arg_parser(__doc__)
     p.add_argument("--keys", type=int, default=1000000, help="keys to load (quick: 100000)")
     p.add_argument("--value-size", type=int, default=16, help="bytes per value")
     p.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
     a = p.parse_args()
-    if a.quick and a.keys == p.get_default("keys"):
-        a.keys = 100000
+    bl.apply_quick(p, a, keys=100000)
     if a.keys < 1 or a.value_size < 0:
         p.error("need --keys >= 1 and --value-size >= 0")
     return a

@@ -31,7 +31,6 @@ Prints a Markdown table; JSON goes to tests/bench/results/.
 Exit status: 0 ok, 1 tooling failure, 2 a server failed to start or died.
 """
 
-import argparse
 import os
 import sys
 
@@ -109,9 +108,7 @@ SHAPES = {
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    bl.add_common_args(p)
+    p = bl.arg_parser(__doc__)
     p.add_argument("--shape", choices=sorted(SHAPES), required=True)
     p.add_argument("--keys", type=int, default=None,
                    help="keys to load (default: the shape's)")

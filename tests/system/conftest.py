@@ -549,6 +549,15 @@ def r(shared_server):
 
 
 @pytest.fixture
+def c(shared_server, raw):
+    """A RawConn on the shared server, FLUSHALL'd first (test files may
+    override it, e.g. to restore settings afterwards)."""
+    conn = raw(shared_server)
+    assert conn.cmd("FLUSHALL") == b"+OK\r\n"
+    return conn
+
+
+@pytest.fixture
 def start_server():
     """start_server(*extra_args, debug=True, conf=None) -> Server.
 

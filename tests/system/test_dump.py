@@ -26,6 +26,16 @@ def dump_all(c):
     return {k: c.dump(k) for k in c.scan_iter(count=1000)}
 
 
+def copy_by_dump(src, dst):
+    """Every key of src DUMPed and RESTOREd into dst, expiry kept (ABSTTL);
+    returns the snapshot of src taken before."""
+    want = snapshot(src)
+    for k, p in dump_all(src).items():
+        ttl = src.pexpiretime(k)
+        dst.restore(k, ttl if ttl > 0 else 0, p, absttl=True)
+    return want
+
+
 def test_dump_missing_and_format(r):
     assert r.dump("nokey") is None
     r.set("k", "hello")
@@ -158,26 +168,17 @@ def test_same_payload_bytes_as_redis(r, ref):
         assert ours[k] == theirs[k], k
 
 
-def test_redis_payloads_restore_here(r, ref):
+@pytest.mark.parametrize("direction,seed", [("redis->here", 3),
+                                             ("here->redis", 4)])
+def test_payloads_restore_across(r, ref, direction, seed):
+    """Payloads DUMPed by redis-server RESTORE here, and ours in
+    redis-server, with the same contents."""
     rr = ref.client()
     rr.flushall()
-    populate(rr, seed=3)
-    want = snapshot(rr)
-    for k, p in dump_all(rr).items():
-        ttl = rr.pexpiretime(k)
-        r.restore(k, ttl if ttl > 0 else 0, p, absttl=True)
-    assert snapshot(r) == want
-
-
-def test_our_payloads_restore_in_redis(r, ref):
-    rr = ref.client()
-    rr.flushall()
-    populate(r, seed=4)
-    want = snapshot(r)
-    for k, p in dump_all(r).items():
-        ttl = r.pexpiretime(k)
-        rr.restore(k, ttl if ttl > 0 else 0, p, absttl=True)
-    assert snapshot(rr) == want
+    src, dst = (rr, r) if direction == "redis->here" else (r, rr)
+    populate(src, seed=seed)
+    want = copy_by_dump(src, dst)
+    assert snapshot(dst) == want
 
 
 def test_fuzzed_payloads_never_crash(r, sanitized):

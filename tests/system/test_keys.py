@@ -24,13 +24,6 @@ def pttl(c, key):
     return int(c.cmd("PTTL", key)[1:-2])
 
 
-@pytest.fixture
-def c(shared_server, raw):
-    conn = raw(shared_server)
-    assert conn.cmd("FLUSHALL") == OK
-    return conn
-
-
 # -- DEL / UNLINK / EXISTS / TYPE / TOUCH ----------------------------------------
 
 

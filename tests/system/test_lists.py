@@ -23,13 +23,6 @@ from respwire import (
     integer, array as arr)
 
 
-@pytest.fixture
-def c(shared_server, raw):
-    conn = raw(shared_server)
-    assert conn.cmd("FLUSHALL") == OK
-    return conn
-
-
 # -- push / pop ----------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ SLOWLOG, TIME/LASTSAVE, SHUTDOWN, MONITOR, DEBUG, rename-command and
 protected mode.
 """
 
+import os
 import re
 import time
 
@@ -72,13 +73,6 @@ def info_dict(text):
 def info_sections(text):
     return [line[2:] for line in text.decode().split("\r\n")
             if line.startswith("# ")]
-
-
-@pytest.fixture
-def c(shared_server, raw):
-    conn = raw(shared_server)
-    assert conn.cmd("FLUSHALL") == OK
-    return conn
 
 
 # -- PING / ECHO / QUIT ----------------------------------------------------------
@@ -1038,6 +1032,11 @@ def test_protected_mode_with_password(start_server, raw):
     assert c.cmd("PING") == b"+PONG\r\n"
 
 
+def _cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+
+
 @pytest.mark.tessera_only
 def test_busy_poll_serves_pipelines_blocking_and_idles(start_server):
     """busy-poll-us spins only after input: commands, pipelines, blocking
@@ -1056,12 +1055,48 @@ def test_busy_poll_serves_pipelines_blocking_and_idles(start_server):
     assert other.blpop("q", timeout=1) == (b"q", b"x")
     c.set("e", "v", px=50)
     wait_for(lambda: c.exists("e") == 0, timeout=2, what="expiry under busy-poll")
-    with open(f"/proc/{s.proc.pid}/stat") as f:
-        before = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+    before = _cpu_ticks(s.proc.pid)
     time.sleep(1.0)
-    with open(f"/proc/{s.proc.pid}/stat") as f:
-        after = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
     # clock ticks are 10 ms: an idle server spinning would burn ~100 ticks
-    assert after - before <= 10
+    assert _cpu_ticks(s.proc.pid) - before <= 10
     assert c.config_set("busy-poll-us", "0")
     assert c.ping()
+
+
+@pytest.mark.tessera_only
+def test_busy_poll_yields_to_a_busy_machine(start_server):
+    """The spin gate: with more runnable threads than CPUs, a node under
+    steady input does not spin.  A 10 ms spin after each request would keep
+    it busy the whole time; with the machine saturated it sleeps between
+    requests."""
+    import multiprocessing
+    s = start_server("--busy-poll-us", "10000")
+    c = s.client()
+    stop = multiprocessing.Event()
+
+    def burn():
+        while not stop.is_set():
+            pass
+
+    burners = [multiprocessing.Process(target=burn, daemon=True)
+               for _ in range(os.cpu_count() + 3)]
+    for b in burners:
+        b.start()
+    try:
+        time.sleep(1.0)  # the gate samples every 100 ms and averages
+        before = _cpu_ticks(s.proc.pid)
+        t0 = time.monotonic()
+        n = 0
+        while time.monotonic() - t0 < 1.5:
+            assert c.ping()
+            n += 1
+            time.sleep(0.001)
+        used = _cpu_ticks(s.proc.pid) - before
+    finally:
+        stop.set()
+        for b in burners:
+            b.join(5)
+    # a spinning node would take its fair share of the CPUs (well over 30
+    # ticks of 10 ms in 1.5 s); sleeping, it serves the pings in a few.
+    assert n > 20
+    assert used <= 15, f"node used {used} ticks for {n} pings"

@@ -18,13 +18,6 @@ from respwire import (
 
 
 @pytest.fixture
-def c(shared_server, raw):
-    conn = raw(shared_server)
-    assert conn.cmd("FLUSHALL") == OK
-    return conn
-
-
-@pytest.fixture
 def c3(shared_server, raw):
     conn = raw(shared_server)
     conn.call("HELLO", "3")

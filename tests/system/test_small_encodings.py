@@ -259,3 +259,66 @@ def test_zset_restore_redis_payload_then_edit(r, ref):
     assert r.dump("z") == rr.dump("z")
     assert r.zrange("z", 0, -1, withscores=True) == rr.zrange("z", 0, -1, withscores=True)
     rr.close()
+
+
+def test_blob_and_pack_boundary_matches_redis(r, ref):
+    """A small value lives in its key's entry; up to 255 bytes its length
+    is kept in the entry's header and a pack's count takes one byte, past
+    that 4 and 2 bytes (keyspace.c, cpack.h).  Grow a hash, a sorted set
+    and an intset one element at a time through that size and back, and
+    compare everything a client sees with redis-server after every step:
+    the replies, the encoding, DUMP, and the value after RENAME and COPY."""
+    rr = ref.client()
+    rr.flushall()
+    r.flushall()
+
+    def same(key, read):
+        assert read(r) == read(rr), key
+        assert r.object("encoding", key) == rr.object("encoding", key), key
+        assert r.dump(key) == rr.dump(key), key
+        for c in (r, rr):
+            c.rename(key, key + "2")
+            c.copy(key + "2", key)
+        assert read(r) == read(rr), key
+        assert r.dump(key + "2") == rr.dump(key + "2"), key
+        for c in (r, rr):
+            c.delete(key + "2")
+
+    hread = (lambda c: (c.hlen("h"), sorted(c.hgetall("h").items())))
+    zread = (lambda c: (c.zcard("z"), c.zrange("z", 0, -1, withscores=True),
+                        c.zrevrange("z", 0, 2, withscores=True),
+                        c.zrank("z", "m5"), c.zscore("z", "m7")))
+    sread = (lambda c: (c.scard("s"), sorted(c.smembers("s"))))
+    # field i (3-4 bytes) -> value "vNN" (4 bytes): a pack crosses 255
+    # bytes at about 30 fields; members (3-4 bytes) with integer scores
+    # at about 60; an intset of 16-bit integers at 124
+    for i in range(40):
+        for c in (r, rr):
+            c.hset("h", "f%d" % i, "v%02d" % i)
+        same("h", hread)
+    for i in list(range(0, 40, 2)) + list(range(1, 40, 2)):
+        for c in (r, rr):
+            c.hdel("h", "f%d" % i)
+        if i < 39:
+            same("h", hread)
+    for i in range(75):
+        for c in (r, rr):
+            c.zadd("z", {"m%d" % i: (i * 7) % 31})
+        same("z", zread)
+    for i in range(75):
+        for c in (r, rr):
+            if i % 3:
+                c.zrem("z", "m%d" % i)
+            else:
+                c.zpopmin("z")
+        if r.exists("z"):
+            same("z", zread)
+    for i in range(130):
+        for c in (r, rr):
+            c.sadd("s", 1000 + i)
+        same("s", sread)
+    for i in range(129):
+        for c in (r, rr):
+            c.srem("s", 1000 + (i * 7) % 130)
+        same("s", sread)
+    rr.close()

@@ -12,13 +12,6 @@ from conftest import lpush_or_skip, make_list
 from respwire import OK, NIL, SYNTAX, NOTINT, WRONGTYPE, bulk, integer
 
 
-@pytest.fixture
-def c(shared_server, raw):
-    conn = raw(shared_server)
-    assert conn.cmd("FLUSHALL") == OK
-    return conn
-
-
 def pttl(c, key):
     return int(c.cmd("PTTL", key)[1:-2])
 

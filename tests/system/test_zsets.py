@@ -16,13 +16,6 @@ WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 
 @pytest.fixture
-def c(shared_server, raw):
-    conn = raw(shared_server)
-    assert conn.cmd("FLUSHALL") == b"+OK\r\n"
-    return conn
-
-
-@pytest.fixture
 def small(r):
     """Listpack thresholds lowered to 4 entries / 8 bytes for the test."""
     r.config_set("zset-max-listpack-entries", 4)

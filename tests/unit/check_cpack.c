@@ -6,8 +6,9 @@
  * cases (empty strings, integer-looking strings that must stay strings,
  * the 63/64 and 4095/4096 string header boundaries, integers of every
  * width, a 100 KB element), the count saturating at 65535 and coming
- * back, and a model test: random inserts, replacements, deletions and
- * lookups on a pack (resized with realloc) and on a plain array of
+ * back, the short form (a one-byte count, up to 255 bytes) turning into
+ * the long one and back at the front, middle and end, and a model test: random
+ * inserts, replacements, deletions and lookups on a pack (resized with realloc) and on a plain array of
  * strings, compared after every step element by element, by cp_seek and
  * cp_find, and through the listpack conversion both ways (which must
  * equal a listpack built from the model with lp_append).
@@ -43,8 +44,8 @@ static unsigned char *pk_resize(void *arg, size_t newlen)
 
 static void pk_init(pk_t *k)
 {
-    k->b = ts_malloc(CP_HDR_SIZE);
-    k->len = CP_HDR_SIZE;
+    k->b = ts_malloc(CP_EMPTY_SIZE);
+    k->len = CP_EMPTY_SIZE;
     cp_init(k->b);
 }
 
@@ -92,17 +93,17 @@ START_TEST(test_known_answers)
 {
     pk_t k;
     pk_init(&k);
-    pk_expect(&k, "0000");
+    pk_expect(&k, "00");
     lp_expect(&k, "070000000000ff");
     REQUIRE(cp_first(k.b, k.len) == NULL);
     pk_append(&k, "a");
-    pk_expect(&k, "010081" "61");
+    pk_expect(&k, "01" "81" "61");  /* short: a one-byte count */
     lp_expect(&k, "0a000000010081" "6102" "ff");
     pk_append(&k, "1");
     pk_append(&k, "-1");
     pk_append(&k, "");
     /* 1: 7-bit uint; -1: 13-bit int 0x1fff; "": 6-bit string of 0 */
-    pk_expect(&k, "0400816101dfff80");
+    pk_expect(&k, "04" "816101dfff80");
     lp_expect(&k, "110000000400816102" "0101dfff028001" "ff");
     ck_assert_uint_eq(cp_count(k.b, k.len), 4);
     ts_free(k.b);
@@ -148,11 +149,11 @@ START_TEST(test_edge_elements)
     pk_t k;
     pk_init(&k);
     size_t nedge = sizeof(edge) / sizeof(edge[0]);
-    size_t want = CP_HDR_SIZE;
+    size_t want = 0; /* the elements' bytes, then the count's */
     for (size_t i = 0; i < nedge; i++) {
         pk_append(&k, edge[i].s);
         want += edge[i].size;
-        ck_assert_uint_eq(k.len, want);
+        ck_assert_uint_eq(k.len, want + cp_hdr_size(1 + want));
     }
     /* string header boundaries and a large element */
     size_t lens[] = {63, 64, 4095, 4096, 100000};
@@ -162,7 +163,7 @@ START_TEST(test_edge_elements)
         big[i] = make(lens[i], (char)('a' + i));
         pk_insert(&k, k.len, big[i], lens[i]);
         want += lens[i] + hdrs[i];
-        ck_assert_uint_eq(k.len, want);
+        ck_assert_uint_eq(k.len, want + cp_hdr_size(1 + want));
     }
     unsigned char *p = cp_first(k.b, k.len);
     unsigned char buf[LP_INTBUF_SIZE];
@@ -214,8 +215,14 @@ START_TEST(test_count_saturates)
     ck_assert_uint_eq(lp_length(lp), n);
     ts_free(lp);
     /* delete down to below 65535: the header count is exact again */
-    cp_splice(k.b, &k.len, CP_HDR_SIZE, n - 100, NULL, 0, pk_resize, &k);
-    ck_assert_uint_eq(k.b[0] | k.b[1] << 8, 100);
+    cp_splice(k.b, &k.len, 2, n - 300, NULL, 0, pk_resize, &k);
+    ck_assert_uint_eq(k.len, 302);
+    ck_assert_uint_eq(k.b[0] | k.b[1] << 8, 300);
+    ck_assert_uint_eq(cp_count(k.b, k.len), 300);
+    /* and down to 100 one-byte elements: short, a one-byte count */
+    cp_splice(k.b, &k.len, 2, 200, NULL, 0, pk_resize, &k);
+    ck_assert_uint_eq(k.len, 101);
+    ck_assert_uint_eq(k.b[0], 100);
     ck_assert_uint_eq(cp_count(k.b, k.len), 100);
     ts_free(k.b);
 }
@@ -223,7 +230,7 @@ END_TEST
 
 /* ---- model test ---- */
 
-#define MODEL_MAX 64
+#define MODEL_MAX 160
 
 typedef struct model {
     char *el[MODEL_MAX];
@@ -363,6 +370,176 @@ START_TEST(test_model)
 }
 END_TEST
 
+/* Insert s at element i of both the model and the pack. */
+static void both_insert(model_t *m, pk_t *k, int i, const char *s, size_t l)
+{
+    pk_insert(k, pk_off(k, i), s, l);
+    memmove(&m->el[i + 1], &m->el[i], sizeof(char *) * (size_t)(m->n - i));
+    memmove(&m->len[i + 1], &m->len[i], sizeof(size_t) * (size_t)(m->n - i));
+    m->el[i] = malloc(l + 1);
+    memcpy(m->el[i], s, l);
+    m->len[i] = l;
+    m->n++;
+}
+
+/* Delete d elements at i from both. */
+static void both_delete(model_t *m, pk_t *k, int i, int d)
+{
+    cp_splice(k->b, &k->len, pk_off(k, i), (unsigned long)d, NULL, 0,
+              pk_resize, k);
+    for (int j = 0; j < d; j++) free(m->el[i + j]);
+    memmove(&m->el[i], &m->el[i + d], sizeof(char *) * (size_t)(m->n - i - d));
+    memmove(&m->len[i], &m->len[i + d], sizeof(size_t) * (size_t)(m->n - i - d));
+    m->n -= d;
+}
+
+/* The pack's length is its elements' bytes plus its count's: one byte up
+ * to 255 bytes in all, else two; either says how many there are. */
+static void check_form(const model_t *m, const pk_t *k)
+{
+    size_t elems = 0;
+    for (int i = 0; i < m->n; i++) {
+        cp_str_t a = {m->el[i], (uint32_t)m->len[i], 0};
+        elems += cp_encoded_size(&a, 1);
+    }
+    if (1 + elems <= CP_SHORT_MAX) {
+        ck_assert_uint_eq(k->len, 1 + elems);
+        ck_assert_uint_eq(k->b[0], (unsigned)m->n);
+    } else {
+        ck_assert_uint_eq(k->len, 2 + elems);
+        ck_assert_uint_eq(k->b[0] | k->b[1] << 8, (unsigned)m->n);
+    }
+}
+
+/*
+ * The short and long forms: 2-byte elements ("a".."z") up to 253 bytes,
+ * then 1-byte elements (small integers) through 255 -> 257 (the count
+ * takes 2 bytes) and back, at the front, the middle and the end; a
+ * replacement of one element by two across the boundary each way; then
+ * all the way down.  Compared with a model after every step.
+ */
+START_TEST(test_form_boundary)
+{
+    model_t m = {.n = 0};
+    pk_t k;
+    pk_init(&k);
+    rnd_state = 99;
+    for (int i = 0; i < 126; i++) {
+        char c = (char)('a' + i % 26);
+        both_insert(&m, &k, (int)(rnd() % (unsigned)(m.n + 1)), &c, 1);
+        check_form(&m, &k);
+        model_compare(&m, &k);
+    }
+    ck_assert_uint_eq(k.len, 253);
+    const int where[] = {0, 63, 126};
+    for (int w = 0; w < 3; w++) {
+        int at = where[w];
+        both_insert(&m, &k, at, "5", 1);            /* 254 */
+        check_form(&m, &k);
+        model_compare(&m, &k);
+        ck_assert_uint_eq(k.len, 254);
+        both_insert(&m, &k, m.n - at, "6", 1);      /* 255: short */
+        check_form(&m, &k);
+        model_compare(&m, &k);
+        ck_assert_uint_eq(k.len, 255);
+        int five = 0;
+        while (m.len[five] != 1 || m.el[five][0] != '5') five++;
+        both_insert(&m, &k, five, "7", 1);          /* 257: long */
+        check_form(&m, &k);
+        model_compare(&m, &k);
+        ck_assert_uint_eq(k.len, 257);
+        both_delete(&m, &k, five, 2);               /* "7", "5": short */
+        check_form(&m, &k);
+        model_compare(&m, &k);
+        ck_assert_uint_eq(k.len, 254);
+        int digit = 0;                              /* "6": 253 */
+        while (m.len[digit] != 1 || m.el[digit][0] > '9') digit++;
+        both_delete(&m, &k, digit, 1);
+        check_form(&m, &k);
+        model_compare(&m, &k);
+        ck_assert_uint_eq(k.len, 253);
+    }
+    /* one 2-byte element replaced by two (5 bytes): 253 -> 257 and back */
+    int at = m.n / 3;
+    cp_str_t two[2] = {{"xy", 2, 0}, {"z", 1, 0}};
+    cp_splice(k.b, &k.len, pk_off(&k, at), 1, two, 2, pk_resize, &k);
+    free(m.el[at]);
+    memmove(&m.el[at + 1], &m.el[at], sizeof(char *) * (size_t)(m.n - at));
+    memmove(&m.len[at + 1], &m.len[at], sizeof(size_t) * (size_t)(m.n - at));
+    m.el[at] = strdup("xy");
+    m.len[at] = 2;
+    m.el[at + 1] = strdup("z");
+    m.len[at + 1] = 1;
+    m.n++;
+    check_form(&m, &k);
+    model_compare(&m, &k);
+    ck_assert_uint_eq(k.len, 257);
+    cp_str_t one = {"q", 1, 0};
+    cp_splice(k.b, &k.len, pk_off(&k, at), 2, &one, 1, pk_resize, &k);
+    free(m.el[at]);
+    free(m.el[at + 1]);
+    memmove(&m.el[at + 1], &m.el[at + 2], sizeof(char *) * (size_t)(m.n - at - 2));
+    memmove(&m.len[at + 1], &m.len[at + 2], sizeof(size_t) * (size_t)(m.n - at - 2));
+    m.el[at] = strdup("q");
+    m.len[at] = 1;
+    m.n--;
+    check_form(&m, &k);
+    model_compare(&m, &k);
+    ck_assert_uint_eq(k.len, 253);
+    while (m.n) {
+        both_delete(&m, &k, (int)(rnd() % (unsigned)m.n), 1);
+        check_form(&m, &k);
+        model_compare(&m, &k);
+    }
+    ck_assert_uint_eq(k.len, CP_EMPTY_SIZE);
+    REQUIRE(cp_first(k.b, k.len) == NULL);
+    ts_free(k.b);
+}
+END_TEST
+
+/* cp_compact_scores across the forms: 30 member, score pairs loaded as
+ * text (270 + 2 bytes: long) compact to 210 + 1 bytes, short. */
+START_TEST(test_compact_to_short)
+{
+    unsigned char *lp = lp_new(0);
+    for (int i = 0; i < 30; i++) {
+        char mb[8], sb[8];
+        int ml = sprintf(mb, "m:%02d", i), sl = sprintf(sb, "%d.5", i % 10);
+        lp = lp_append(lp, mb, (uint32_t)ml);
+        lp = lp_append(lp, sb, (uint32_t)sl);
+    }
+    size_t n = cp_size_of_lp(lp);
+    ck_assert_uint_eq(n, 30 * 9 + 2);
+    unsigned char *b = ts_malloc(n);
+    cp_from_lp(lp, b);
+    ck_assert_uint_eq(b[0] | b[1] << 8, 60);
+    ck_assert_uint_eq(cp_count(b, n), 60);
+    size_t c = cp_compact_scores(b, n);
+    ck_assert_uint_eq(c, 30 * 7 + 1);
+    ck_assert_uint_eq(b[0], 60);
+    ck_assert_uint_eq(cp_count(b, c), 60);
+    unsigned char *p = cp_first(b, c);
+    for (int i = 0; i < 30; i++) {
+        char mb[8];
+        int ml = sprintf(mb, "m:%02d", i);
+        REQUIRE(lp_compare(p, mb, (uint32_t)ml));
+        p = cp_next(b, c, p);
+        double v;
+        REQUIRE(cp_score(p, &v) && v == i % 10 + 0.5);
+        p = cp_next(b, c, p);
+    }
+    REQUIRE(p == NULL);
+    /* and back to Redis's listpack: the bytes loaded */
+    ck_assert_uint_eq(cp_lp_size(b, c), lp_bytes(lp));
+    unsigned char *out = ts_malloc(lp_bytes(lp));
+    cp_to_lp(b, c, out);
+    REQUIRE(memcmp(out, lp, lp_bytes(lp)) == 0);
+    ts_free(out);
+    ts_free(b);
+    lp_free(lp);
+}
+END_TEST
+
 /* Score elements: the size chosen, the value read back exactly, and the
  * listpack text equal to Redis's d2string. */
 static const struct {
@@ -474,6 +651,8 @@ static Suite *cpack_suite(void)
     tcase_add_test(tc, test_edge_elements);
     tcase_add_test(tc, test_count_saturates);
     tcase_add_test(tc, test_model);
+    tcase_add_test(tc, test_form_boundary);
+    tcase_add_test(tc, test_compact_to_short);
     tcase_add_test(tc, test_scores);
     suite_add_tcase(s, tc);
     return s;

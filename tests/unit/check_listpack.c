@@ -21,6 +21,7 @@
 
 #include "alloc.h"
 #include "listpack.h"
+#include "rng.h"
 
 #define REQUIRE(x)                                                           \
     do {                                                                     \
@@ -30,11 +31,7 @@
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 static uint64_t rnd(void)
 {
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
+    return rng_step(&rng_state);
 }
 
 static size_t unhex(const char *h, unsigned char *out)

@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "listpack.h"
 #include "quicklist.h"
+#include "rng.h"
 
 #define REQUIRE(x)                                                           \
     do {                                                                     \
@@ -30,11 +31,7 @@
 static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
 static uint64_t rnd(void)
 {
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
+    return rng_step(&rng_state);
 }
 
 typedef struct mstr {

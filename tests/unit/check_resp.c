@@ -52,6 +52,37 @@ static void res_record(res_t *out, const resp_req_t *r, ts_status_t st,
     if (st == TS_PROTO) snprintf(out->err, sizeof(out->err), "%s", err);
 }
 
+/* in[0, len) in a fresh allocation of exactly len bytes, so a reader
+ * that goes past len trips ASan. */
+static char *exact_copy(const char *in, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+
+    memcpy(copy, in, len);
+    return copy;
+}
+
+/*
+ * The ways check_splits and check_scan feed an input of n bytes: every
+ * split in two ({k, n} for k = 0..n), then byte by byte ({0, 1, ..., n}).
+ * fn gets each sequence of growing prefix lengths.
+ */
+static void each_split(size_t n,
+                       void (*fn)(const size_t *cuts, size_t ncuts, void *ctx),
+                       void *ctx)
+{
+    size_t *cuts = malloc((n + 1) * sizeof(*cuts));
+
+    for (size_t k = 0; k <= n; k++) {
+        size_t two[2] = {k, n};
+        fn(two, 2, ctx);
+    }
+    for (size_t k = 0; k <= n; k++)
+        cuts[k] = k;
+    fn(cuts, n + 1, ctx);
+    free(cuts);
+}
+
 /*
  * Parse the first command of in[0, n) given in growing prefixes cuts[],
  * each in a fresh exactly-sized copy (so the parser may not read past
@@ -68,8 +99,7 @@ static void parse_cuts(const char *in, const resp_limits_t *lim,
     for (size_t i = 0; i < ncuts; i++) {
         size_t len = cuts[i], consumed = 0;
         const char *err = NULL;
-        char *copy = malloc(len ? len : 1);
-        memcpy(copy, in, len);
+        char *copy = exact_copy(in, len);
         ts_status_t st =
             resp_parse_request(&r, copy, len, lim, &consumed, &err);
         if (st != TS_AGAIN || i + 1 == ncuts)
@@ -98,25 +128,29 @@ static void res_eq(const res_t *a, const res_t *b)
     ck_assert_mem_eq(buf_rptr(&a->args), buf_rptr(&b->args), buf_len(&a->args));
 }
 
+typedef struct split_ctx {
+    const char *in;
+    const resp_limits_t *lim;
+    const res_t *want;
+} split_ctx_t;
+
+static void parse_cuts_eq(const size_t *cuts, size_t ncuts, void *ctx)
+{
+    const split_ctx_t *c = ctx;
+    res_t got;
+
+    parse_cuts(c->in, c->lim, cuts, ncuts, &got);
+    res_eq(&got, c->want);
+    buf_deinit(&got.args);
+}
+
 /* Every split point and byte by byte give the one-shot answer. */
 static void check_splits(const char *in, size_t n, const resp_limits_t *lim,
                          const res_t *want)
 {
-    size_t *cuts = malloc((n + 1) * sizeof(*cuts));
-    res_t got;
+    split_ctx_t c = {in, lim, want};
 
-    for (size_t k = 0; k <= n; k++) {
-        size_t two[2] = {k, n};
-        parse_cuts(in, lim, two, 2, &got);
-        res_eq(&got, want);
-        buf_deinit(&got.args);
-    }
-    for (size_t k = 0; k <= n; k++)
-        cuts[k] = k;
-    parse_cuts(in, lim, cuts, n + 1, &got);
-    res_eq(&got, want);
-    buf_deinit(&got.args);
-    free(cuts);
+    each_split(n, parse_cuts_eq, &c);
 }
 
 /* ---- request known-answer vectors ------------------------------------- */
@@ -884,8 +918,7 @@ static sres_t scan_cuts(const char *in, const size_t *cuts, size_t ncuts)
     for (size_t i = 0; i < ncuts; i++) {
         size_t len = cuts[i];
         const char *err = NULL;
-        char *copy = malloc(len ? len : 1);
-        memcpy(copy, in, len);
+        char *copy = exact_copy(in, len);
         out.st = resp_scan_reply(&s, copy, len, &out.consumed, &err);
         if (out.st == TS_PROTO) snprintf(out.err, sizeof(out.err), "%s", err);
         free(copy);
@@ -901,28 +934,30 @@ static void sres_eq(const sres_t *a, const sres_t *b)
     if (a->st == TS_OK) ck_assert_uint_eq(a->consumed, b->consumed);
 }
 
+typedef struct scan_ctx {
+    const char *in;
+    const sres_t *want;
+} scan_ctx_t;
+
+static void scan_cuts_eq(const size_t *cuts, size_t ncuts, void *ctx)
+{
+    const scan_ctx_t *c = ctx;
+    sres_t got = scan_cuts(c->in, cuts, ncuts);
+
+    sres_eq(&got, c->want);
+}
+
 /* The scanner at every split and byte by byte agrees with one shot and
  * with resp_parse_value. */
 static void check_scan(const char *in, size_t n, const sres_t *want)
 {
-    size_t *cuts = malloc((n + 1) * sizeof(*cuts));
+    scan_ctx_t c = {in, want};
     resp_value_t *v = NULL;
-    sres_t got;
     size_t consumed = 0;
     const char *err = NULL;
 
-    got = scan_cuts(in, &n, 1);
-    sres_eq(&got, want);
-    for (size_t k = 0; k <= n; k++) {
-        size_t two[2] = {k, n};
-        got = scan_cuts(in, two, 2);
-        sres_eq(&got, want);
-    }
-    for (size_t k = 0; k <= n; k++)
-        cuts[k] = k;
-    got = scan_cuts(in, cuts, n + 1);
-    sres_eq(&got, want);
-    free(cuts);
+    scan_cuts_eq(&n, 1, &c);
+    each_split(n, scan_cuts_eq, &c);
     ck_assert_int_eq(resp_parse_value(in, n, &v, &consumed, &err), want->st);
     if (want->st == TS_OK) ck_assert_uint_eq(consumed, want->consumed);
     if (want->st == TS_PROTO) ck_assert_str_eq(err, want->err);
@@ -977,27 +1012,29 @@ START_TEST(test_reply_depth)
 }
 END_TEST
 
-/* A 200k-element reply and a 1 MB bulk, byte by byte: linear. */
-START_TEST(test_scan_linear_byte_by_byte)
+/* Scan the reply s[0, len) fed one byte more per call: one reply of
+ * exactly len bytes. */
+static void scan_byte_by_byte(const char *s, size_t len)
 {
-    size_t n = 200000, h, len, consumed = 0;
-    char hdr[32];
-    char *s;
-    resp_scan_t sc;
+    size_t consumed = 0;
     const char *err;
+    resp_scan_t sc;
     ts_status_t st = TS_AGAIN;
 
-    h = (size_t)snprintf(hdr, sizeof(hdr), "*%zu\r\n", n);
-    len = h + n * 9;
-    s = malloc(len);
-    memcpy(s, hdr, h);
-    for (size_t i = 0; i < n; i++)
-        memcpy(s + h + i * 9, "$3\r\nabc\r\n", 9);
     resp_scan_init(&sc);
     for (size_t k = 0; k <= len && st == TS_AGAIN; k++)
         st = resp_scan_reply(&sc, s, k, &consumed, &err);
     ck_assert_int_eq(st, TS_OK);
     ck_assert_uint_eq(consumed, len);
+}
+
+/* A 200k-element reply and a 1 MB bulk, byte by byte: linear. */
+START_TEST(test_scan_linear_byte_by_byte)
+{
+    size_t len, h;
+    char *s = big_command(200000, &len); /* also a valid reply */
+
+    scan_byte_by_byte(s, len);
     free(s);
 
     len = 1 << 20;
@@ -1005,13 +1042,7 @@ START_TEST(test_scan_linear_byte_by_byte)
     h = (size_t)snprintf(s, 32, "$%zu\r\n", len);
     memset(s + h, 'x', len);
     memcpy(s + h + len, "\r\n", 2);
-    len += h + 2;
-    resp_scan_init(&sc);
-    st = TS_AGAIN;
-    for (size_t k = 0; k <= len && st == TS_AGAIN; k++)
-        st = resp_scan_reply(&sc, s, k, &consumed, &err);
-    ck_assert_int_eq(st, TS_OK);
-    ck_assert_uint_eq(consumed, len);
+    scan_byte_by_byte(s, h + len + 2);
     free(s);
 }
 END_TEST

@@ -22,6 +22,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "cmd.h"
+#include "cmdrun.h"
 #include "db.h"
 #include "keyspace.h"
 #include "node.h"
@@ -55,29 +56,11 @@ static void teardown(void)
     buf_deinit(&out);
 }
 
-static cmd_handler_t *handler_for(const char *name)
-{
-    const cmd_spec_t *spec = cmdtab_lookup(name, strlen(name));
-    if (!spec) return NULL;
-    for (const cmd_bind_t *b = t_hash_cmds; b->fn; b++)
-        if (b->id == spec->id) return b->fn;
-    return NULL;
-}
-
-/* Run argv; the reply is in `out` (NUL-terminated copy returned). */
+/* Run argv; the reply is in `out` (NUL-terminated, returned). */
 static const char *runv(int argc, const resp_arg_t *argv)
 {
-    static char name[32];
-    snprintf(name, sizeof(name), "%.*s", (int)argv[0].len, argv[0].ptr);
-    cmd_handler_t *fn = handler_for(name);
-    ck_assert_msg(fn != NULL, "no handler for %s", name);
-    const cmd_spec_t *spec = cmdtab_lookup(argv[0].ptr, argv[0].len);
-    cmdctx_t ctx = {.node = &node, .ks = node.ks, .now_ms = 1700000000000LL};
-    req_t req = {.argc = argc, .argv = argv, .spec = spec};
-    buf_clear(&out);
-    fn(&ctx, &req, &rep);
-    buf_putc(&out, '\0');
-    return buf_rptr(&out);
+    return cmdrun_argv(&node, t_hash_cmds, &rep, &out, 1700000000000LL, argc,
+                       argv, NULL);
 }
 
 /* ---- tiny RESP2 reader over the reply ---- */

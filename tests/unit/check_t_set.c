@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "cmd.h"
+#include "cmdrun.h"
 #include "db.h"
 #include "intset.h"
 #include "keyspace.h"
@@ -48,40 +49,19 @@ static void teardown(void)
     buf_deinit(&out);
 }
 
-static cmd_handler_t *handler_for(const char *name, size_t len)
-{
-    const cmd_spec_t *spec = cmdtab_lookup(name, len);
-    if (!spec) return NULL;
-    for (const cmd_bind_t *b = t_set_cmds; b->fn; b++)
-        if (b->id == spec->id) return b->fn;
-    return NULL;
-}
-
 /* Run a command; the reply bytes stay in `out` until the next call. */
 static const char *runv(int argc, const resp_arg_t *argv, size_t *len)
 {
-    cmd_handler_t *fn = handler_for(argv[0].ptr, argv[0].len);
-    if (!fn) ck_abort_msg("no handler for %.*s", (int)argv[0].len, argv[0].ptr);
-    const cmd_spec_t *spec = cmdtab_lookup(argv[0].ptr, argv[0].len);
-    cmdctx_t ctx = {.node = &node, .client = NULL, .ks = node.ks,
-                    .now_ms = 1700000000000LL};
-    req_t req = {.argc = argc, .argv = argv, .spec = spec};
-    buf_clear(&out);
-    fn(&ctx, &req, &rep);
-    buf_append(&out, "", 1); /* NUL for the messages below */
-    *len = buf_len(&out) - 1;
-    return buf_rptr(&out);
+    return cmdrun_argv(&node, t_set_cmds, &rep, &out, 1700000000000LL, argc,
+                       argv, len);
 }
 
 static const char *run(const char *line, size_t *len)
 {
     static char tmp[1024];
     resp_arg_t argv[32];
-    int argc = 0;
     snprintf(tmp, sizeof(tmp), "%s", line);
-    for (char *p = strtok(tmp, " "); p; p = strtok(NULL, " "))
-        argv[argc++] = (resp_arg_t){p, strlen(p)};
-    return runv(argc, argv, len);
+    return runv(cmdrun_split(tmp, argv, 32), argv, len);
 }
 
 #define EXPECT(line, reply)                                                    \

@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "cmd.h"
+#include "cmdrun.h"
 #include "db.h"
 #include "keyspace.h"
 #include "node.h"
@@ -49,36 +50,12 @@ static void teardown(void)
     buf_deinit(&out);
 }
 
-static cmd_handler_t *handler_for(const char *name, size_t len)
-{
-    const cmd_spec_t *spec = cmdtab_lookup(name, len);
-    if (!spec) return NULL;
-    for (const cmd_bind_t *b = t_string_cmds; b->fn; b++)
-        if (b->id == spec->id) return b->fn;
-    return NULL;
-}
-
 /* Run one command given as an argv array; returns the reply bytes
- * (NUL-terminated copy in a static buffer) and their length. */
+ * (NUL-terminated, valid until the next command) and their length. */
 static const char *runv(int argc, const resp_arg_t *argv, size_t *len)
 {
-    static char *last;
-    cmd_handler_t *fn = handler_for(argv[0].ptr, argv[0].len);
-    ck_assert_msg(fn != NULL, "no handler for %.*s", (int)argv[0].len,
-                  argv[0].ptr);
-    const cmd_spec_t *spec = cmdtab_lookup(argv[0].ptr, argv[0].len);
-    ck_assert_msg(cmdtab_arity_ok(spec, argc), "arity");
-    cmdctx_t ctx = {
-        .node = &node, .client = NULL, .ks = node.ks, .now_ms = now_ms};
-    req_t req = {.argc = argc, .argv = argv, .spec = spec};
-    buf_clear(&out);
-    fn(&ctx, &req, &rep);
-    free(last);
-    last = malloc(buf_len(&out) + 1);
-    memcpy(last, buf_rptr(&out), buf_len(&out));
-    last[buf_len(&out)] = '\0';
-    *len = buf_len(&out);
-    return last;
+    return cmdrun_argv(&node, t_string_cmds, &rep, &out, now_ms, argc, argv,
+                       len);
 }
 
 /* Space-separated command; "|" separates a last argument that may hold
@@ -87,14 +64,8 @@ static const char *run(const char *line, size_t *len)
 {
     static char tmp[4096];
     resp_arg_t argv[32];
-    int argc = 0;
     snprintf(tmp, sizeof(tmp), "%s", line);
-    char *bar = strchr(tmp, '|');
-    if (bar) *bar = '\0';
-    for (char *p = strtok(tmp, " "); p; p = strtok(NULL, " "))
-        argv[argc++] = (resp_arg_t){p, strlen(p)};
-    if (bar) argv[argc++] = (resp_arg_t){bar + 1, strlen(bar + 1)};
-    return runv(argc, argv, len);
+    return runv(cmdrun_split(tmp, argv, 32), argv, len);
 }
 
 #define EXPECT(line, reply)                                                    \

@@ -28,6 +28,15 @@ static const char *type_name(config_type_t t)
     return "?";
 }
 
+/* The default as the table shows it: `""` for an empty string; an option
+ * without a default is "dir" (the working directory at start) or one that
+ * is unset until given (rename-command, replicaof). */
+static const char *default_shown(const config_opt_t *o)
+{
+    if (o->def) return o->def[0] ? o->def : "\"\"";
+    return strcmp(o->name, "dir") == 0 ? "(cwd)" : "(none)";
+}
+
 static void emit(buf_t *out)
 {
     node_t n;
@@ -56,7 +65,7 @@ static void emit(buf_t *out)
         }
         buf_printf(out, "| `%s` | %s%s | `%s` | %s | %s |\n", o->name,
                    type_name(o->type), vals,
-                   o->def ? (o->def[0] ? o->def : "\"\"") : "(cwd)",
+                   default_shown(o),
                    (o->flags & CONFIG_IMMUTABLE) ? "start-up only" : "yes",
                    o->doc ? o->doc : "");
     }

@@ -37,17 +37,33 @@ def write_through(nodes, key, value, timeout=0.3):
     return False
 
 
-def test_kill9_master_failover(make_cluster):
+def role(n):
+    """n's own CLUSTER NODES line, split."""
+    return [l for l in n.nodes() if l[0] == n.myid()][0]
+
+
+def cluster_with_replicas(make_cluster):
+    """3 masters + 3 replicas, every node knowing the three replicas;
+    (nodes, {node id: node})."""
     nodes = make_cluster(6, extra=["--repl-diskless-sync-delay", "0"],
                          replicas=1)
-    by_id = {n.myid(): n for n in nodes}
     for n in nodes:
         wait_for(lambda: sum("slave" in l[2] for l in n.nodes()) == 3, 10,
                  what="roles known")
+    return nodes, {n.myid(): n for n in nodes}
+
+
+def last_shard(nodes, by_id):
+    """(master of slots 10923-16383, its replica)."""
     lines = nodes[0].nodes()
-    owner_line = [l for l in lines if "16383" in " ".join(l[8:])][0]
-    victim = by_id[owner_line[0]]
-    replica = by_id[[l[0] for l in lines if l[3] == victim.myid()][0]]
+    master = by_id[[l for l in lines if "16383" in " ".join(l[8:])][0][0]]
+    replica = by_id[[l[0] for l in lines if l[3] == master.myid()][0]]
+    return master, replica
+
+
+def test_kill9_master_failover(make_cluster):
+    nodes, by_id = cluster_with_replicas(make_cluster)
+    victim, replica = last_shard(nodes, by_id)
     key = "{x}k"     # slot 16287: served by the victim
     assert write_through(nodes, key, "before")
     wait_for(lambda: replica.client().dbsize() == victim.client().dbsize(), 10,
@@ -63,7 +79,7 @@ def test_kill9_master_failover(make_cluster):
     window = time.monotonic() - t0
     # PFAIL after node-timeout, FAIL, a ~0.1 s election
     assert window < NODE_TIMEOUT / 1000 * 3.5, window
-    me = [l for l in replica.nodes() if l[0] == replica.myid()][0]
+    me = role(replica)
     assert me[2] == "myself,master" and me[8:] == ["10923-16383"]
     assert replica.client().get(key).startswith(b"after-")
     epochs = [int(l[6]) for l in replica.nodes()]
@@ -71,8 +87,8 @@ def test_kill9_master_failover(make_cluster):
 
     # the old master returns as a replica of its replacement
     victim.start(keep_port=True)
-    wait_for(lambda: [l for l in victim.nodes() if l[0] == victim.myid()][0][3]
-             == replica.myid(), 10, what="old master follows the new one")
+    wait_for(lambda: role(victim)[3] == replica.myid(), 10,
+             what="old master follows the new one")
     wait_for(lambda: victim.client().info("replication")["master_link_status"]
              == "up", 10, what="old master syncing")
     wait_cluster_ok(nodes)
@@ -83,17 +99,9 @@ def test_kill9_master_failover(make_cluster):
 
 
 def test_manual_force_and_takeover(make_cluster):
-    nodes = make_cluster(6, extra=["--repl-diskless-sync-delay", "0"],
-                         replicas=1)
-    for n in nodes:
-        wait_for(lambda: sum("slave" in l[2] for l in n.nodes()) == 3, 10,
-                 what="roles known")
-    by_id = {n.myid(): n for n in nodes}
+    nodes, by_id = cluster_with_replicas(make_cluster)
     replicas = [(by_id[l[0]], by_id[l[3]]) for l in nodes[0].nodes()
                 if "slave" in l[2]]
-
-    def role(n):
-        return [l for l in n.nodes() if l[0] == n.myid()][0]
 
     def shard(n):
         return n.client().execute_command("CLUSTER", "MYSHARDID")
@@ -136,21 +144,8 @@ def test_manual_failover_default_no_lost_writes(make_cluster):
     """CLUSTER FAILOVER (default mode) under continuous writes: the master
     pauses writes until its replica caught up, so every acknowledged write
     is on the new master; the roles switch."""
-    nodes = make_cluster(6, extra=["--repl-diskless-sync-delay", "0"],
-                         replicas=1)
-    for n in nodes:
-        wait_for(lambda: sum("slave" in l[2] for l in n.nodes()) == 3, 10,
-                 what="roles known")
-    by_id = {n.myid(): n for n in nodes}
-
-    def role(n):
-        return [l for l in n.nodes() if l[0] == n.myid()][0]
-
-    owner_line = [l for l in nodes[0].nodes()
-                  if "16383" in " ".join(l[8:])][0]
-    master = by_id[owner_line[0]]
-    replica = by_id[[l[0] for l in nodes[0].nodes()
-                     if l[3] == master.myid()][0]]
+    nodes, by_id = cluster_with_replicas(make_cluster)
+    master, replica = last_shard(nodes, by_id)
     wait_for(lambda: replica.client().info("replication")
              ["master_link_status"] == "up" and
              master.client().info("replication")["slave0"]["state"] ==

@@ -65,23 +65,12 @@ def proxy_binary():
     return str(REPO / "build" / "proxy" / "tessera-proxy")
 
 
-def _port_free(port):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((HOST, port))
-            return True
-        except OSError:
-            return False
-
-
 def cluster_port():
-    """A free port whose cluster-bus port (+10000) is free too."""
-    import random
-    for _ in range(200):
-        port = random.randint(20000, 29999)
-        if _port_free(port) and _port_free(port + 10000):
-            return port
-    raise RuntimeError("no free port pair")
+    """A free port whose cluster-bus port (+10000) is free too (the
+    cluster tests' helper: tests/system is on sys.path, as for pytest's
+    rootdir conftest and the bench scripts that import this module)."""
+    from cluster.clusterlib import free_cluster_port
+    return free_cluster_port()
 
 
 def free_port():
@@ -140,13 +129,73 @@ class Node:
         return self.client().execute_command("CLUSTER", "MYID").decode()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
+
+
+def stop_process(proc):
+    """SIGTERM, then SIGKILL after 10 s; returns the exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def split_slots_and_meet(masters, others=()):
+    """Give the masters equal slot ranges in order (CLUSTER ADDSLOTSRANGE)
+    and make the first one MEET every other node."""
+    per = 16384 // len(masters)
+    for i, m in enumerate(masters):
+        lo = i * per
+        hi = 16383 if i == len(masters) - 1 else (i + 1) * per - 1
+        m.client().execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
+    first = masters[0].client()
+    for n in list(masters[1:]) + list(others):
+        first.execute_command("CLUSTER", "MEET", HOST, n.port)
+
+
+# -- moving a slot the Redis way (redis-cli --cluster reshard's steps) ------
+
+def move_keys(src, dst, keys):
+    """MIGRATE ... KEYS from src to dst (both backend kinds: tessera-node's
+    MIGRATE sends RESTORE-ASKING); NOKEY is fine."""
+    reply = src.client().execute_command("MIGRATE", dst.host, dst.port, "",
+                                         0, 5000, "KEYS", *keys)
+    assert reply in (b"OK", b"NOKEY"), reply
+
+
+def open_slot(slot, src, dst):
+    """Step 1 of a slot move: dst IMPORTING from src, src MIGRATING to
+    dst."""
+    dst.client().execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING",
+                                 src.node_id)
+    src.client().execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING",
+                                 dst.node_id)
+
+
+def assign_slot(cluster, slot, src, dst):
+    """Last step: SETSLOT NODE dst on dst, src, then every other node."""
+    for n in [dst, src] + [n for n in cluster.nodes if n not in (src, dst)]:
+        n.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE",
+                                   dst.node_id)
+
+
+def migrate_slot(cluster, slot, src, dst, between=None):
+    """Redis's resharding steps for one slot; `between` runs after the keys
+    moved but before ownership changes (the ASK window)."""
+    open_slot(slot, src, dst)
+    src_c = src.client()
+    while True:
+        keys = src_c.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100)
+        if not keys:
+            break
+        move_keys(src, dst, keys)
+    if between:
+        between()
+    assign_slot(cluster, slot, src, dst)
 
 
 class Cluster:
@@ -155,14 +204,7 @@ class Cluster:
     def __init__(self, tmp, n=NMASTERS, kind="redis"):
         self.kind = kind
         self.nodes = [Node(tmp, kind=kind) for _ in range(n)]
-        per = 16384 // n
-        for i, node in enumerate(self.nodes):
-            lo = i * per
-            hi = 16383 if i == n - 1 else (i + 1) * per - 1
-            node.client().execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
-        first = self.nodes[0].client()
-        for node in self.nodes[1:]:
-            first.execute_command("CLUSTER", "MEET", HOST, node.port)
+        split_slots_and_meet(self.nodes)
         self.wait_ok()
 
     def wait_ok(self, timeout=20.0):
@@ -243,14 +285,7 @@ class Proxy:
         return self.proc.poll() is None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc)
 
 
 

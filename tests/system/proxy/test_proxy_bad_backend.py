@@ -72,6 +72,8 @@ class FakeNode(FakeServer):
             if sub == b"SLOTS":
                 return self.slots_reply
             return b"-ERR unknown subcommand '%s'.\r\n" % args[1]
+        if name == b"TESSERA":      # the proxy's opt-in: a Redis answer
+            return b"-ERR unknown command 'TESSERA'\r\n"
         if self.mode == "hang":
             return b""
         if self.mode == "garbage":

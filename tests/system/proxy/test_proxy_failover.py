@@ -20,7 +20,8 @@ import time
 import pytest
 import redis
 
-from .proxy_cluster import HOST, Node, Proxy, observer_args, wait_for
+from .proxy_cluster import (Node, Proxy, observer_args, split_slots_and_meet,
+                            wait_for)
 
 NODE_TIMEOUT = 1000
 
@@ -38,14 +39,7 @@ class ReplicatedCluster:
         self.replicas = [Node(tmp, extra=extra, kind=kind)
                          for _ in range(nmasters)]
         self.nodes = self.masters + self.replicas
-        per = 16384 // nmasters
-        for i, m in enumerate(self.masters):
-            lo = i * per
-            hi = 16383 if i == nmasters - 1 else (i + 1) * per - 1
-            m.client().execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
-        first = self.masters[0].client()
-        for n in self.nodes[1:]:
-            first.execute_command("CLUSTER", "MEET", HOST, n.port)
+        split_slots_and_meet(self.masters, self.replicas)
         wait_for(lambda: all(
             "cluster_known_nodes:%d" % len(self.nodes) in
             n.client().execute_command("CLUSTER", "INFO").decode()

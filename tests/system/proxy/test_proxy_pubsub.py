@@ -11,6 +11,7 @@ test_proxy_failover.py): kill -9 of the master holding a subscriber's
 links, and messages published after the failover still arrive.
 """
 
+import signal
 import socket
 import time
 
@@ -496,6 +497,155 @@ def test_subscriber_that_does_not_read_is_cut_off(cluster, proxy):
     assert pc.info("clients")["connected_clients"] == clients
     assert int(pc.info("memory")["used_memory"]) < 24 * 1024 * 1024
     assert pc.ping()
+    s.close()
+
+
+def tight_client(proxy):
+    """A RESP2 client whose receive buffer (set before connecting, so the
+    window stays small) holds little: what it does not read stays in the
+    proxy's output buffer."""
+    c = Raw.__new__(Raw)
+    c.buf = b""
+    c.sock = socket.socket()
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.sock.settimeout(10)
+    c.sock.connect((proxy.host, proxy.port))
+    return c
+
+
+class Drain:
+    """Reads a subscriber's socket without parsing, counting messages."""
+    MARK = b"$7\r\nmessage\r\n"
+
+    def __init__(self, c):
+        self.c, self.n, self.tail, self.closed = c, 0, b"", False
+
+    def read_for(self, secs):
+        end = time.monotonic() + secs
+        self.c.sock.settimeout(0.05)
+        while time.monotonic() < end and not self.closed:
+            try:
+                data = self.c.sock.recv(1 << 20)
+            except socket.timeout:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                self.closed = True
+                break
+            chunk = self.tail + data
+            self.n += chunk.count(self.MARK)
+            # a mark cut in two is counted once, with the next chunk
+            keep = len(self.MARK) - 1
+            self.n -= self.tail.count(self.MARK)
+            self.tail = chunk[-keep:]
+        return self.n
+
+
+def test_pubsub_soft_output_limit(cluster, cluster_tmp, start_proxy):
+    """client-output-buffer-limit pubsub <hard> <soft> <secs>, Redis's
+    pubsub class: a subscriber that stays over the soft limit for longer
+    than <secs> is closed; one that drains below it in time is kept, and
+    the timer starts again at its next time over the limit.  One plain
+    node behind the proxy (single-backend mode), so that messages reach
+    the proxy as fast as they are published (no cluster bus between)."""
+    node = Node(cluster_tmp, cluster=False, kind=cluster.kind)
+    try:
+        proxy = start_proxy([node.addr], "--client-output-buffer-limit",
+                            "pubsub", "0", "1mb", "2")
+        slow = tight_client(proxy)
+        assert slow.cmd("SUBSCRIBE", "soft") == push("subscribe", "soft", 1)
+        dipper = tight_client(proxy)
+        assert dipper.cmd("SUBSCRIBE", "soft") == push("subscribe", "soft", 1)
+        pc = proxy.client()
+        stat = "client_output_buffer_limit_disconnections"
+        assert int(pc.info("stats")[stat]) == 0
+        pub = node.client()
+        big = "s" * 250000
+        d = Drain(dipper)
+        published, t0, slow_closed = 0, time.monotonic(), None
+        # 6 MB/s for 6 s; the dipper reads for 0.4 s after each second
+        # without reading: more than the kernel's socket buffers take
+        # (up to ~4 MB) stays unread each time, over the soft limit for
+        # about a second, five times
+        while time.monotonic() - t0 < 6:
+            for _ in range(4):
+                p = pub.pipeline(transaction=False)
+                for _ in range(6):
+                    p.publish("soft", big)
+                p.execute()
+                published += 6
+                time.sleep(0.25)
+                if slow_closed is None and int(pc.info("stats")[stat]) > 0:
+                    slow_closed = time.monotonic() - t0
+            d.read_for(0.4)
+            assert not d.closed, "the dipping subscriber was closed"
+        d.read_for(2.0)
+        assert not d.closed
+        assert d.n == published
+        assert slow_closed is not None, "the subscriber over 1 MB was kept"
+        # over the limit after ~0.2-1 s, closed 2 s later
+        assert 2.0 <= slow_closed <= 6.0, slow_closed
+        assert int(pc.info("stats")[stat]) == 1
+        assert pc.info("clients")["connected_clients"] == 2     # dipper, pc
+        assert dipper.cmd("PING") == push("pong", "")
+        dipper.close()
+        slow.close()
+    finally:
+        node.stop()
+
+
+def holder(nodes, channel):
+    """The node where `channel` has a subscriber (the proxy's link)."""
+    for n in nodes:
+        if n.client().pubsub_numsub(channel)[0][1] > 0:
+            return n
+    return None
+
+
+def test_pubsub_link_to_hung_node(cluster, start_proxy):
+    """backend-timeout on pub/sub links: the link to a node frozen with
+    SIGSTOP (shorter than the cluster's node timeout) is found dead --
+    while idle, by the PING the proxy sends on it, and while a SUBSCRIBE
+    waits on it -- and the subscriptions are made again on another
+    master, silently; the client stays subscribed and hears messages."""
+    p = start_proxy([n.addr for n in cluster.nodes], "--backend-timeout",
+                    "500")
+    pc = p.client()
+    s = sub_client(p)
+    assert s.cmd("SUBSCRIBE", "hung") == push("subscribe", "hung", 1)
+    assert s.cmd("PSUBSCRIBE", "hung.*") == push("psubscribe", "hung.*", 2)
+    time.sleep(1.5)     # idle PINGs are answered and never reach s
+    assert s.cmd("PING") == push("pong", "")
+
+    def resubscribes():
+        return int(pc.info("proxy")["pubsub_resubscribes"])
+
+    for step in ("idle", "subscribe"):
+        victim = holder(cluster.nodes, "hung")
+        assert victim is not None
+        others = [n for n in cluster.nodes if n is not victim]
+        before = resubscribes()
+        victim.proc.send_signal(signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            if step == "subscribe":
+                # confirmed once the node that replaces the hung one has
+                # run it
+                assert s.cmd("SUBSCRIBE", "hung2") == push(
+                    "subscribe", "hung2", 3)
+            wait_for(lambda: resubscribes() > before, timeout=6,
+                     what="re-subscription")
+            took = time.monotonic() - t0
+            assert took < 4, took
+            assert holder(others, "hung") is not None
+            publish_until(lambda: others[0].client(), s, "hung", step)
+            publish_until(lambda: others[1].client(), s, "hung.x", step)
+        finally:
+            victim.proc.send_signal(signal.SIGCONT)
+    publish_until(lambda: cluster.nodes[0].client(), s, "hung2", "last")
+    assert s.cmd("PING") == push("pong", "")
+    assert p.alive()
     s.close()
 
 

@@ -6,47 +6,11 @@ import time
 
 import pytest
 
+from .proxy_cluster import assign_slot, migrate_slot, move_keys, open_slot
+
 
 def info_proxy(pr):
     return pr.info("proxy")
-
-
-def move_keys(src, dst, keys):
-    """MIGRATE ... KEYS, or (tessera-node has no MIGRATE yet) the same
-    steps from the client: DUMP on src, RESTORE on dst, DEL on src."""
-    if src.kind == "redis":
-        src.client().execute_command("MIGRATE", dst.host, dst.port, "", 0,
-                                     5000, "KEYS", *keys)
-        return
-    s = src.client()
-    d = dst.client(single_connection_client=True)
-    for k in keys:
-        payload = s.dump(k)
-        if payload is None:
-            continue
-        pttl = s.pttl(k)
-        d.execute_command("ASKING")     # dst may be IMPORTING the slot
-        d.restore(k, pttl if pttl > 0 else 0, payload, replace=True)
-        s.delete(k)
-    d.close()
-
-
-def migrate_slot(cluster, slot, src, dst, between=None):
-    """Redis's resharding steps for one slot; `between` runs after the keys
-    moved but before ownership changes (the ASK window)."""
-    src_c, dst_c = src.client(), dst.client()
-    dst_c.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.node_id)
-    src_c.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst.node_id)
-    while True:
-        keys = src_c.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100)
-        if not keys:
-            break
-        move_keys(src, dst, keys)
-    if between:
-        between()
-    for n in [dst, src] + [n for n in cluster.nodes if n not in (src, dst)]:
-        n.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE",
-                                   dst.node_id)
 
 
 def bus_push_refreshes(pr):
@@ -56,16 +20,17 @@ def bus_push_refreshes(pr):
     return 0
 
 
-def other_node(cluster, node):
-    return next(n for n in cluster.nodes if n is not node)
+def slot_and_nodes(cluster, key):
+    """(slot of key, its owner, another master to move it to)."""
+    slot = cluster.slot(key)
+    src = cluster.slot_owner(slot)
+    return slot, src, next(n for n in cluster.nodes if n is not src)
 
 
 def test_moved_is_followed_without_client_error(pr, cluster):
     key = "{mv}k"
     pr.set(key, "before")
-    slot = cluster.slot(key)
-    src = cluster.slot_owner(slot)
-    dst = other_node(cluster, src)
+    slot, src, dst = slot_and_nodes(cluster, key)
     moved0 = info_proxy(pr)["moved_redirects"]
     pushes0 = bus_push_refreshes(pr)
     migrate_slot(cluster, slot, src, dst)
@@ -96,9 +61,7 @@ def test_moved_is_followed_without_client_error(pr, cluster):
 def test_ask_is_followed_during_migration(pr, cluster):
     key = "{ask}k"
     pr.set(key, "v")
-    slot = cluster.slot(key)
-    src = cluster.slot_owner(slot)
-    dst = other_node(cluster, src)
+    slot, src, dst = slot_and_nodes(cluster, key)
     ask0 = info_proxy(pr)["ask_redirects"]
     seen = {}
 
@@ -118,9 +81,7 @@ def test_no_errors_under_load_while_slot_moves(proxy, pr, cluster):
     tag = "{load}"
     keys = [tag + str(i) for i in range(50)]
     pr.mset({k: "0" for k in keys})
-    slot = cluster.slot(keys[0])
-    src = cluster.slot_owner(slot)
-    dst = other_node(cluster, src)
+    slot, src, dst = slot_and_nodes(cluster, keys[0])
     stop = threading.Event()
     errors, ops = [], [0]
 
@@ -156,12 +117,9 @@ def test_no_errors_under_load_while_slot_moves(proxy, pr, cluster):
 def test_tryagain_is_retried_until_the_move_ends(pr, cluster):
     a, b = "{try}a", "{try}b"
     pr.mset({a: "1", b: "2"})
-    slot = cluster.slot(a)
-    src = cluster.slot_owner(slot)
-    dst = other_node(cluster, src)
-    src_c, dst_c = src.client(), dst.client()
-    dst_c.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.node_id)
-    src_c.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst.node_id)
+    slot, src, dst = slot_and_nodes(cluster, a)
+    src_c = src.client()
+    open_slot(slot, src, dst)
     move_keys(src, dst, [a])
     # a multi-key request over a half-moved slot: the node says TRYAGAIN
     with pytest.raises(Exception, match="TRYAGAIN"):
@@ -171,10 +129,7 @@ def test_tryagain_is_retried_until_the_move_ends(pr, cluster):
     def finish():
         time.sleep(0.3)
         move_keys(src, dst, [b])
-        for n in [dst, src] + [n for n in cluster.nodes
-                               if n not in (src, dst)]:
-            n.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE",
-                                       dst.node_id)
+        assign_slot(cluster, slot, src, dst)
     t = threading.Thread(target=finish)
     t.start()
     t0 = time.monotonic()
@@ -188,13 +143,9 @@ def test_tryagain_is_retried_until_the_move_ends(pr, cluster):
 def test_shutdown_while_requests_wait_for_a_retry(cluster, start_proxy):
     import socket
     a, b = "{sd}a", "{sd}b"
-    slot = cluster.slot(a)
-    src = cluster.slot_owner(slot)
-    dst = other_node(cluster, src)
-    src_c, dst_c = src.client(), dst.client()
-    src_c.mset({a: "1", b: "2"})
-    dst_c.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.node_id)
-    src_c.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst.node_id)
+    slot, src, dst = slot_and_nodes(cluster, a)
+    src.client().mset({a: "1", b: "2"})
+    open_slot(slot, src, dst)
     move_keys(src, dst, [a])
     p = start_proxy([n.addr for n in cluster.nodes], "--retry-budget", "10000")
     s = socket.create_connection((p.host, p.port), timeout=5)
