@@ -78,7 +78,7 @@
 struct kentry {
     kentry_t *next;
     uint32_t meta;          /* lru:24 type:4 enc:4 */
-    uint32_t kinfo;         /* klen:29 flags:3 */
+    uint32_t kinfo;         /* klen:29 flags:3 (KF_SHORT: klen:21 bloblen:8) */
     unsigned char d[];      /* [expire, xidx] key value */
 };
 
@@ -193,7 +193,8 @@ static inline size_t e_blob_len(const kentry_t *e)
 }
 
 /* Set kinfo's flags other than KF_EXPIRE for a value that is no blob
- * (blob 0), a blob of len bytes with a u32 length, or a short one. */
+ * (blob false), a blob with a u32 length (shrt false) or a short blob of
+ * len bytes. */
 static inline void e_set_blob_info(kentry_t *e, bool blob, bool shrt,
                                    size_t len)
 {
@@ -235,11 +236,15 @@ typedef struct kval {
 
 static void val_write(kentry_t *e, const kval_t *v)
 {
-    unsigned char *p = e_valp(e);
+    size_t klen = e_klen(e);
+    unsigned char *p = e_keyp(e) + klen;
     e_set_te(e, v->type, v->enc);
     if (v->blob) {
-        size_t n = v->slen, h = blob_hdr(n, e_klen(e));
-        e_set_blob_info(e, true, h == 0, n);
+        size_t n = v->slen, h = blob_hdr(n, klen);
+        uint32_t k = (uint32_t)klen | (e->kinfo & (KF_EXPIRE << 29)) |
+                     KF_BLOB << 29;
+        if (!h) k |= KF_SHORT << 29 | (uint32_t)n << SHORT_SHIFT;
+        e->kinfo = k;
         if (h) {
             uint32_t n32 = (uint32_t)n;
             memcpy(p, &n32, 4);
@@ -1206,11 +1211,25 @@ void *ks_blob_resize(keyspace_t *ks, kentry_t **ep, size_t newlen)
 {
     kentry_t *e = *ep;
     assert(e_is_blob(e) && newlen <= KS_BLOB_MAX);
+    unsigned slot;
+    ktable_t *t;
+    uint32_t k = e->kinfo;
+    if (k >> 31 && newlen <= SHORT_BLOB_MAX) { /* stays short: most calls */
+        size_t olen = (k >> SHORT_SHIFT) & 0xff;
+        unsigned char *p = e_keyp(e) + (k & SHORT_KLEN_MAX);
+        if (newlen == olen) return p;
+        size_t off = (size_t)(p - (unsigned char *)e);
+        kentry_t **l = locate(ks, e, &slot, &t);
+        e = entry_realloc(t, l, e, off + newlen);
+        e->kinfo = (k & ~(0xffu << SHORT_SHIFT)) | (uint32_t)newlen << SHORT_SHIFT;
+        p = (unsigned char *)e + off;
+        if (newlen > olen) memset(p + olen, 0, newlen - olen);
+        *ep = e;
+        return p;
+    }
     size_t olen = e_blob_len(e), oh = e_blob_hdr(e);
     if (newlen == olen) return e_valp(e) + oh;
     size_t nh = blob_hdr(newlen, e_klen(e));
-    unsigned slot;
-    ktable_t *t;
     kentry_t **l = locate(ks, e, &slot, &t);
     size_t keep = olen < newlen ? olen : newlen;
     size_t nsize = e_size(e) - oh - olen + nh + newlen;

@@ -454,6 +454,8 @@ void route_request(pclient_t *c, int argc, resp_arg_t *argv,
 struct reply;
 preq_t *route_local_begin(pclient_t *c, struct reply *r);
 void route_local_end(preq_t *q);
+/* An error reply (text without '-') in c's order, counted in INFO. */
+void route_local_error(pclient_t *c, const char *text);
 /* Fail every request waiting for a retry (worker shutdown). */
 void route_cancel_retries(worker_t *w);
 /* b's node (be) is unreachable or the cluster is down: hold b until the

@@ -268,15 +268,6 @@ static void ack_done(preq_t *q)
     client_preq_done(q);
 }
 
-static void client_error(pclient_t *c, const char *text)
-{
-    reply_t r;
-    preq_t *q = route_local_begin(c, &r);
-    reply_error(&r, text);
-    wstat_inc(&c->w->st.errors);
-    route_local_end(q);
-}
-
 /*
  * A message for the client.  RESP2: after every reply it is owed (its
  * requests can only be pub/sub ones).  RESP3: a push goes out at once,
@@ -815,7 +806,7 @@ static void cmd_subscribe(pclient_t *c, int pattern, int argc,
 {
     psclient_t *ps = ps_get(c);
     if (!ps->main && !ps->main_lost && c->w->topo->nmasters == 0) {
-        client_error(c, "CLUSTERDOWN The cluster is down");
+        route_local_error(c, "CLUSTERDOWN The cluster is down");
         return;
     }
     psset_t *set = pattern ? &ps->pats : &ps->chans;
@@ -891,14 +882,14 @@ static void cmd_ssubscribe(pclient_t *c, int argc, resp_arg_t *argv)
     worker_t *w = c->w;
     int slot = shard_slot(c, argc, argv);
     if (slot == -2) {
-        client_error(c, "CROSSSLOT Keys in request don't hash to the same "
-                        "slot");
+        route_local_error(c, "CROSSSLOT Keys in request don't hash to the "
+                             "same slot");
         return;
     }
     int o = route_owner(w, (unsigned)slot);
     if (o < 0) {
         topo_request_refresh(w->p);
-        client_error(c, "CLUSTERDOWN Hash slot not served");
+        route_local_error(c, "CLUSTERDOWN Hash slot not served");
         return;
     }
     psclient_t *ps = ps_get(c);
@@ -939,8 +930,8 @@ static void cmd_ssubscribe(pclient_t *c, int argc, resp_arg_t *argv)
 static void cmd_sunsubscribe(pclient_t *c, int argc, resp_arg_t *argv)
 {
     if (shard_slot(c, argc, argv) == -2) {
-        client_error(c, "CROSSSLOT Keys in request don't hash to the same "
-                        "slot");
+        route_local_error(c, "CROSSSLOT Keys in request don't hash to the "
+                             "same slot");
         return;
     }
     psclient_t *ps = ps_get(c);
@@ -1075,7 +1066,7 @@ int pubsub_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
             snprintf(msg, sizeof(msg), "ERR Can't execute '%s': only "
                      "(P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
                      "are allowed in this context", cmd->name);
-            client_error(c, msg);
+            route_local_error(c, msg);
         }
         return 1;
     }

@@ -75,6 +75,11 @@ static void local_error(pclient_t *c, const char *text)
     route_local_end(q);
 }
 
+void route_local_error(pclient_t *c, const char *text)
+{
+    local_error(c, text);
+}
+
 /* ---- errors as the node words them ---------------------------------- */
 
 static void unknown_command(pclient_t *c, int argc, const resp_arg_t *argv)
@@ -340,12 +345,11 @@ static void split_build(worker_t *w, preq_t *q, breq_t **subs,
     ts_free(first);
 }
 
-static void split_keys(pclient_t *c, int kind, int step, int argc,
+static void split_keys(pclient_t *c, int kind, int step,
                        const resp_arg_t *argv, const unsigned *slots,
                        int nkeys)
 {
     worker_t *w = c->w;
-    (void)argc;
     split_t sp;
     split_init(&sp, nkeys);
     if (split_group(w, &sp, slots, nkeys, w->p->multislot, c->proto) < 0) {
@@ -545,7 +549,7 @@ static void route_keys(pclient_t *c, const cmd_spec_t *cmd, int argc,
         local_error(c, "CROSSSLOT Keys in request don't hash to the same slot");
         goto out;
     }
-    split_keys(c, kind, step, argc, argv, slots, n);
+    split_keys(c, kind, step, argv, slots, n);
 out:
     if (idx != idx_stack) {
         ts_free(idx);

@@ -37,15 +37,6 @@
 #include "proxy.h"
 #include "reply.h"
 
-static void tx_error(pclient_t *c, const char *text)
-{
-    reply_t r;
-    preq_t *q = route_local_begin(c, &r);
-    reply_error(&r, text);
-    wstat_inc(&c->w->st.errors);
-    route_local_end(q);
-}
-
 static void tx_simple(pclient_t *c, const char *s)
 {
     reply_t r;
@@ -221,7 +212,8 @@ static int multi_start_on_node(pclient_t *c, int slot)
 static void crossslot(pclient_t *c)
 {
     if (c->in_multi) c->tx_dirty = 1;
-    tx_error(c, "CROSSSLOT Keys in request don't hash to the same slot");
+    route_local_error(c, "CROSSSLOT Keys in request don't hash to the same "
+                         "slot");
 }
 
 /* A command queued inside MULTI. */
@@ -238,13 +230,13 @@ static void tx_queue(pclient_t *c, const cmd_spec_t *cmd, int argc,
         snprintf(msg, sizeof(msg), "ERR tessera-proxy: '%s' is not supported "
                  "inside MULTI through the proxy", cmd->name);
         c->tx_dirty = 1;
-        tx_error(c, msg);
+        route_local_error(c, msg);
         return;
     }
     if (c->multi_on_pin && c->pin->fd < 0) {
         c->tx_dirty = 1;
-        tx_error(c, "ERR tessera-proxy: the transaction's backend connection "
-                    "was lost");
+        route_local_error(c, "ERR tessera-proxy: the transaction's backend "
+                             "connection was lost");
         return;
     }
     if (c->watch_lost) {    /* EXEC will answer null: nothing runs */
@@ -265,7 +257,7 @@ static void tx_queue(pclient_t *c, const cmd_spec_t *cmd, int argc,
         }
         if (!multi_start_on_node(c, slot)) {
             c->tx_dirty = 1;
-            tx_error(c, "CLUSTERDOWN Hash slot not served");
+            route_local_error(c, "CLUSTERDOWN Hash slot not served");
             return;
         }
     } else if (slot >= 0 && c->pin_slot < 0) {
@@ -279,13 +271,13 @@ static void tx_exec(pclient_t *c, int argc, resp_arg_t *argv,
                     const char *raw, size_t rawlen)
 {
     if (!c->in_multi) {
-        tx_error(c, "ERR EXEC without MULTI");
+        route_local_error(c, "ERR EXEC without MULTI");
         return;
     }
     if (c->tx_dirty) {
         if (c->multi_on_pin && c->pin->fd >= 0) pin_send_word(c, "DISCARD");
-        tx_error(c, "EXECABORT Transaction discarded because of previous "
-                    "errors.");
+        route_local_error(c, "EXECABORT Transaction discarded because of "
+                             "previous errors.");
     } else if (c->watch_lost) {
         /* the WATCH went with the lost link: the keys may have changed */
         if (c->multi_on_pin && c->pin->fd >= 0) pin_send_word(c, "DISCARD");
@@ -299,7 +291,7 @@ static void tx_exec(pclient_t *c, int argc, resp_arg_t *argv,
         reply_array(&r, 0);
         route_local_end(q);
     } else if (!c->multi_on_pin && !multi_start_on_node(c, -1)) {
-        tx_error(c, "CLUSTERDOWN The cluster is down");
+        route_local_error(c, "CLUSTERDOWN The cluster is down");
     } else {
         pin_forward(c, argc, argv, raw, rawlen);
     }
@@ -311,7 +303,7 @@ static void tx_discard(pclient_t *c, int argc, resp_arg_t *argv,
                        const char *raw, size_t rawlen)
 {
     if (!c->in_multi) {
-        tx_error(c, "ERR DISCARD without MULTI");
+        route_local_error(c, "ERR DISCARD without MULTI");
         return;
     }
     if (c->multi_on_pin && c->pin->fd >= 0) pin_forward(c, argc, argv, raw,
@@ -325,7 +317,7 @@ static void tx_watch(pclient_t *c, const cmd_spec_t *cmd, int argc,
                      resp_arg_t *argv, const char *raw, size_t rawlen)
 {
     if (c->in_multi) {
-        tx_error(c, "ERR WATCH inside MULTI is not allowed");
+        route_local_error(c, "ERR WATCH inside MULTI is not allowed");
         return;
     }
     int slot = keys_slot(cmd, argc, argv);
@@ -336,7 +328,7 @@ static void tx_watch(pclient_t *c, const cmd_spec_t *cmd, int argc,
     if (!c->pinned) {
         int idx = route_owner(c->w, (unsigned)slot);
         if (idx < 0) {
-            tx_error(c, "CLUSTERDOWN Hash slot not served");
+            route_local_error(c, "CLUSTERDOWN Hash slot not served");
             return;
         }
         pin_open(c, idx, slot);
@@ -379,7 +371,7 @@ static void tx_blocking(pclient_t *c, const cmd_spec_t *cmd, int argc,
     else idx = w->topo->nmasters ? (int)(c->id % (unsigned)w->topo->nmasters)
                                  : -1;   /* bad numkeys: the node says so */
     if (idx < 0) {
-        tx_error(c, "CLUSTERDOWN Hash slot not served");
+        route_local_error(c, "CLUSTERDOWN Hash slot not served");
         return;
     }
     pin_open(c, idx, slot);
@@ -395,7 +387,7 @@ int tx_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
     switch (top->id) {
     case CMD_MULTI:
         if (c->in_multi) {
-            tx_error(c, "ERR MULTI calls can not be nested");
+            route_local_error(c, "ERR MULTI calls can not be nested");
         } else if (c->pinned) {     /* WATCH chose the node */
             c->in_multi = 1;
             c->tx_dirty = 0;

@@ -184,13 +184,59 @@ unsigned cp_encode_score(unsigned char *buf, double v)
 
 #define SPLICE_MAX_ADD 4 /* elements one cp_splice writes (field + value) */
 
+static void write_elems(unsigned char *d, const enc_t *x, unsigned nadd)
+{
+    for (unsigned i = 0; i < nadd; i++) {
+        if (x[i].hlen) memcpy(d, x[i].hdr, x[i].hlen);
+        d += x[i].hlen;
+        if (x[i].dlen) memcpy(d, x[i].data, x[i].dlen);
+        d += x[i].dlen;
+    }
+}
+
+/*
+ * cp_splice when the pack changes form (its elements cross 254/255
+ * bytes): the count grows or shrinks by a byte, so the elements before
+ * off move too.  newlen is the new length in the old form.
+ */
+static unsigned char *splice_reform(unsigned char *b, size_t *len, size_t off,
+                                    unsigned long ndel, const enc_t *x,
+                                    unsigned nadd, size_t addlen,
+                                    size_t dellen, size_t newlen,
+                                    cp_resize_fn *rs, void *arg)
+{
+    size_t old = *len, h0 = cp_hdr_size(old), h1 = 3 - h0;
+    unsigned long n = h0 == 1 ? b[0] : hdr_count(b);
+    size_t tail = old - off - dellen, noff = off - h0 + h1;
+    newlen = newlen - h0 + h1;
+    if (h1 > h0) { /* the tail, then the head, move up */
+        b = rs(arg, newlen);
+        memmove(b + noff + addlen, b + off + dellen, tail);
+        memmove(b + h1, b + h0, off - h0);
+    } else { /* the head, then the tail, move down */
+        memmove(b + h1, b + h0, off - h0);
+        memmove(b + noff + addlen, b + off + dellen, tail);
+        b = rs(arg, newlen);
+    }
+    write_elems(b + noff, x, nadd);
+    if (h0 == 1 || n != CP_COUNT_UNKNOWN)
+        n = n - ndel + nadd;
+    else /* a long pack of 65535+ elements just became short */
+        n = walk_count(b + h1, b + newlen);
+    if (h1 == 1)
+        b[0] = (unsigned char)n; /* at most 254 elements in 255 bytes */
+    else
+        set_count(b, n);
+    *len = newlen;
+    return b;
+}
+
 unsigned char *cp_splice(unsigned char *b, size_t *len, size_t off,
                          unsigned long ndel, const cp_str_t *add,
                          unsigned nadd, cp_resize_fn *rs, void *arg)
 {
-    size_t old = *len, h0 = cp_hdr_size(old);
-    assert(nadd <= SPLICE_MAX_ADD && off >= h0 && off <= old);
-    unsigned long n = h0 == 1 ? b[0] : hdr_count(b); /* before moves */
+    size_t old = *len, h = cp_hdr_size(old);
+    assert(nadd <= SPLICE_MAX_ADD && off >= h && off <= old);
     enc_t x[SPLICE_MAX_ADD];
     size_t addlen = 0;
     for (unsigned i = 0; i < nadd; i++) {
@@ -203,38 +249,28 @@ unsigned char *cp_splice(unsigned char *b, size_t *len, size_t off,
         dellen += (size_t)cp_elem_size(b + off + dellen);
     }
     size_t tail = old - off - dellen, newlen = old - dellen + addlen;
-    /* the form changes when the elements cross 254/255 bytes: the count
-     * grows or shrinks by a byte and everything before off moves too */
-    size_t h1 = h0;
-    if (h0 == 1 ? newlen > CP_SHORT_MAX : newlen <= CP_SHORT_MAX + 1) {
-        h1 = 3 - h0;
-        newlen = newlen - h0 + h1;
-    }
-    size_t noff = off - h0 + h1; /* where the new elements go */
-    if (newlen > old) { /* h1 >= h0: the tail, then the head, move up */
+    if (h == 1 ? newlen > CP_SHORT_MAX : newlen <= CP_SHORT_MAX + 1)
+        return splice_reform(b, len, off, ndel, x, nadd, addlen, dellen,
+                             newlen, rs, arg);
+    if (addlen > dellen) {
         b = rs(arg, newlen);
-        memmove(b + noff + addlen, b + off + dellen, tail);
-        if (h1 != h0) memmove(b + h1, b + h0, off - h0);
-    } else if (newlen < old) { /* h1 <= h0: the head, then the tail, down */
-        if (h1 != h0) memmove(b + h1, b + h0, off - h0);
-        memmove(b + noff + addlen, b + off + dellen, tail);
+        memmove(b + off + addlen, b + off + dellen, tail);
+    } else if (addlen < dellen) {
+        memmove(b + off + addlen, b + off + dellen, tail);
         b = rs(arg, newlen);
     }
-    unsigned char *d = b + noff;
-    for (unsigned i = 0; i < nadd; i++) {
-        if (x[i].hlen) memcpy(d, x[i].hdr, x[i].hlen);
-        d += x[i].hlen;
-        if (x[i].dlen) memcpy(d, x[i].data, x[i].dlen);
-        d += x[i].dlen;
+    write_elems(b + off, x, nadd);
+    if (h == 1) {
+        b[0] = (unsigned char)(b[0] - ndel + nadd);
+    } else {
+        unsigned n = hdr_count(b);
+        if (n != CP_COUNT_UNKNOWN) {
+            set_count(b, (unsigned long)n - ndel + nadd);
+        } else if (nadd < ndel) { /* may have come back below 65535 */
+            unsigned long c = walk_count(b + 2, b + newlen);
+            if (c < CP_COUNT_UNKNOWN) set_count(b, c);
+        }
     }
-    if (h0 == 1 || n != CP_COUNT_UNKNOWN)
-        n = n - ndel + nadd;
-    else if (nadd < ndel) /* may have come back below 65535 */
-        n = walk_count(b + h1, b + newlen);
-    if (h1 == 1)
-        b[0] = (unsigned char)n; /* at most 254 elements in 255 bytes */
-    else
-        set_count(b, n);
     *len = newlen;
     return b;
 }

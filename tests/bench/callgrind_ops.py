@@ -173,7 +173,11 @@ def main():
             bl.log(f"{tool} not found")
             return 1
     workdir = tempfile.mkdtemp(prefix="tessera-bench-callgrind-")
-    servers = [("ref", args.ref_bin, args.ref_args), ("cand", args.cand_bin, args.cand_args)]
+    # No busy polling under callgrind: valgrind runs the server on one
+    # thread at a fraction of its speed, so a spin between requests would
+    # count waiting as work (the candidate's own arguments may still set it).
+    servers = [("ref", args.ref_bin, args.ref_args),
+               ("cand", args.cand_bin, ["--busy-poll-us", "0"] + list(args.cand_args))]
     payload = {"benchmark": "callgrind_ops", "meta": bl.common_meta(args),
                "config": {"commands": args.commands, "n1": args.n1, "n2": args.n2,
                           "repeats": args.repeats, "idle_seconds": args.idle_seconds,

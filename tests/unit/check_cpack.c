@@ -7,11 +7,12 @@
  * the 63/64 and 4095/4096 string header boundaries, integers of every
  * width, a 100 KB element), the count saturating at 65535 and coming
  * back, the short form (a one-byte count, up to 255 bytes) turning into
- * the long one and back at the front, middle and end, and a model test: random
- * inserts, replacements, deletions and lookups on a pack (resized with realloc) and on a plain array of
- * strings, compared after every step element by element, by cp_seek and
- * cp_find, and through the listpack conversion both ways (which must
- * equal a listpack built from the model with lp_append).
+ * the long one and back at the front, middle and end, and a model test:
+ * random inserts, replacements, deletions and lookups on a pack (resized
+ * with realloc) and on a plain array of strings, compared after every
+ * step element by element, by cp_seek and cp_find, and through the
+ * listpack conversion both ways (which must equal a listpack built from
+ * the model with lp_append).
  */
 #include <check.h>
 #include <math.h>

@@ -146,6 +146,17 @@ static void e_arity_sub(reply_t *r)
     reply_err_arity(r, "config|get");
 }
 
+/* Redis 7.0's (un)subscribe confirmations (redis-cli --no-raw shows the
+ * same three items in both protocols). */
+static void e_confirm(reply_t *r)
+{
+    reply_pubsub_confirm(r, "subscribe", "ch", 2, 1);
+}
+static void e_confirm_nil(reply_t *r)
+{
+    reply_pubsub_confirm(r, "unsubscribe", NULL, 0, 0);
+}
+
 static const struct {
     const char *name;
     emit_fn fn;
@@ -154,6 +165,11 @@ static const struct {
     size_t len; /* 0: strlen; the bytes may hold a NUL */
 } cases[] = {
     {"ok", e_ok, "+OK\r\n", "+OK\r\n", 0},
+    {"confirm", e_confirm, "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n",
+     ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", 0},
+    {"confirm_nil", e_confirm_nil,
+     "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n",
+     ">3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n", 0},
     {"simple", e_simple, "+PONG\r\n", "+PONG\r\n", 0},
     {"error", e_error, "-ERR no  way\r\n", "-ERR no  way\r\n", 0},
     {"errorf", e_errorf, "-ERR x 42\r\n", "-ERR x 42\r\n", 0},

@@ -156,6 +156,9 @@ def test_slot_moving_falls_back_per_slot(pr, cluster):
     vals = {k: "m-" + k for k in keys}
     pr.mset(vals)
     want = [vals[k].encode() for k in keys]
+    # big: a refused per-node part of over 64 keys (the split's heap path)
+    big = ["bigmig:%d" % i for i in range(400)]
+    pr.mset({k: k for k in big})
     pr.mget(keys)
     resplits0 = proxy_stat(pr, "multislot_resplits")
     seen = {}
@@ -163,11 +166,14 @@ def test_slot_moving_falls_back_per_slot(pr, cluster):
     def during():
         # `moving` is on dst now; its slot is still src's (MIGRATING)
         seen["mget"] = pr.mget(keys)
+        seen["big"] = pr.mget(big + [moving] + big[:3])
         seen["exists"] = pr.exists(*keys)
         seen["mset"] = pr.mset({k: "n-" + k for k in keys[:20]})
         seen["del"] = pr.delete(*keys[20:30])
     migrate_slot(cluster, slot, src, dst, between=during)
     assert seen["mget"] == want
+    assert seen["big"] == [k.encode() for k in big] + [want[0]] + \
+        [k.encode() for k in big[:3]]
     assert seen["exists"] == len(keys)
     assert seen["mset"] is True
     assert seen["del"] == 10

@@ -568,7 +568,8 @@ def test_pubsub_soft_output_limit(cluster, cluster_tmp, start_proxy):
         # without reading: more than the kernel's socket buffers take
         # (up to ~4 MB) stays unread each time, over the soft limit for
         # about a second, five times
-        while time.monotonic() - t0 < 6:
+        while time.monotonic() - t0 < 6 or (
+                slow_closed is None and time.monotonic() - t0 < 10):
             for _ in range(4):
                 p = pub.pipeline(transaction=False)
                 for _ in range(6):
@@ -584,8 +585,9 @@ def test_pubsub_soft_output_limit(cluster, cluster_tmp, start_proxy):
         assert not d.closed
         assert d.n == published
         assert slow_closed is not None, "the subscriber over 1 MB was kept"
-        # over the limit after ~0.2-1 s, closed 2 s later
-        assert 2.0 <= slow_closed <= 6.0, slow_closed
+        # over the limit after ~0.2-1 s (more on a loaded machine), closed
+        # 2 s later, never before
+        assert 2.0 <= slow_closed <= 10.0, slow_closed
         assert int(pc.info("stats")[stat]) == 1
         assert pc.info("clients")["connected_clients"] == 2     # dipper, pc
         assert dipper.cmd("PING") == push("pong", "")
