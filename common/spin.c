@@ -4,15 +4,44 @@
 #include "spin.h"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+static int64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int cpu_allowed(const spin_gate_t *g, long cpu)
+{
+    return cpu >= 0 && cpu < SPIN_MAX_CPUS &&
+           (g->allowed[cpu / 64] >> (cpu % 64) & 1);
+}
 
 void spin_gate_init(spin_gate_t *g)
 {
-    g->fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    g->ncpu = n > 0 ? (int)n : 1;
-    g->avg = 0;
+    memset(g, 0, sizeof(*g));
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        for (int c = 0; c < CPU_SETSIZE && c < SPIN_MAX_CPUS; c++)
+            if (CPU_ISSET(c, &set)) {
+                g->allowed[c / 64] |= 1ULL << (c % 64);
+                g->nallowed++;
+            }
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    g->tick_ns = 1e9 / (double)(hz > 0 ? hz : 100);
+    g->fd = g->nallowed ? open("/proc/stat", O_RDONLY | O_CLOEXEC) : -1;
     atomic_store_explicit(&g->open, 1, memory_order_relaxed);
+    if (g->fd >= 0) { /* the first interval starts now */
+        g->last_wall_ns = 0;
+        spin_gate_sample(g);
+    }
 }
 
 void spin_gate_deinit(spin_gate_t *g)
@@ -21,39 +50,72 @@ void spin_gate_deinit(spin_gate_t *g)
     g->fd = -1;
 }
 
-int spin_parse_loadavg(const char *line, int len)
+/* Parses an unsigned decimal at *p; advances past it and any spaces. */
+static uint64_t parse_u64(const char **p, const char *end)
 {
-    int i = 0;
-    for (int field = 0; field < 3; field++) { /* skip the three averages */
-        while (i < len && line[i] != ' ') i++;
-        while (i < len && line[i] == ' ') i++;
+    uint64_t v = 0;
+    while (*p < end && **p >= '0' && **p <= '9') v = v * 10 + (uint64_t)(*(*p)++ - '0');
+    while (*p < end && **p == ' ') (*p)++;
+    return v;
+}
+
+int64_t spin_busy_ticks(const spin_gate_t *g, const char *text, int len)
+{
+    const char *p = text, *end = text + len;
+    int64_t busy = 0;
+    int found = 0, in_cpus = 0;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol) break; /* a cut-off last line is not trusted */
+        int cpu_line = eol - p > 4 && memcmp(p, "cpu", 3) == 0;
+        if (!cpu_line && in_cpus) break; /* the cpu lines are over */
+        in_cpus |= cpu_line;
+        if (cpu_line && p[3] >= '0' && p[3] <= '9') {
+            const char *q = p + 3;
+            long cpu = (long)parse_u64(&q, eol);
+            if (cpu_allowed(g, cpu)) {
+                uint64_t total = 0, idle = 0;
+                /* user nice system idle iowait irq softirq steal ... */
+                for (int field = 0; q < eol && field < 8; field++) {
+                    uint64_t v = parse_u64(&q, eol);
+                    total += v;
+                    if (field == 3 || field == 4) idle += v;
+                }
+                busy += (int64_t)(total - idle);
+                found = 1;
+            }
+        }
+        p = eol + 1;
     }
-    int n = 0, digits = 0;
-    for (; i < len && line[i] >= '0' && line[i] <= '9' && digits < 9; i++) {
-        n = n * 10 + (line[i] - '0');
-        digits++;
-    }
-    if (!digits || i >= len || line[i] != '/') return -1;
-    return n;
+    return found ? busy : -1;
+}
+
+void spin_gate_update(spin_gate_t *g, int64_t busy_ns, int64_t own_ns,
+                      int64_t wall_ns)
+{
+    if (wall_ns <= 0) return;
+    double others = (double)(busy_ns - own_ns) / (double)wall_ns;
+    if (others < 0) others = 0;
+    /* The newest interval weighs 1/4: a moment's burst is ridden out,
+     * lasting load closes the gate within a few tenths of a second. */
+    g->others = (g->others * 3 + others) / 4;
+    int open = g->others <= (double)g->nallowed - 0.5;
+    atomic_store_explicit(&g->open, open, memory_order_relaxed);
 }
 
 void spin_gate_sample(spin_gate_t *g)
 {
     if (g->fd < 0) return;
-    char line[128];
-    ssize_t r = pread(g->fd, line, sizeof(line), 0);
-    int running = r > 0 ? spin_parse_loadavg(line, (int)r) : -1;
-    if (running >= 0) spin_gate_update(g, running);
-}
-
-void spin_gate_update(spin_gate_t *g, int running)
-{
-    /* The count includes the thread taking the sample.  An average over
-     * the last few samples (the newest weighs 1/4) rides out a moment's
-     * burst; half a thread of slack over the CPUs lets a pinned client
-     * and server (exactly one runnable thread per CPU) keep spinning
-     * through the odd kernel thread. */
-    g->avg = (g->avg * 3 + (unsigned)running * 256) / 4;
-    int open = g->avg <= (unsigned)g->ncpu * 256 + 128;
-    atomic_store_explicit(&g->open, open, memory_order_relaxed);
+    char text[16384];
+    ssize_t r = pread(g->fd, text, sizeof(text), 0);
+    int64_t ticks = r > 0 ? spin_busy_ticks(g, text, (int)r) : -1;
+    if (ticks < 0) return;
+    int64_t own = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    int64_t wall = clock_ns(CLOCK_MONOTONIC);
+    if (g->last_wall_ns)
+        spin_gate_update(g, (int64_t)((double)((uint64_t)ticks - g->last_busy) * g->tick_ns),
+                         own - g->last_own_ns, wall - g->last_wall_ns);
+    g->last_busy = (uint64_t)ticks;
+    g->last_own_ns = own;
+    g->last_wall_ns = wall;
 }

@@ -2,24 +2,38 @@
  * spin.h: whether a busy-polling event loop may spin right now.
  *
  * A loop that keeps polling after a burst of input (busy-poll-us) only
- * gains while a CPU is otherwise idle: then the next request finds it
- * running and nobody pays a sleep and a cross-CPU wake-up.  When the
- * machine has more runnable threads than CPUs, spinning takes time from
- * someone else, so the gate closes.  The gate samples the kernel's count
- * of runnable threads (/proc/loadavg, one pread) from a cron, smooths it,
- * and opens while the average stays within the number of online CPUs
- * (plus half a thread of slack).  Where /proc cannot be read the gate stays open.
+ * gains while it has a CPU that nobody else wants: then the next request
+ * finds it running and nobody pays a sleep and a cross-CPU wake-up.  When
+ * other work wants the CPUs this process may run on, spinning takes time
+ * from it, so the gate closes.
+ *
+ * The gate looks at the CPUs in the process's affinity mask (taskset):
+ * from /proc/stat, their busy time, minus this process's own CPU time,
+ * is what everyone else used.  Sampled from a cron (one pread of
+ * /proc/stat every 100 ms) and smoothed, the gate stays open while the
+ * others use no more than the allowed CPUs minus one, plus half a CPU of
+ * slack: a server pinned to its own CPU always may spin; one sharing two
+ * CPUs with a busy client may; one on a machine whose CPUs are all taken
+ * may not.  Where /proc/stat cannot be read the gate stays open.
  */
 #ifndef TS_SPIN_H
 #define TS_SPIN_H
 
 #include <stdatomic.h>
+#include <stdint.h>
+
+#define SPIN_MAX_CPUS 1024
 
 typedef struct spin_gate {
-    int fd;             /* /proc/loadavg, or -1 */
-    int ncpu;           /* online CPUs */
-    unsigned avg;       /* runnable threads, fixed point x256, smoothed */
-    atomic_int open;    /* read by any thread, relaxed */
+    int fd;                     /* /proc/stat, or -1 */
+    int nallowed;               /* CPUs in the affinity mask */
+    uint64_t allowed[SPIN_MAX_CPUS / 64]; /* the affinity mask */
+    double tick_ns;             /* one /proc/stat unit (USER_HZ) in ns */
+    uint64_t last_busy;         /* busy ticks of the allowed CPUs */
+    int64_t last_own_ns;        /* this process's CPU time */
+    int64_t last_wall_ns;
+    double others;              /* CPUs used by others, smoothed */
+    atomic_int open;            /* read by any thread, relaxed */
 } spin_gate_t;
 
 void spin_gate_init(spin_gate_t *g);
@@ -29,12 +43,14 @@ void spin_gate_deinit(spin_gate_t *g);
  * second. */
 void spin_gate_sample(spin_gate_t *g);
 
-/* Fold one sample of the machine's runnable threads into the gate. */
-void spin_gate_update(spin_gate_t *g, int running);
+/* Fold one interval into the gate: the allowed CPUs were busy for
+ * busy_ns in total, this process used own_ns of CPU, over wall_ns. */
+void spin_gate_update(spin_gate_t *g, int64_t busy_ns, int64_t own_ns,
+                      int64_t wall_ns);
 
-/* Parses the runnable count out of a /proc/loadavg line ("0.12 0.30 0.41
- * 3/512 1234"): the count, or -1 if the line is not of that shape. */
-int spin_parse_loadavg(const char *line, int len);
+/* Sum of the busy ticks (all but idle and iowait) of the CPUs of g's
+ * mask found in a /proc/stat text of len bytes; -1 if it has none. */
+int64_t spin_busy_ticks(const spin_gate_t *g, const char *text, int len);
 
 static inline int spin_gate_open(spin_gate_t *g)
 {
