@@ -892,11 +892,6 @@ static inline void reply_member(reply_t *r, const char *m, size_t len,
     if (withscores) reply_double(r, score);
 }
 
-static uint64_t zrand(void)
-{
-    return ((uint64_t)random() << 42) ^ ((uint64_t)random() << 21) ^
-           (uint64_t)random();
-}
 
 /* ==== commands: add, remove, lookups ==================================== */
 
@@ -1766,8 +1761,8 @@ static const char *random_member(const zobj_t *z, size_t *len, double *score,
                                  zit_t *it)
 {
     if (z->enc == ZE_LISTPACK)
-        return member_at(z, (long)(zrand() % zobj_len(z)), len, score, it);
-    dict_entry_t *de = dict_random(((zset_t *)z->ptr)->dict, zrand);
+        return member_at(z, (long)(db_rand() % zobj_len(z)), len, score, it);
+    dict_entry_t *de = dict_random(((zset_t *)z->ptr)->dict, db_rand);
     return zsl_ele(de, len, score);
 }
 
@@ -1820,7 +1815,7 @@ static void zrandmember_count(cmdctx_t *ctx, const req_t *req, reply_t *r,
         unsigned long *idx = ts_malloc(sizeof(*idx) * size);
         for (unsigned long i = 0; i < size; i++) idx[i] = i;
         for (unsigned long i = 0; i < count; i++) {
-            unsigned long j = i + zrand() % (size - i), t = idx[i];
+            unsigned long j = i + db_rand() % (size - i), t = idx[i];
             idx[i] = idx[j];
             idx[j] = t;
             if (z.enc == ZE_LISTPACK) {
