@@ -445,6 +445,8 @@ void breq_fail(breq_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* ---- route.c ---- */
+/* Once at start-up, before the workers run. */
+void route_init(void);
 /* Handle one parsed request of c. raw/rawlen: its wire bytes (NULL for
  * inline commands). */
 void route_request(pclient_t *c, int argc, resp_arg_t *argv,

@@ -514,6 +514,7 @@ static void worker_deinit(worker_t *w)
 int worker_start_all(proxy_t *p)
 {
     spin_gate_init(&p->spin_gate);
+    route_init();
     p->workers = ts_calloc((size_t)p->nworkers, sizeof(worker_t));
     for (int i = 0; i < p->nworkers; i++)
         if (worker_init(p, &p->workers[i], i) != 0) return -1;
