@@ -423,7 +423,11 @@ static void busy_poll(node_t *n)
     }
     long long deadline = node_mono_us() + n->busy_poll_us;
     while (!n->shutdown_asap) {
-        if (event_base_loop(n->base, EVLOOP_NONBLOCK) < 0) break;
+        /* ONCE as well: NONBLOCK alone keeps looping while any event is
+         * active, so a client that never stops sending would starve the
+         * writes and closes below (a flood was read to the end). */
+        if (event_base_loop(n->base, EVLOOP_NONBLOCK | EVLOOP_ONCE) < 0)
+            break;
         block_resume_unblocked(n);
         client_write_pending(n);
         long long now = node_mono_us();

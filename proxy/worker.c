@@ -411,7 +411,10 @@ static void busy_poll(worker_t *w, long long us)
 {
     long long deadline = mono_us() + us;
     while (!w->stopping) {
-        if (event_base_loop(w->base, EVLOOP_NONBLOCK) < 0) break;
+        /* ONCE as well: NONBLOCK alone keeps looping while any event is
+         * active, and the flush below would wait for input to stop. */
+        if (event_base_loop(w->base, EVLOOP_NONBLOCK | EVLOOP_ONCE) < 0)
+            break;
         int active = w->flush_pending;
         flush_all(w);
         long long now = mono_us();

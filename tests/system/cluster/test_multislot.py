@@ -105,15 +105,17 @@ def test_plain_connection_keeps_crossslot(cluster3):
     c.close()
 
 
+def pairs(keys, prefix):
+    """MSET's arguments: each key with its value prefix + key."""
+    return [x for k in keys for x in (k, prefix + k)]
+
+
 def test_opted_in_connection_spans_local_slots(cluster3):
     n0 = cluster3[0]
     keys = keys_on(n0, 6, "on")
     c = Conn(n0)
     assert c.call("TESSERA", "MULTISLOT", "ON") == b"+OK\r\n"
-    args = []
-    for k in keys:
-        args += [k, "v-" + k]
-    assert c.call("MSET", *args) == b"+OK\r\n"
+    assert c.call("MSET", *pairs(keys, "v-")) == b"+OK\r\n"
     plain = n0.client()
     for k in keys:      # each key landed in its own slot's table
         assert plain.get(k) == ("v-" + k).encode()
@@ -209,10 +211,7 @@ def test_replica_applies_and_serves_multislot(make_cluster):
     keys = keys_on(master, 5, "rep")
     c = Conn(master)
     assert c.call("TESSERA", "MULTISLOT", "ON") == b"+OK\r\n"
-    args = []
-    for k in keys:
-        args += [k, "r-" + k]
-    assert c.call("MSET", *args) == b"+OK\r\n"
+    assert c.call("MSET", *pairs(keys, "r-")) == b"+OK\r\n"
     assert c.call("WAIT", 1, 5000) == b":1\r\n"
     want = [("r-" + k).encode() for k in keys]
     wait_for(lambda: replica.client().dbsize() == 5, what="replica synced")
