@@ -244,18 +244,22 @@ static int answer(pclient_t *c, const cmd_spec_t *cmd, int argc,
     }
 }
 
-int local_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
-                  resp_arg_t *argv)
+int local_answers(const cmd_spec_t *cmd)
 {
     switch (cmd->id) {
     case CMD_PING: case CMD_ECHO: case CMD_QUIT: case CMD_SELECT:
     case CMD_TIME: case CMD_AUTH: case CMD_HELLO: case CMD_CLIENT_ID:
     case CMD_CLIENT_GETNAME: case CMD_CLIENT_SETNAME: case CMD_CLIENT_INFO:
-        break;
+        return 1;
     default:
-        if (cmd->parent && cmd->parent->id == CMD_ACL) break;
-        return 0;
+        return cmd->parent && cmd->parent->id == CMD_ACL;
     }
+}
+
+int local_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
+                  resp_arg_t *argv)
+{
+    if (!local_answers(cmd)) return 0;
     reply_t r;
     preq_t *q = route_local_begin(c, &r);
     answer(c, cmd, argc, argv, &r);

@@ -487,6 +487,9 @@ extern const char *const read_from_names[];
 backend_t *replica_route(worker_t *w, breq_t *b, int idx);
 
 /* ---- tx.c ---- */
+/* Does tx_command take cmd from a client that is neither in MULTI nor
+ * pinned (MULTI EXEC DISCARD WATCH UNWATCH, blocking commands)? */
+int tx_takes(const cmd_spec_t *cmd);
 /* MULTI/EXEC/DISCARD/WATCH/UNWATCH, and every command of a client in a
  * transaction or watching keys; 1 if handled. */
 int tx_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
@@ -531,6 +534,8 @@ int pubsub_on_frame(struct pslink *l, const char *ptr, size_t len);
 void pubsub_link_lost(struct pslink *l);
 
 /* ---- local.c ---- */
+/* Is cmd one of the commands the proxy answers itself? */
+int local_answers(const cmd_spec_t *cmd);
 /* Commands the proxy answers itself; 1 if handled. */
 int local_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
                   resp_arg_t *argv);

@@ -380,6 +380,19 @@ static void tx_blocking(pclient_t *c, const cmd_spec_t *cmd, int argc,
     pin_release(c);
 }
 
+/* The cases of tx_command's switch below, and its blocking commands. */
+int tx_takes(const cmd_spec_t *cmd)
+{
+    if (cmd->flags & CF_BLOCKING) return 1;
+    switch ((cmd->parent ? cmd->parent : cmd)->id) {
+    case CMD_MULTI: case CMD_EXEC: case CMD_DISCARD: case CMD_WATCH:
+    case CMD_UNWATCH: case CMD_QUIT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int tx_command(pclient_t *c, const cmd_spec_t *cmd, int argc,
                resp_arg_t *argv, const char *raw, size_t rawlen)
 {
