@@ -38,10 +38,7 @@ void spin_gate_init(spin_gate_t *g)
     g->tick_ns = 1e9 / (double)(hz > 0 ? hz : 100);
     g->fd = g->nallowed ? open("/proc/stat", O_RDONLY | O_CLOEXEC) : -1;
     atomic_store_explicit(&g->open, 1, memory_order_relaxed);
-    if (g->fd >= 0) { /* the first interval starts now */
-        g->last_wall_ns = 0;
-        spin_gate_sample(g);
-    }
+    spin_gate_sample(g); /* the first interval starts now */
 }
 
 void spin_gate_deinit(spin_gate_t *g)

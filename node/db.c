@@ -185,10 +185,10 @@ const char *db_type_name(const kentry_t *e)
 }
 
 /* Random draws for RANDOMKEY, SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER
- * and the skiplist's levels: xorshift64* (rng.h), seeded from
- * /dev/urandom at the first draw.  libc random() takes a lock per call and
- * three calls made a draw; SPOP on a large set spent a fifth of its time
- * there.  Only the event-loop thread draws. */
+ * and eviction's samples: xorshift64* (rng.h), seeded from /dev/urandom at
+ * the first draw.  libc random() takes a lock per call and three calls
+ * made a draw; SPOP on a large set spent a fifth of its time there.  Only
+ * the event-loop thread draws. */
 static uint64_t rand_state;
 
 uint64_t db_rand(void)

@@ -49,7 +49,6 @@
 #include "multi.h"
 #include "notify.h"
 #include "propagate.h"
-#include "rng.h"
 
 #define EVPOOL_SIZE 16
 #define EVPOOL_CACHED_KEY 255   /* keys up to this long reuse a buffer */
@@ -99,19 +98,6 @@ static int policy_random(const node_t *n)
            n->maxmemory_policy == EVICT_VOLATILE_RANDOM;
 }
 
-/*
- * Random source for sampling: xorshift64*.  ks_random takes a function
- * without a context, so the state is this file's, like libc random()'s
- * (which costs a lock per call: three calls per draw made random() a
- * third of the eviction time).  Only the event loop thread evicts.
- */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t evict_rand(void)
-{
-    return rng_step(&rng_state);
-}
-
 /* ---- LRU and LFU ---------------------------------------------------- */
 
 /* Redis's estimateObjectIdleTime, in ms (the clock wraps every ~194 days). */
@@ -152,7 +138,7 @@ static unsigned long lfu_decr(const node_t *n, uint32_t lru, long long now_ms)
 static unsigned long lfu_log_incr(unsigned long counter, long long factor)
 {
     if (counter == 255) return 255;
-    double r = (double)(evict_rand() >> 11) / (double)(1ULL << 53);
+    double r = (double)(db_rand() >> 11) / (double)(1ULL << 53);
     double baseval = (double)counter - EVICT_LFU_INIT_VAL;
     if (baseval < 0) baseval = 0;
     double p = 1.0 / (baseval * (double)factor + 1);
@@ -258,8 +244,8 @@ static void pool_populate(evict_t *ev, node_t *n, long long now_ms)
 {
     int allkeys = policy_allkeys(n);
     for (long long j = 0; j < n->maxmemory_samples; j++) {
-        kentry_t *e = allkeys ? ks_random(n->ks, evict_rand)
-                              : ks_random_volatile(n->ks, evict_rand);
+        kentry_t *e = allkeys ? ks_random(n->ks, db_rand)
+                              : ks_random_volatile(n->ks, db_rand);
         if (!e) return;
         size_t klen;
         const char *key = ke_key(e, &klen);
@@ -272,8 +258,8 @@ static kentry_t *pick(evict_t *ev, node_t *n, long long now_ms)
 {
     int allkeys = policy_allkeys(n);
     if (policy_random(n))
-        return allkeys ? ks_random(n->ks, evict_rand)
-                       : ks_random_volatile(n->ks, evict_rand);
+        return allkeys ? ks_random(n->ks, db_rand)
+                       : ks_random_volatile(n->ks, db_rand);
     for (;;) {
         if (!(allkeys ? ks_size(n->ks) : ks_expires_size(n->ks))) return NULL;
         pool_populate(ev, n, now_ms);
@@ -372,8 +358,6 @@ int evict_perform(node_t *n, long long now_ms)
 
 void evict_setup(node_t *n)
 {
-    uint64_t seed = (uint64_t)node_mono_us() ^ ((uint64_t)(uintptr_t)n << 16);
-    if (seed) rng_state = seed;
     evict_state(n);
     ks_set_lru_clock(n->ks, evict_new_clock(n, node_unix_ms()));
 }
