@@ -157,6 +157,30 @@ def split_slots_and_meet(masters, others=()):
         first.execute_command("CLUSTER", "MEET", HOST, n.port)
 
 
+def cluster_settled(nodes):
+    """True once every node says cluster_state:ok, knows exactly `nodes`,
+    has its bus link to each of them up (CLUSTER NODES "connected", no
+    handshake/fail flags: PUBLISH is broadcast only over links that are
+    up) and all agree on one slot map."""
+    maps = set()
+    for node in nodes:
+        c = node.client()
+        info = c.execute_command("CLUSTER", "INFO").decode()
+        if "cluster_state:ok" not in info:
+            return False
+        lines = c.execute_command("CLUSTER", "NODES").decode().splitlines()
+        if len(lines) != len(nodes):
+            return False
+        for ln in lines:
+            f = ln.split()
+            if f[7] != "connected" or any(
+                    x in f[2] for x in ("handshake", "noaddr", "fail")):
+                return False
+        maps.add(tuple(sorted((e[0], e[1], e[2][1]) for e in
+                              c.execute_command("CLUSTER", "SLOTS"))))
+    return len(maps) == 1
+
+
 # -- moving a slot the Redis way (redis-cli --cluster reshard's steps) ------
 
 def move_keys(src, dst, keys):
@@ -208,19 +232,8 @@ class Cluster:
         self.wait_ok()
 
     def wait_ok(self, timeout=20.0):
-        def ok():
-            for node in self.nodes:
-                c = node.client()
-                info = c.execute_command("CLUSTER", "INFO").decode()
-                if "cluster_state:ok" not in info:
-                    return False
-                if "cluster_known_nodes:%d" % len(self.nodes) not in info:
-                    return False
-                # every node must agree on every owner
-                if len(c.execute_command("CLUSTER", "SLOTS")) < len(self.nodes):
-                    return False
-            return True
-        wait_for(ok, timeout=timeout, interval=0.1, what="cluster_state:ok")
+        wait_for(lambda: cluster_settled(self.nodes), timeout=timeout,
+                 interval=0.1, what="cluster_state:ok, links up, one map")
 
     def slot(self, key):
         return self.nodes[0].client().execute_command("CLUSTER", "KEYSLOT", key)

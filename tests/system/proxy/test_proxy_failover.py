@@ -20,8 +20,8 @@ import time
 import pytest
 import redis
 
-from .proxy_cluster import (Node, Proxy, observer_args, split_slots_and_meet,
-                            wait_for)
+from .proxy_cluster import (Node, Proxy, cluster_settled, observer_args,
+                            split_slots_and_meet, wait_for)
 
 NODE_TIMEOUT = 1000
 
@@ -53,8 +53,8 @@ class ReplicatedCluster:
             wait_for(lambda: m.client().info("replication").get(
                      "slave0", {}).get("state") == "online",
                      timeout=30, what="replica online")
-        wait_for(self._all_ok, timeout=30, interval=0.1,
-                 what="cluster_state:ok")
+        wait_for(lambda: cluster_settled(self.nodes), timeout=30,
+                 interval=0.1, what="cluster_state:ok, links up, one map")
 
     def alive(self):
         return [n for n in self.nodes if n.proc.poll() is None]
