@@ -96,7 +96,12 @@ void spin_gate_update(spin_gate_t *g, int64_t busy_ns, int64_t own_ns,
     /* The newest interval weighs 1/4: a moment's burst is ridden out,
      * lasting load closes the gate within a few tenths of a second. */
     g->others = (g->others * 3 + others) / 4;
-    int open = g->others <= (double)g->nallowed - 0.5;
+    /* Spinning burns one whole CPU, so it needs one to spare: others
+     * may use at most the rest, less 0.9 (0.1 of slack for jiffy
+     * rounding and stray daemons).  A process sharing its one CPU with
+     * a backend that is busy a fifth of the time must not spin: the
+     * backend would wait behind it for a scheduler slice. */
+    int open = g->others <= (double)g->nallowed - 0.9;
     atomic_store_explicit(&g->open, open, memory_order_relaxed);
 }
 

@@ -11,9 +11,10 @@
  * from /proc/stat, their busy time, minus this process's own CPU time,
  * is what everyone else used.  Sampled from a cron (one pread of
  * /proc/stat every 100 ms) and smoothed, the gate stays open while the
- * others use no more than the allowed CPUs minus one, plus half a CPU of
- * slack: a server pinned to its own CPU always may spin; one sharing two
- * CPUs with a busy client may; one on a machine whose CPUs are all taken
+ * others leave at least 0.9 of a CPU idle beyond what they use: a server
+ * pinned to its own CPU always may spin; one sharing two CPUs with a busy
+ * client may; one pinned to a CPU it shares with a busy process (a proxy
+ * next to its backend), or on a machine whose CPUs are all taken,
  * may not.  Where /proc/stat cannot be read the gate stays open.
  */
 #ifndef TS_SPIN_H

@@ -13,11 +13,24 @@ in the same run:
 redis-benchmark (50 clients) runs SET, GET and MGET of 10 random keys at
 -P 1 and -P 16 against each target; rounds are interleaved (the order
 rotates every round) so machine load drifts hit all targets alike.  Both
-proxies get one thread (nutcracker has only one); processes are pinned
-with taskset (--backend-cpu, --proxy-cpu, --client-cpu).  Reported:
-median requests/s per target, ratio tessera/nutcracker (the issue's
-targets: >= 1.0x at -P 1, >= 1.5x at -P 16), and added p50 latency
-(proxy p50 - direct p50, from redis-benchmark's CSV).
+proxies get one thread (nutcracker has only one).  Reported: median
+requests/s per target, ratio tessera/nutcracker (the issue's targets:
+>= 1.0x at -P 1, >= 1.5x at -P 16), added p50 latency (proxy p50 - direct
+p50, from redis-benchmark's CSV), and each proxy's CPU time per request
+(from /proc/<pid>/schedstat; a spinning tessera-proxy counts its spin).
+
+Two CPUs hold three processes, so the run is repeated in two layouts
+(--layouts):
+
+  own-cpu     the proxy alone on CPU 1; backend and client share CPU 0.
+              How a proxy is deployed, but the shared CPU caps every
+              target at what "direct" reaches there, so a proxy can never
+              beat nutcracker by more than direct/nutcracker.
+  shared-cpu  the client alone on CPU 0; proxy and backend share CPU 1.
+              The client no longer caps anything: the proxy's own cost
+              (and how well it batches onto the backend) sets the rate.
+
+--backend-cpu/--proxy-cpu/--client-cpu together give a custom layout.
 
 Then callgrind: user-space instructions per forwarded command (GET, and
 with --callgrind-tests also SET and MGET of 10 keys), for each proxy, from
@@ -50,6 +63,10 @@ VALGRIND = shutil.which("valgrind") or "/usr/bin/valgrind"
 DEFAULT_PROXY_BIN = os.path.join(bl.REPO, "build", "proxy", "tessera-proxy")
 KEYSPACE = 100000
 MGET_ARGS = ["MGET"] + ["key:__rand_int__"] * 10
+LAYOUTS = {
+    "own-cpu": {"backend": "0", "proxy": "1", "client": "0"},
+    "shared-cpu": {"backend": "1", "proxy": "1", "client": "0"},
+}
 
 
 def parse_args():
@@ -64,9 +81,11 @@ def parse_args():
     p.add_argument("--proxy-threads", type=int, default=1)
     p.add_argument("--proxy-args", default="",
                    help="extra tessera-proxy arguments, one shell-quoted string")
-    p.add_argument("--backend-cpu", default="0")
-    p.add_argument("--proxy-cpu", default="1")
-    p.add_argument("--client-cpu", default="0")
+    p.add_argument("--layouts", default="own-cpu,shared-cpu",
+                   help="CPU layouts to run: " + ", ".join(LAYOUTS))
+    p.add_argument("--backend-cpu", help="custom layout: backend's CPU")
+    p.add_argument("--proxy-cpu", help="custom layout: the proxies' CPU")
+    p.add_argument("--client-cpu", help="custom layout: client's CPU")
     p.add_argument("--tests", default="set,get,mget")
     p.add_argument("--pipelines", default="1,16")
     p.add_argument("--callgrind-n", default="2000,12000",
@@ -82,6 +101,19 @@ def parse_args():
     a.backend_bin = os.path.abspath(a.backend_bin)
     if a.quick:
         a.rounds, a.requests, a.callgrind_n = 1, 20000, "500,2500"
+    custom = (a.backend_cpu, a.proxy_cpu, a.client_cpu)
+    if any(x is not None for x in custom):
+        if any(x is None for x in custom):
+            p.error("a custom layout needs --backend-cpu, --proxy-cpu and "
+                    "--client-cpu")
+        a.layouts = {"custom": dict(zip(("backend", "proxy", "client"),
+                                        custom))}
+    else:
+        names = a.layouts.split(",")
+        for n in names:
+            if n not in LAYOUTS:
+                p.error("unknown layout %r" % n)
+        a.layouts = {n: LAYOUTS[n] for n in names}
     return a
 
 
@@ -157,6 +189,18 @@ def nutcracker_argv(args, backend_port, workdir):
     return fn
 
 
+def cpu_ns(pid):
+    """CPU time a process has used so far (all threads), in ns."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass            # a thread that just ended
+    return total
+
+
 # ---- redis-benchmark ------------------------------------------------------
 
 def bench(port, test, pipeline, n, clients, cpu, timeout=600):
@@ -176,7 +220,8 @@ def bench(port, test, pipeline, n, clients, cpu, timeout=600):
     return {"rps": float(r["rps"]), "p50_ms": float(r["p50_latency_ms"])}
 
 
-def throughput(args, targets):
+def throughput(args, layout, targets, pids):
+    """targets: {name: port}; pids: {name: pid} of the proxies."""
     tests = args.tests.split(",")
     pipes = [int(x) for x in args.pipelines.split(",")]
     runs = {(t, pl, name): [] for t in tests for pl in pipes for name in targets}
@@ -186,22 +231,38 @@ def throughput(args, targets):
         for t in tests:
             for pl in pipes:
                 for name in order:
+                    pid = pids.get(name)
+                    c0 = cpu_ns(pid) if pid else 0
                     r = bench(targets[name], t, pl, args.requests,
-                              args.clients, args.client_cpu)
+                              args.clients, layout["client"])
+                    if pid:
+                        r["proxy_cpu_us"] = (cpu_ns(pid) - c0) / 1000.0 / args.requests
                     runs[(t, pl, name)].append(r)
-                    bl.log("round %d %-5s -P %-2d %-10s %10.0f rps  p50 %.3f ms"
-                           % (rnd + 1, t, pl, name, r["rps"], r["p50_ms"]))
+                    bl.log("round %d %-5s -P %-2d %-10s %10.0f rps  p50 %.3f ms%s"
+                           % (rnd + 1, t, pl, name, r["rps"], r["p50_ms"],
+                              "  proxy %.2f us/req" % r["proxy_cpu_us"]
+                              if pid else ""))
     summary = []
     for t in tests:
         for pl in pipes:
             med = {n: bl.median([r["rps"] for r in runs[(t, pl, n)]])
                    for n in names}
+            lo = {n: min(r["rps"] for r in runs[(t, pl, n)]) for n in names}
+            hi = {n: max(r["rps"] for r in runs[(t, pl, n)]) for n in names}
             p50 = {n: bl.median([r["p50_ms"] for r in runs[(t, pl, n)]])
                    for n in names}
+            cpu = {n: bl.median([r["proxy_cpu_us"] for r in runs[(t, pl, n)]])
+                   for n in pids}
+            # per-round ratios: the rounds interleave, so round i of each
+            # target ran under the same conditions
+            per_round = [a["rps"] / b["rps"] for a, b in
+                         zip(runs[(t, pl, "tessera")], runs[(t, pl, "nutcracker")])]
             summary.append({
                 "test": t, "pipeline": pl,
-                "rps": med, "p50_ms": p50,
+                "rps": med, "rps_min": lo, "rps_max": hi, "p50_ms": p50,
+                "proxy_cpu_us_per_req": cpu,
                 "ratio_tessera_nutcracker": med["tessera"] / med["nutcracker"],
+                "ratio_per_round": per_round,
                 "ratio_tessera_direct": med["tessera"] / med["direct"],
                 "added_p50_ms": {n: p50[n] - p50["direct"]
                                  for n in ("tessera", "nutcracker")},
@@ -222,10 +283,10 @@ def read_totals(path):
 def callgrind_once(args, name, argv_fn, test, n, workdir):
     out = os.path.join(workdir, "cg-%s-%s-%d.out" % (name, test, n))
     wrapper = [VALGRIND, "--tool=callgrind", "--callgrind-out-file=" + out]
-    p = Proc(name + "-cg", argv_fn, args.proxy_cpu, workdir, wrapper)
+    p = Proc(name + "-cg", argv_fn, "1", workdir, wrapper)
     p.start(timeout=60)
     try:
-        subprocess.run(bl.taskset_prefix(args.client_cpu) + [
+        subprocess.run(bl.taskset_prefix("0") + [
             REDIS_BENCHMARK, "-h", "127.0.0.1", "-p", str(p.port), "-c", "1",
             "-n", str(n), "-P", "1", "-r", str(KEYSPACE), "-q"] +
             (MGET_ARGS if test == "mget" else ["-t", test]),
@@ -254,15 +315,8 @@ def callgrind(args, argv_fns, workdir):
     return out
 
 
-def main():
-    args = parse_args()
-    for b in (args.proxy_bin, args.backend_bin, args.nutcracker_bin,
-              REDIS_BENCHMARK):
-        if not os.access(b, os.X_OK):
-            bl.log("missing binary: " + b)
-            return 1
-    workdir = tempfile.mkdtemp(prefix="bench-proxy-")
-    backend = bl.Server("backend", args.backend_bin, cpu=args.backend_cpu,
+def run_layout(args, name, layout, workdir):
+    backend = bl.Server("backend", args.backend_bin, cpu=layout["backend"],
                         workdir=workdir)
     procs = []
     try:
@@ -272,35 +326,70 @@ def main():
                                     for i in range(KEYSPACE)))
         fns = {"tessera": tessera_argv(args, backend.port),
                "nutcracker": nutcracker_argv(args, backend.port, workdir)}
-        targets = {"direct": backend.port}
-        for name, fn in fns.items():
-            p = Proc(name, fn, args.proxy_cpu, workdir).start()
+        targets, pids = {"direct": backend.port}, {}
+        for pname, fn in fns.items():
+            p = Proc(pname, fn, layout["proxy"], workdir).start()
             procs.append(p)
-            targets[name] = p.port
-        runs, summary = throughput(args, targets)
-        for p in procs:
-            p.stop()
-        procs = []
-        cg = None if args.no_callgrind else callgrind(args, fns, workdir)
+            targets[pname], pids[pname] = p.port, p.proc.pid
+        bl.log("layout %s: backend on CPU %s, proxies on CPU %s, client on "
+               "CPU %s" % (name, layout["backend"], layout["proxy"],
+                           layout["client"]))
+        return throughput(args, layout, targets, pids)
     finally:
         for p in procs:
             p.stop()
         backend.stop()
 
-    rows = []
-    for s in summary:
-        rows.append([s["test"], str(s["pipeline"]),
-                     bl.fmt_num(s["rps"]["direct"]),
-                     bl.fmt_num(s["rps"]["tessera"]),
-                     bl.fmt_num(s["rps"]["nutcracker"]),
-                     bl.fmt_ratio(s["ratio_tessera_nutcracker"]),
-                     "%.3f / %.3f" % (s["added_p50_ms"]["tessera"],
-                                      s["added_p50_ms"]["nutcracker"])])
-    print(bl.markdown_table(
-        ["test", "-P", "direct rps", "tessera rps", "nutcracker rps",
-         "tessera/nutcracker", "added p50 ms (tessera / nutcracker)"], rows))
-    if cg:
+
+def main():
+    args = parse_args()
+    for b in (args.proxy_bin, args.backend_bin, args.nutcracker_bin,
+              REDIS_BENCHMARK):
+        if not os.access(b, os.X_OK):
+            bl.log("missing binary: " + b)
+            return 1
+    workdir = tempfile.mkdtemp(prefix="bench-proxy-")
+    results = {}
+    for name, layout in args.layouts.items():
+        results[name] = run_layout(args, name, layout, workdir)
+    cg = None
+    if not args.no_callgrind:
+        backend = bl.Server("backend", args.backend_bin, cpu="0",
+                            workdir=workdir)
+        try:
+            backend.start()
+            bl.load_keys(backend.port, (bl.resp_command("SET", "key:%012d" % i, "x" * 3)
+                                        for i in range(KEYSPACE)))
+            cg = callgrind(args, {"tessera": tessera_argv(args, backend.port),
+                                  "nutcracker": nutcracker_argv(args, backend.port, workdir)},
+                           workdir)
+        finally:
+            backend.stop()
+
+    for name, (runs, summary) in results.items():
+        layout = args.layouts[name]
+        rows = []
+        for s in summary:
+            rows.append([s["test"], str(s["pipeline"]),
+                         bl.fmt_num(s["rps"]["direct"]),
+                         bl.fmt_num(s["rps"]["tessera"]),
+                         bl.fmt_num(s["rps"]["nutcracker"]),
+                         "%s (%.3f-%.3f)" % (bl.fmt_ratio(s["ratio_tessera_nutcracker"]),
+                                             min(s["ratio_per_round"]),
+                                             max(s["ratio_per_round"])),
+                         "%.3f / %.3f" % (s["added_p50_ms"]["tessera"],
+                                          s["added_p50_ms"]["nutcracker"]),
+                         "%.2f / %.2f" % (s["proxy_cpu_us_per_req"]["tessera"],
+                                          s["proxy_cpu_us_per_req"]["nutcracker"])])
+        print("layout %s (backend CPU %s, proxies CPU %s, client CPU %s):"
+              % (name, layout["backend"], layout["proxy"], layout["client"]))
+        print(bl.markdown_table(
+            ["test", "-P", "direct rps", "tessera rps", "nutcracker rps",
+             "tessera/nutcracker (per-round range)",
+             "added p50 ms (tessera / nutcracker)",
+             "proxy CPU us/req (tessera / nutcracker)"], rows))
         print()
+    if cg:
         print(bl.markdown_table(
             ["command", "tessera-proxy instr/cmd", "nutcracker instr/cmd",
              "tessera/nutcracker"],
@@ -312,8 +401,11 @@ def main():
             "proxy_version": bl.binary_version(args.proxy_bin),
             "backend_version": bl.binary_version(args.backend_bin)}
     path = bl.write_results("bench_proxy", {
-        "meta": meta, "summary": summary, "callgrind": cg,
-        "runs": {"%s|%d|%s" % k: v for k, v in runs.items()}}, args.out_dir)
+        "meta": meta, "callgrind": cg,
+        "layouts": {name: {"cpus": args.layouts[name], "summary": summary,
+                           "runs": {"%s|%d|%s" % k: v for k, v in runs.items()}}
+                    for name, (runs, summary) in results.items()}},
+        args.out_dir)
     bl.log("results: " + path)
     shutil.rmtree(workdir, ignore_errors=True)
     return 0

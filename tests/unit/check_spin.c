@@ -65,6 +65,13 @@ START_TEST(test_pinned_server_spins_while_its_cpu_is_its_own)
     ck_assert_int_eq(spin_gate_open(&g), 0);
     for (int i = 0; i < 20; i++) spin_gate_update(&g, 30 * MS, 25 * MS, 100 * MS);
     ck_assert_int_eq(spin_gate_open(&g), 1);
+    /* a backend on the same CPU, busy a fifth of the time: it would wait
+     * behind our spinning for a scheduler slice */
+    for (int i = 0; i < 20; i++) spin_gate_update(&g, 100 * MS, 80 * MS, 100 * MS);
+    ck_assert_int_eq(spin_gate_open(&g), 0);
+    /* background noise (a daemon waking now and then) does not close it */
+    for (int i = 0; i < 20; i++) spin_gate_update(&g, 100 * MS, 97 * MS, 100 * MS);
+    ck_assert_int_eq(spin_gate_open(&g), 1);
 }
 END_TEST
 
@@ -74,6 +81,11 @@ START_TEST(test_two_cpus_one_busy_client)
     gate(&g, (int[]){0, 1}, 2);
     /* a client busy on one CPU, us on the other */
     for (int i = 0; i < 20; i++) spin_gate_update(&g, 200 * MS, 100 * MS, 100 * MS);
+    ck_assert_int_eq(spin_gate_open(&g), 1);
+    /* a client and a backend on more than the other CPU: no CPU spare */
+    for (int i = 0; i < 20; i++) spin_gate_update(&g, 200 * MS, 80 * MS, 100 * MS);
+    ck_assert_int_eq(spin_gate_open(&g), 0);
+    for (int i = 0; i < 20; i++) spin_gate_update(&g, 180 * MS, 100 * MS, 100 * MS);
     ck_assert_int_eq(spin_gate_open(&g), 1);
     spin_gate_update(&g, 200 * MS, 10 * MS, 100 * MS); /* a moment's burst */
     ck_assert_int_eq(spin_gate_open(&g), 1);
