@@ -190,15 +190,23 @@ def nutcracker_argv(args, backend_port, workdir):
 
 
 def cpu_ns(pid):
-    """CPU time a process has used so far (all threads), in ns."""
-    total = 0
+    """CPU time a process has used so far (all threads), in ns: the sum of
+    its threads' /proc schedstat (exact), else utime + stime from
+    /proc/<pid>/stat (in clock ticks)."""
+    total, found = 0, False
     for tid in os.listdir("/proc/%d/task" % pid):
         try:
             with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
                 total += int(f.read().split()[0])
+                found = True
         except OSError:
-            pass            # a thread that just ended
-    return total
+            pass            # a thread that just ended, or no schedstat
+    if found:
+        return total
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks * 1000000000 // os.sysconf("SC_CLK_TCK")
 
 
 # ---- redis-benchmark ------------------------------------------------------
