@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +24,112 @@ static int cpu_allowed(const spin_gate_t *g, long cpu)
            (g->allowed[cpu / 64] >> (cpu % 64) & 1);
 }
 
+/* Reads a small text file whole, NUL-terminated; its length or -1. */
+static int read_small(const char *path, char *out, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, out, cap - 1);
+    close(fd);
+    if (n < 0) return -1;
+    out[n] = '\0';
+    return (int)n;
+}
+
+double spin_quota_cpus(const char *text, const char *period_text)
+{
+    char *end;
+    if (!period_text) {
+        /* v2: "$MAX $PERIOD", MAX "max" for no limit */
+        if (strncmp(text, "max", 3) == 0) return 0;
+        long long quota = strtoll(text, &end, 10);
+        if (end == text || *end != ' ') return 0;
+        long long period = strtoll(end + 1, &end, 10);
+        if (quota <= 0 || period <= 0) return 0;
+        return (double)quota / (double)period;
+    }
+    long long quota = strtoll(text, &end, 10); /* -1: no limit */
+    if (end == text) return 0;
+    long long period = strtoll(period_text, &end, 10);
+    if (end == period_text || quota <= 0 || period <= 0) return 0;
+    return (double)quota / (double)period;
+}
+
+/* The quota of one cgroup directory (v2 file, else the v1 pair); 0 if
+ * it has none. */
+static double dir_quota(const char *dir)
+{
+    char path[4096 + 32], text[64], period[64];
+    snprintf(path, sizeof(path), "%s/cpu.max", dir);
+    if (read_small(path, text, sizeof(text)) > 0) return spin_quota_cpus(text, NULL);
+    snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", dir);
+    if (read_small(path, text, sizeof(text)) <= 0) return 0;
+    snprintf(path, sizeof(path), "%s/cpu.cfs_period_us", dir);
+    if (read_small(path, period, sizeof(period)) <= 0) return 0;
+    return spin_quota_cpus(text, period);
+}
+
+/* The smallest quota from base/path up to base itself. */
+static double walk_quota(const char *base, const char *cgpath, int cglen)
+{
+    char dir[4096];
+    double best = 0;
+    int len = cglen;
+    for (;;) {
+        while (len > 0 && cgpath[len - 1] == '/') len--;
+        if (snprintf(dir, sizeof(dir), "%s%.*s", base, len, cgpath) < (int)sizeof(dir)) {
+            double q = dir_quota(dir);
+            if (q > 0 && (best == 0 || q < best)) best = q;
+        }
+        if (len == 0) break;
+        while (len > 0 && cgpath[len - 1] != '/') len--;
+    }
+    return best;
+}
+
+double spin_cgroup_quota(const char *text, const char *root)
+{
+    double best = 0;
+    char base[1024];
+    for (const char *p = text; *p;) {
+        const char *eol = strchr(p, '\n');
+        int n = eol ? (int)(eol - p) : (int)strlen(p);
+        /* "hierarchy-id:controllers:path" */
+        const char *c1 = memchr(p, ':', (size_t)n);
+        const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(p + n - c1 - 1)) : NULL;
+        if (c2 && c2[1] == '/') {
+            const char *path = c2 + 1;
+            int plen = (int)(p + n - path);
+            int clen = (int)(c2 - c1 - 1);
+            double q = 0, q2 = 0;
+            if (clen == 0) { /* v2 */
+                snprintf(base, sizeof(base), "%s", root);
+                q = walk_quota(base, path, plen);
+                snprintf(base, sizeof(base), "%s/unified", root);
+                q2 = walk_quota(base, path, plen);
+            } else {
+                /* v1: a hierarchy whose controllers include "cpu" */
+                int has_cpu = 0;
+                for (const char *t = c1 + 1; t < c2;) {
+                    const char *comma = memchr(t, ',', (size_t)(c2 - t));
+                    const char *te = comma ? comma : c2;
+                    if (te - t == 3 && memcmp(t, "cpu", 3) == 0) has_cpu = 1;
+                    t = te + 1;
+                }
+                if (has_cpu) {
+                    snprintf(base, sizeof(base), "%s/%.*s", root, clen, c1 + 1);
+                    q = walk_quota(base, path, plen);
+                }
+            }
+            if (q > 0 && (best == 0 || q < best)) best = q;
+            if (q2 > 0 && (best == 0 || q2 < best)) best = q2;
+        }
+        if (!eol) break;
+        p = eol + 1;
+    }
+    return best;
+}
+
 void spin_gate_init(spin_gate_t *g)
 {
     memset(g, 0, sizeof(*g));
@@ -37,6 +145,9 @@ void spin_gate_init(spin_gate_t *g)
     long hz = sysconf(_SC_CLK_TCK);
     g->tick_ns = 1e9 / (double)(hz > 0 ? hz : 100);
     g->fd = g->nallowed ? open("/proc/stat", O_RDONLY | O_CLOEXEC) : -1;
+    char cg[4096];
+    if (read_small("/proc/self/cgroup", cg, sizeof(cg)) > 0)
+        g->quota = spin_cgroup_quota(cg, "/sys/fs/cgroup");
     atomic_store_explicit(&g->open, 1, memory_order_relaxed);
     spin_gate_sample(g); /* the first interval starts now */
 }
@@ -101,7 +212,9 @@ void spin_gate_update(spin_gate_t *g, int64_t busy_ns, int64_t own_ns,
      * rounding and stray daemons).  A process sharing its one CPU with
      * a backend that is busy a fifth of the time must not spin: the
      * backend would wait behind it for a scheduler slice. */
-    int open = g->others <= (double)g->nallowed - 0.9;
+    double cpus = g->nallowed;
+    if (g->quota > 0) cpus = (g->quota < cpus ? g->quota : cpus) - 1;
+    int open = g->others <= cpus - 0.9;
     atomic_store_explicit(&g->open, open, memory_order_relaxed);
 }
 

@@ -16,6 +16,12 @@
  * client may; one pinned to a CPU it shares with a busy process (a proxy
  * next to its backend), or on a machine whose CPUs are all taken,
  * may not.  Where /proc/stat cannot be read the gate stays open.
+ *
+ * A CPU quota on the process's cgroup (v2 cpu.max, v1 cpu.cfs_quota_us,
+ * the smallest on the way from its cgroup up to the root, read once at
+ * start) caps the CPUs counted, less one that the process's own work
+ * needs: spinning would spend the quota and get every thread of the
+ * process throttled.  A quota of less than 1.9 CPUs never lets it spin.
  */
 #ifndef TS_SPIN_H
 #define TS_SPIN_H
@@ -34,6 +40,7 @@ typedef struct spin_gate {
     int64_t last_own_ns;        /* this process's CPU time */
     int64_t last_wall_ns;
     double others;              /* CPUs used by others, smoothed */
+    double quota;               /* CPUs the cgroup quota allows, 0: none */
     atomic_int open;            /* read by any thread, relaxed */
 } spin_gate_t;
 
@@ -52,6 +59,18 @@ void spin_gate_update(spin_gate_t *g, int64_t busy_ns, int64_t own_ns,
 /* Sum of the busy ticks (all but idle and iowait) of the CPUs of g's
  * mask found in a /proc/stat text of len bytes; -1 if it has none. */
 int64_t spin_busy_ticks(const spin_gate_t *g, const char *text, int len);
+
+/* The CPUs a cgroup quota file allows: v2's cpu.max text ("max 100000",
+ * "150000 100000"), or, with period_text, v1's cpu.cfs_quota_us text
+ * ("-1", "50000") and cpu.cfs_period_us text.  0 for no limit or a text
+ * that does not parse. */
+double spin_quota_cpus(const char *text, const char *period_text);
+
+/* The smallest CPU quota on the way from the cgroup(s) named in a
+ * /proc/self/cgroup text up to the root, looked up under root (normally
+ * "/sys/fs/cgroup": v2 at root or root/unified, v1's cpu controller at
+ * root/<its hierarchy's name>); 0 when there is none. */
+double spin_cgroup_quota(const char *proc_cgroup_text, const char *root);
 
 static inline int spin_gate_open(spin_gate_t *g)
 {

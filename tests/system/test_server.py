@@ -1100,3 +1100,97 @@ def test_busy_poll_yields_to_a_busy_machine(start_server):
     # ticks of 10 ms in 1.5 s); sleeping, it serves the pings in a few.
     assert n > 20
     assert used <= 15, f"node used {used} ticks for {n} pings"
+
+
+class _CpuQuotaCgroup:
+    """A cgroup of this machine with a CPU quota (v2 cpu.max, else v1
+    cpu.cfs_quota_us), made for one test and removed after it; .enter()
+    moves the calling process in (its children are born there), .leave()
+    moves it back."""
+
+    def __init__(self, cpus):
+        self.v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+        base = "/sys/fs/cgroup" if self.v2 else "/sys/fs/cgroup/cpu"
+        if not os.path.isdir(base):
+            pytest.skip("no cgroup cpu controller here")
+        self.parent = base
+        self.path = os.path.join(base, "tessera-test-%d" % os.getpid())
+        try:
+            if self.v2:
+                with open(os.path.join(base, "cgroup.subtree_control"), "w") as f:
+                    f.write("+cpu")
+            os.mkdir(self.path)
+            period = 100000
+            if self.v2:
+                self._write("cpu.max", "%d %d" % (int(cpus * period), period))
+            else:
+                self._write("cpu.cfs_period_us", str(period))
+                self._write("cpu.cfs_quota_us", str(int(cpus * period)))
+        except OSError as e:
+            self.remove()
+            pytest.skip("cannot make a cgroup with a CPU quota: %s" % e)
+
+    def _write(self, name, text):
+        with open(os.path.join(self.path, name), "w") as f:
+            f.write(text)
+
+    def enter(self):
+        self._write("cgroup.procs", str(os.getpid()))
+
+    def leave(self):
+        with open(os.path.join(self.parent, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+
+    def remove(self):
+        if os.path.isdir(self.path):
+            os.rmdir(self.path)
+
+
+def _ticks_for_pings(s, seconds=1.5):
+    c = s.client()
+    before = _cpu_ticks(s.proc.pid)
+    t0 = time.monotonic()
+    n = 0
+    while time.monotonic() - t0 < seconds:
+        assert c.ping()
+        n += 1
+        time.sleep(0.001)
+    return n, _cpu_ticks(s.proc.pid) - before
+
+
+@pytest.mark.tessera_only
+def test_busy_poll_respects_a_cgroup_cpu_quota(start_server):
+    """Spinning inside a cgroup with a CPU quota would spend the quota and
+    get the node throttled: with a 1-CPU quota the gate stays shut even
+    on an idle CPU.  The control, the same node outside the cgroup, spins
+    (else the machine is too busy for the test to show anything)."""
+    if os.cpu_count() < 2:
+        pytest.skip("needs 2 CPUs: the node on one, this client on the other")
+    cg = _CpuQuotaCgroup(1.0)
+    mask = os.sched_getaffinity(0)
+    quota = None
+    try:
+        # both nodes inherit CPU 1 (their gates watch that CPU); the
+        # client then moves to CPU 0
+        os.sched_setaffinity(0, {1})
+        cg.enter()
+        try:
+            quota = start_server("--busy-poll-us", "10000")
+        finally:
+            cg.leave()
+        free = start_server("--busy-poll-us", "10000")
+        os.sched_setaffinity(0, {0})
+        time.sleep(0.5)                 # the gate samples every 100 ms
+        # the quota node first: the free one, idle meanwhile, does not
+        # spin and leaves CPU 1 to it
+        n, used = _ticks_for_pings(quota)
+        n_free, used_free = _ticks_for_pings(free)
+    finally:
+        os.sched_setaffinity(0, mask)
+        if quota is not None:
+            quota.stop()
+        cg.remove()
+    if used_free < 40:
+        pytest.skip(f"control did not spin ({used_free} ticks): CPU 1 busy")
+    assert n > 20 and n_free > 20
+    assert used <= 15, f"node in a 1-CPU quota used {used} ticks for {n} pings"

@@ -1,10 +1,16 @@
 /*
  * check_spin.c: the busy-poll gate (common/spin.c): summing the busy time
  * of the allowed CPUs out of /proc/stat, and the gate opening while the
- * other processes leave a CPU to spare and closing when they do not.
+ * other processes leave a CPU to spare and closing when they do not;
+ * cgroup CPU quotas (v1 and v2 files, found through /proc/self/cgroup's
+ * paths in a made-up cgroup tree) narrowing what counts as spare.
  */
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "spin.h"
 
@@ -16,6 +22,7 @@ static void gate(spin_gate_t *g, const int *cpus, int n)
     g->nallowed = n;
     for (int i = 0; i < n; i++) g->allowed[cpus[i] / 64] |= 1ULL << (cpus[i] % 64);
     g->others = 0;
+    g->quota = 0; /* not this machine's */
     atomic_store(&g->open, 1);
 }
 
@@ -114,6 +121,105 @@ START_TEST(test_gate_samples_this_machine)
 }
 END_TEST
 
+START_TEST(test_quota_texts)
+{
+    ck_assert(spin_quota_cpus("max 100000\n", NULL) == 0);
+    ck_assert(spin_quota_cpus("150000 100000\n", NULL) == 1.5);
+    ck_assert(spin_quota_cpus("200000 100000", NULL) == 2.0);
+    ck_assert(spin_quota_cpus("", NULL) == 0);
+    ck_assert(spin_quota_cpus("100000", NULL) == 0);      /* no period */
+    ck_assert(spin_quota_cpus("100000 0\n", NULL) == 0);
+    ck_assert(spin_quota_cpus("-1\n", "100000\n") == 0); /* v1: none */
+    ck_assert(spin_quota_cpus("50000\n", "100000\n") == 0.5);
+    ck_assert(spin_quota_cpus("300000\n", "100000\n") == 3.0);
+    ck_assert(spin_quota_cpus("x\n", "100000\n") == 0);
+    ck_assert(spin_quota_cpus("50000\n", "\n") == 0);
+}
+END_TEST
+
+static char root[] = "/tmp/check_spin_XXXXXX";
+
+static void put(const char *rel, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    /* make the parent directories */
+    for (char *s = path + strlen(root) + 1; (s = strchr(s, '/')); s++) {
+        *s = '\0';
+        mkdir(path, 0755);
+        *s = '/';
+    }
+    if (text) {
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(text, f);
+        fclose(f);
+    } else {
+        mkdir(path, 0755);
+    }
+}
+
+START_TEST(test_cgroup_quota_lookup)
+{
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    /* v1: a pod-level limit of 3 CPUs above a container limit of 2.5 */
+    put("cpu,cpuacct/pod/cpu.cfs_quota_us", "300000\n");
+    put("cpu,cpuacct/pod/cpu.cfs_period_us", "100000\n");
+    put("cpu,cpuacct/pod/ctr/cpu.cfs_quota_us", "250000\n");
+    put("cpu,cpuacct/pod/ctr/cpu.cfs_period_us", "100000\n");
+    put("cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
+    put("cpu,cpuacct/cpu.cfs_period_us", "100000\n");
+    const char v1[] = "12:memory:/pod/ctr\n4:cpu,cpuacct:/pod/ctr\n0::/\n";
+    ck_assert(spin_cgroup_quota(v1, root) == 2.5);
+    /* the tighter limit may be the parent's */
+    const char v1b[] = "4:cpu,cpuacct:/pod/other\n";
+    put("cpu,cpuacct/pod/other", NULL);
+    ck_assert(spin_cgroup_quota(v1b, root) == 3.0);
+    /* "cpuacct" alone is not the cpu controller */
+    put("cpuacct/pod/ctr/cpu.cfs_quota_us", "10000\n");
+    put("cpuacct/pod/ctr/cpu.cfs_period_us", "100000\n");
+    ck_assert(spin_cgroup_quota("3:cpuacct:/pod/ctr\n", root) == 0);
+    /* v2, at the root and under unified/ (hybrid); "max" is no limit */
+    put("app/cpu.max", "max 100000\n");
+    put("app/web/cpu.max", "150000 100000\n");
+    ck_assert(spin_cgroup_quota("0::/app/web\n", root) == 1.5);
+    ck_assert(spin_cgroup_quota("0::/app\n", root) == 0);
+    put("unified/svc/cpu.max", "400000 100000\n");
+    ck_assert(spin_cgroup_quota("0::/svc/\n", root) == 4.0);
+    /* a namespaced container sees itself as "/" */
+    put("cpu.max", "120000 100000\n");
+    ck_assert(spin_cgroup_quota("0::/\n", root) == 1.2);
+    /* nothing there, garbage, empty */
+    ck_assert(spin_cgroup_quota("0::/nowhere\n", root) == 1.2); /* root's */
+    ck_assert(spin_cgroup_quota("garbage", root) == 0);
+    ck_assert(spin_cgroup_quota("", root) == 0);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(test_quota_narrows_the_gate)
+{
+    spin_gate_t g;
+    gate(&g, (int[]){0, 1, 2, 3}, 4);
+    /* others use 2 of 4 CPUs: open without a quota */
+    for (int i = 0; i < 20; i++) spin_gate_update(&g, 300 * MS, 100 * MS, 100 * MS);
+    ck_assert_int_eq(spin_gate_open(&g), 1);
+    /* a 3-CPU quota: one for our own work, others leave too little */
+    g.quota = 3.0;
+    spin_gate_update(&g, 300 * MS, 100 * MS, 100 * MS);
+    ck_assert_int_eq(spin_gate_open(&g), 0);
+    /* an idle machine, but a quota under 1.9 CPUs never spins */
+    g.quota = 1.5;
+    for (int i = 0; i < 20; i++) spin_gate_update(&g, 100 * MS, 100 * MS, 100 * MS);
+    ck_assert_int_eq(spin_gate_open(&g), 0);
+    g.quota = 2.0;
+    spin_gate_update(&g, 100 * MS, 100 * MS, 100 * MS);
+    ck_assert_int_eq(spin_gate_open(&g), 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("spin");
@@ -122,6 +228,9 @@ int main(void)
     tcase_add_test(tc, test_pinned_server_spins_while_its_cpu_is_its_own);
     tcase_add_test(tc, test_two_cpus_one_busy_client);
     tcase_add_test(tc, test_gate_samples_this_machine);
+    tcase_add_test(tc, test_quota_texts);
+    tcase_add_test(tc, test_cgroup_quota_lookup);
+    tcase_add_test(tc, test_quota_narrows_the_gate);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
