@@ -44,6 +44,8 @@ static const cmd_bind_t *const all_binds[] = {
     aof_cmds,
     t_string_cmds, db_cmds, expire_cmds, conn_cmds, server_cmds,
     t_list_cmds, t_hash_cmds, t_set_cmds, t_zset_cmds, pubsub_cmds,
+    t_bitmap_cmds,
+    t_hll_cmds,
     multi_cmds,
     rdb_cmds,
     cluster_cmds,

@@ -54,6 +54,8 @@ extern const cmd_bind_t t_list_cmds[];
 extern const cmd_bind_t t_hash_cmds[];
 extern const cmd_bind_t t_set_cmds[];
 extern const cmd_bind_t t_zset_cmds[];
+extern const cmd_bind_t t_bitmap_cmds[];  /* types/t_bitmap.c */
+extern const cmd_bind_t t_hll_cmds[];     /* types/t_hll.c */
 extern const cmd_bind_t multi_cmds[];
 extern const cmd_bind_t pubsub_cmds[];
 extern const cmd_bind_t cluster_cmds[];   /* node/cluster/cmd_cluster.c */

@@ -141,6 +141,7 @@ typedef struct node {
     long long zset_max_listpack_value;
     long long list_max_listpack_size;    /* t_list.c: quicklist node fill */
     long long set_max_intset_entries;    /* t_set.c: intset -> hashtable */
+    long long hll_sparse_max_bytes;      /* t_hll.c: sparse -> dense */
     long long list_compress_depth;       /* only 0 (no compression) */
     int notify_flags;           /* notify-keyspace-events (notify.h) */
     /* replication (node/repl) */

@@ -498,6 +498,10 @@ static const config_opt_t node_options[] = {
      .max = LMAX,
      .doc = "Sets of integers with more members than this use a hash "
             "table (capped at 2^30)."},
+    {.name = "hll-sparse-max-bytes", .type = CONFIG_MEMORY,
+     .ptr = NODE(hll_sparse_max_bytes), .def = "3000", .min = 0, .max = LMAX,
+     .doc = "HyperLogLogs whose sparse encoding would grow past this many "
+            "bytes (header included) become dense (12304 bytes)."},
     {.name = "notify-keyspace-events", .type = CONFIG_SPECIAL, .def = "",
      .set = notify_config_set, .get = notify_config_get,
      .doc = "Keyspace notifications: K (`__keyspace@0__:<key>` channels) "

@@ -449,10 +449,12 @@ static int replay(loader_t *ld, client_t *fc, long long *valid_to)
             ld->why = "unknown command";
             return LD_BAD;
         }
-        /* only what a write stream holds: never SHUTDOWN, CONFIG, ... */
+        /* only what a write stream holds: never SHUTDOWN, CONFIG, ...
+         * (PFCOUNT is read-only but propagated when it stores the
+         * HyperLogLog's cached cardinality) */
         if (!(c->flags & CF_WRITE) && c->id != CMD_MULTI &&
             c->id != CMD_EXEC && c->id != CMD_DISCARD &&
-            c->id != CMD_SELECT) {
+            c->id != CMD_SELECT && c->id != CMD_PFCOUNT) {
             log_ratelimited(LL_WARNING, 10, "Skipping '%s' in the append "
                             "only file %s: not a write command", c->name,
                             ld->name);
