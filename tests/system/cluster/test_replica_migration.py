@@ -54,6 +54,20 @@ def build(kind, extra=()):
         raise
 
 
+def views(nodes):
+    """Every node's CLUSTER NODES, cluster_state and log tail: what a
+    failed wait needs to be explained."""
+    out = []
+    for n in nodes:
+        try:
+            out.append("== %s %s\n%s\n%s" % (
+                n.addr, n.cluster_info().get("cluster_state"),
+                "\n".join(" ".join(l) for l in n.nodes()), n.log_tail(15)))
+        except Exception as e:  # a dead or stuck node: say so, go on
+            out.append("== %s %r" % (n.addr, e))
+    return "\n".join(out)
+
+
 def scenario(kind):
     """(seconds from the kill to the migration, migrated id, min id)"""
     nodes, ids = build(kind)
@@ -71,9 +85,12 @@ def scenario(kind):
         t0 = time.monotonic()
         for n in live:
             n.client().config_set("cluster-allow-replica-migration", "yes")
-        wait_for(lambda: ids[1] in (master_of(nodes[3]),
-                                    master_of(nodes[4])), 15,
-                 what="a replica migrates to the orphaned master")
+        try:
+            wait_for(lambda: ids[1] in (master_of(nodes[3]),
+                                        master_of(nodes[4])), 15,
+                     what="a replica migrates to the orphaned master")
+        except AssertionError as e:
+            raise AssertionError("%s (%s)\n%s" % (e, kind, views(live)))
         took = time.monotonic() - t0
         moved = ids[3] if master_of(nodes[3]) == ids[1] else ids[4]
         # exactly one moved; the barrier (1) keeps the other with M0

@@ -145,8 +145,14 @@ def stop_process(proc):
 
 
 def split_slots_and_meet(masters, others=()):
-    """Give the masters equal slot ranges in order (CLUSTER ADDSLOTSRANGE)
-    and make the first one MEET every other node."""
+    """Give every node its own config epoch (1, 2, ... as redis-cli
+    --cluster create does), the masters equal slot ranges in order
+    (CLUSTER ADDSLOTSRANGE), and make the first one MEET every other node.
+    Without the epochs all nodes start at 0 and settle theirs by collision
+    handling, bumps that can still be travelling when a test moves a
+    slot (see epochs_agreed)."""
+    for epoch, n in enumerate(list(masters) + list(others), 1):
+        n.client().execute_command("CLUSTER", "SET-CONFIG-EPOCH", epoch)
     per = 16384 // len(masters)
     for i, m in enumerate(masters):
         lo = i * per
@@ -161,7 +167,8 @@ def cluster_settled(nodes):
     """True once every node says cluster_state:ok, knows exactly `nodes`,
     has its bus link to each of them up (CLUSTER NODES "connected", no
     handshake/fail flags: PUBLISH is broadcast only over links that are
-    up) and all agree on one slot map."""
+    up) and theirs to it (CLUSTER LINKS: one "to" and one "from" link per
+    peer), all agree on one slot map and on the epochs."""
     maps = set()
     for node in nodes:
         c = node.client()
@@ -176,9 +183,36 @@ def cluster_settled(nodes):
             if f[7] != "connected" or any(
                     x in f[2] for x in ("handshake", "noaddr", "fail")):
                 return False
+        if len(c.execute_command("CLUSTER", "LINKS")) != 2 * (len(nodes) - 1):
+            return False
         maps.add(tuple(sorted((e[0], e[1], e[2][1]) for e in
                               c.execute_command("CLUSTER", "SLOTS"))))
-    return len(maps) == 1
+    return len(maps) == 1 and epochs_agreed(nodes)
+
+
+def epochs_agreed(nodes):
+    """True once every node reports the same cluster_current_epoch and the
+    same config epoch for every master, and no two masters share one.
+    SETSLOT NODE on an importing node bumps its epoch above the greatest
+    it knows, which must be the cluster's greatest: a node that has not
+    heard of a higher epoch yet keeps its lower one, and a ping the old
+    owner sent just before its own SETSLOT NODE (claiming the slot with
+    the higher epoch) then hands the slot back to it on the new owner
+    only -- old and new owner each say the other owns it, for good (seen
+    with Redis 7.0: MOVED back and forth until the proxy gave up)."""
+    current, views = set(), set()
+    for node in nodes:
+        c = node.client()
+        info = c.execute_command("CLUSTER", "INFO").decode()
+        current.update(ln for ln in info.splitlines()
+                       if ln.startswith("cluster_current_epoch:"))
+        lines = c.execute_command("CLUSTER", "NODES").decode().splitlines()
+        views.add(tuple(sorted((f[0], f[6]) for f in map(str.split, lines)
+                               if "master" in f[2].split(","))))
+    if len(current) != 1 or len(views) != 1:
+        return False
+    epochs = [e for _, e in views.pop()]
+    return len(set(epochs)) == len(epochs)
 
 
 # -- moving a slot the Redis way (redis-cli --cluster reshard's steps) ------
@@ -201,7 +235,11 @@ def open_slot(slot, src, dst):
 
 
 def assign_slot(cluster, slot, src, dst):
-    """Last step: SETSLOT NODE dst on dst, src, then every other node."""
+    """Last step: SETSLOT NODE dst on dst, src, then every other node --
+    once every node knows the greatest epoch (a previous move's bump may
+    still be on its way: epochs_agreed says why that matters)."""
+    wait_for(lambda: epochs_agreed(cluster.nodes), timeout=20,
+             interval=0.05, what="all nodes to agree on the epochs")
     for n in [dst, src] + [n for n in cluster.nodes if n not in (src, dst)]:
         n.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE",
                                    dst.node_id)

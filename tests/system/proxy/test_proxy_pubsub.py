@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from .proxy_cluster import Node, Proxy, wait_for
+from .proxy_cluster import Node, Proxy, assign_slot, open_slot, wait_for
 from .test_proxy_connection import Raw
 from .test_proxy_failover import ReplicatedCluster
 
@@ -282,9 +282,16 @@ def test_ssubscribe_crossslot(proxy):
 
 
 def set_slot_owner(cluster, slot, node):
-    nid = node.node_id
-    for n in cluster.nodes:
-        n.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE", nid)
+    """Move an empty slot the way redis-cli does (IMPORTING / MIGRATING,
+    then SETSLOT NODE): the new owner's SETSLOT NODE bumps its config
+    epoch, so a ping the old owner sent before the move cannot hand the
+    slot back to it (proxy_cluster.epochs_agreed)."""
+    cluster.wait_ok()               # one map everywhere: src is right
+    src = cluster.slot_owner(slot)
+    if src is node:
+        return
+    open_slot(slot, src, node)
+    assign_slot(cluster, slot, src, node)
 
 
 def test_ssubscribe_follows_slot_move(cluster, proxy):
