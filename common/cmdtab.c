@@ -10,6 +10,7 @@
 #include "cmdtab.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -32,6 +33,17 @@ static const struct {
 #define DOC(id_, s_) {CMD_##id_, s_, sizeof(s_) - 1},
 #include "command_docs.def"
 #undef DOC
+};
+
+static const struct {
+    cmd_id_t id;
+    const char *tips, *key_specs, *docs;
+    size_t tips_len, key_specs_len, docs_len;
+} info_docs[] = {
+#define INFO(id_, t_, k_, d_) \
+    {CMD_##id_, t_, k_, d_, sizeof(t_) - 1, sizeof(k_) - 1, sizeof(d_) - 1},
+#include "command_info.def"
+#undef INFO
 };
 
 #define LOOKUP_SIZE 1024  /* power of two, > 2x the number of commands */
@@ -111,6 +123,20 @@ void cmdtab_setup(void)
     for (size_t i = 0; i < sizeof(arg_docs) / sizeof(arg_docs[0]); i++) {
         table[arg_docs[i].id].args_resp3 = arg_docs[i].resp3;
         table[arg_docs[i].id].args_len = arg_docs[i].len;
+    }
+    for (size_t i = 0; i < sizeof(info_docs) / sizeof(info_docs[0]); i++) {
+        cmd_spec_t *c = &table[info_docs[i].id];
+        c->tips_resp3 = info_docs[i].tips;
+        c->tips_len = info_docs[i].tips_len;
+        c->key_specs_resp3 = info_docs[i].key_specs;
+        c->key_specs_len = info_docs[i].key_specs_len;
+        /* "%N\r\n" then N pairs: keep the pairs and N */
+        const char *d = info_docs[i].docs;
+        const char *eol = strstr(d, "\r\n");
+        assert(d[0] == '%' && eol);
+        c->docs_pairs = (size_t)strtoul(d + 1, NULL, 10);
+        c->docs_resp3 = eol + 2;
+        c->docs_len = info_docs[i].docs_len - (size_t)(eol + 2 - d);
     }
     static_assert(CMD__COUNT * 2 < LOOKUP_SIZE, "grow LOOKUP_SIZE");
     setup_done = 1;
@@ -254,7 +280,7 @@ static const char *const flag_names[CF_FLAG_COUNT] = {
     "write", "readonly", "denyoom", "admin", "pubsub", "noscript",
     "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "fast",
     "no_auth", "may_replicate", "no_multi", "movablekeys", "allow_busy",
-    "protected", "no_mandatory_keys", NULL, "asking",
+    "protected", "no_mandatory_keys", NULL, "asking", "no_async_loading",
 };
 
 const char *cmdtab_flag_name(unsigned bit)

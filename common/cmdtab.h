@@ -41,7 +41,8 @@
 #define CF_NO_MANDATORY_KEYS (1u << 18)
 #define CF_CONTAINER    (1u << 19)   /* has subcommands; Tessera-internal */
 #define CF_ASKING       (1u << 20)   /* served for an IMPORTING slot */
-#define CF_FLAG_COUNT   21
+#define CF_NO_ASYNC_LOADING (1u << 21)
+#define CF_FLAG_COUNT   22
 
 /* Where the proxy sends a command that has no key. */
 enum cmd_route {
@@ -85,6 +86,16 @@ typedef struct cmd_spec {
     /* COMMAND DOCS "arguments" as RESP3 bytes (command_docs.def), or NULL */
     const char *args_resp3;
     size_t args_len;
+    /* COMMAND INFO tips and key specs as RESP3 bytes (command_info.def),
+     * or NULL (generated from the fields above) */
+    const char *tips_resp3;
+    size_t tips_len;
+    const char *key_specs_resp3;
+    size_t key_specs_len;
+    /* COMMAND DOCS doc_flags, deprecated_since, replaced_by, history:
+     * docs_pairs key-value pairs as RESP3 bytes (command_info.def) */
+    const char *docs_resp3;
+    size_t docs_len, docs_pairs;
 } cmd_spec_t;
 
 /* Build the lookup tables.  Call once at start-up (idempotent). */

@@ -494,7 +494,8 @@ static const uint32_t shown_flags[] = {
     CF_PUBSUB,    CF_NOSCRIPT,          CF_BLOCKING, CF_LOADING,
     CF_STALE,     CF_SKIP_MONITOR,      CF_SKIP_SLOWLOG, CF_ASKING,
     CF_FAST,
-    CF_NO_AUTH,   CF_NO_MANDATORY_KEYS, CF_NO_MULTI, CF_MOVABLEKEYS,
+    CF_NO_AUTH,   CF_NO_MANDATORY_KEYS, CF_NO_ASYNC_LOADING, CF_NO_MULTI,
+    CF_MOVABLEKEYS,
     CF_ALLOW_BUSY,
 };
 #define NSHOWN (sizeof(shown_flags) / sizeof(shown_flags[0]))
@@ -605,6 +606,32 @@ static void reply_categories(reply_t *r, const cmd_spec_t *c)
     for (size_t i = 0; i < k; i++) reply_simple(r, cats[i]);
 }
 
+/* count values kept back to back as RESP3 bytes, Redis's own sections of
+ * COMMAND INFO and DOCS (command_info.def, command_docs.def): as is in
+ * RESP3, converted for RESP2 (maps become flat arrays, sets arrays). */
+static void reply_resp3_values(reply_t *r, const char *bytes, size_t len,
+                               size_t count)
+{
+    if (r->proto >= 3) {
+        buf_append(r->out, bytes, len);
+        return;
+    }
+    for (size_t i = 0, off = 0; i < count; i++) {
+        resp_value_t *v = NULL;
+        size_t used;
+        const char *err;
+        if (resp_parse_value(bytes + off, len - off, &v, &used, &err) !=
+            TS_OK) {
+            reply_null(r);  /* cannot happen: the bytes are Redis's */
+            off = len;
+            continue;
+        }
+        reply_value(r, v);
+        resp_value_free(v);
+        off += used;
+    }
+}
+
 /*
  * One key spec built from the legacy (first, last, step) triple, laid out
  * as Redis 7.0 lays out a range spec:
@@ -663,8 +690,11 @@ static void reply_command_info(node_t *n, reply_t *r, const cmd_spec_t *c)
     reply_int(r, c->last_key);
     reply_int(r, c->key_step);
     reply_categories(r, c);
-    reply_set(r, 0); /* tips */
-    reply_key_specs(r, c);
+    if (c->tips_resp3) reply_resp3_values(r, c->tips_resp3, c->tips_len, 1);
+    else reply_set(r, 0);
+    if (c->key_specs_resp3)
+        reply_resp3_values(r, c->key_specs_resp3, c->key_specs_len, 1);
+    else reply_key_specs(r, c);
     if (!(c->flags & CF_CONTAINER)) {
         reply_set(r, 0);
         return;
@@ -675,33 +705,15 @@ static void reply_command_info(node_t *n, reply_t *r, const cmd_spec_t *c)
     for (size_t i = 0; i < k; i++) reply_command_info(n, r, subs[i]);
 }
 
-/* The "arguments" of COMMAND DOCS: Redis's own, kept as RESP3 bytes. */
-static void reply_command_args(reply_t *r, const cmd_spec_t *c)
-{
-    if (r->proto >= 3) {
-        buf_append(r->out, c->args_resp3, c->args_len);
-        return;
-    }
-    resp_value_t *v = NULL;
-    size_t used;
-    const char *err;
-    if (resp_parse_value(c->args_resp3, c->args_len, &v, &used, &err) !=
-        TS_OK) {
-        reply_array(r, 0);
-        return;
-    }
-    reply_value(r, v);
-    resp_value_free(v);
-}
-
-/* COMMAND DOCS's map for c: summary, since, group, complexity
+/* COMMAND DOCS's map for c: summary, since, group, complexity,
+ * [doc_flags, deprecated_since, replaced_by, history,] arguments
  * [, subcommands]. */
 static void reply_command_docs(node_t *n, reply_t *r, const cmd_spec_t *c)
 {
     int container = (c->flags & CF_CONTAINER) != 0;
     int cx = c->complexity && c->complexity[0];
     int args = c->args_resp3 != NULL;
-    reply_map(r, 3 + cx + args + container);
+    reply_map(r, 3 + cx + (long long)c->docs_pairs + args + container);
     reply_bulk_str(r, "summary");
     reply_bulk_str(r, c->summary);
     reply_bulk_str(r, "since");
@@ -712,9 +724,11 @@ static void reply_command_docs(node_t *n, reply_t *r, const cmd_spec_t *c)
         reply_bulk_str(r, "complexity");
         reply_bulk_str(r, c->complexity);
     }
+    if (c->docs_pairs)
+        reply_resp3_values(r, c->docs_resp3, c->docs_len, 2 * c->docs_pairs);
     if (args) {
         reply_bulk_str(r, "arguments");
-        reply_command_args(r, c);
+        reply_resp3_values(r, c->args_resp3, c->args_len, 1);
     }
     if (!container) return;
     const cmd_spec_t *subs[MAX_SUBCOMMANDS];

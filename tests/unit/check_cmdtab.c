@@ -153,6 +153,28 @@ START_TEST(flag_names_and_categories)
     ck_assert_str_eq(cats[0], "@read");
     ck_assert_str_eq(cats[1], "@string");
     ck_assert_str_eq(cats[2], "@fast");
+    ck_assert_str_eq(cmdtab_flag_name(21), "no_async_loading");
+    ck_assert(cmdtab_lookup("save", 4)->flags & CF_NO_ASYNC_LOADING);
+}
+END_TEST
+
+/* command_info.def: Redis's tips, key specs and docs history, kept for
+ * every command Redis has, none for Tessera's own. */
+START_TEST(captured_info)
+{
+    const cmd_spec_t *mget = cmdtab_lookup("mget", 4);
+    ck_assert_ptr_nonnull(mget->tips_resp3);
+    ck_assert_ptr_nonnull(strstr(mget->tips_resp3, "request_policy:multi_shard"));
+    ck_assert_ptr_nonnull(mget->key_specs_resp3);
+    ck_assert_uint_eq(mget->key_specs_len, strlen(mget->key_specs_resp3));
+    const cmd_spec_t *getset = cmdtab_lookup("getset", 6);
+    ck_assert_uint_eq(getset->docs_pairs, 3);  /* doc_flags .. replaced_by */
+    ck_assert_int_eq(getset->docs_resp3[0], '$');
+    const cmd_spec_t *t = cmdtab_lookup("tessera", 7);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_null(t->tips_resp3);
+    ck_assert_ptr_null(t->key_specs_resp3);
+    ck_assert_uint_eq(t->docs_pairs, 0);
 }
 END_TEST
 
@@ -167,6 +189,7 @@ int main(void)
     tcase_add_test(tc, key_positions);
     tcase_add_test(tc, migrate_key_positions);
     tcase_add_test(tc, flag_names_and_categories);
+    tcase_add_test(tc, captured_info);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
