@@ -71,6 +71,17 @@ static inline unsigned op_xzero_len(const uint8_t *p, const uint8_t *end)
     unsigned lo = p + 1 < end ? p[1] : 0;
     return (((p[0] & 0x3fu) << 8) | lo) + 1;
 }
+/* One opcode at p (p < end): the registers it covers, their value (0 for
+ * ZERO and XZERO) and its size in bytes. */
+typedef struct sparse_op {
+    unsigned run, value, size;
+} sparse_op_t;
+static inline sparse_op_t op_decode(const uint8_t *p, const uint8_t *end)
+{
+    if (op_is_zero(*p)) return (sparse_op_t){op_zero_len(*p), 0, 1};
+    if (op_is_xzero(*p)) return (sparse_op_t){op_xzero_len(p, end), 0, 2};
+    return (sparse_op_t){op_val_len(*p), op_val_value(*p), 1};
+}
 static inline uint8_t op_zero(unsigned len) { return (uint8_t)(len - 1); }
 static inline void op_xzero(uint8_t *p, unsigned len)
 {
@@ -238,21 +249,10 @@ static int sparse_histo(const uint8_t *p, const uint8_t *end, int64_t *histo)
 {
     long idx = 0;
     while (p < end && idx <= HLL_REGISTERS) {
-        unsigned run;
-        if (op_is_zero(*p)) {
-            run = op_zero_len(*p);
-            histo[0] += run;
-            p++;
-        } else if (op_is_xzero(*p)) {
-            run = op_xzero_len(p, end);
-            histo[0] += run;
-            p += 2;
-        } else {
-            run = op_val_len(*p);
-            histo[op_val_value(*p)] += run;
-            p++;
-        }
-        idx += run;
+        sparse_op_t op = op_decode(p, end);
+        histo[op.value] += op.run;
+        idx += op.run;
+        p += op.size;
     }
     return idx == HLL_REGISTERS ? 0 : -1;
 }
@@ -293,20 +293,14 @@ int hll_merge(uint8_t *max, const uint8_t *s, size_t len)
     const uint8_t *p = s + HLL_HDR_SIZE, *end = s + len;
     long i = 0;
     while (p < end && i <= HLL_REGISTERS) {
-        if (op_is_zero(*p)) {
-            i += op_zero_len(*p);
-            p++;
-        } else if (op_is_xzero(*p)) {
-            i += op_xzero_len(p, end);
-            p += 2;
-        } else {
-            long run = op_val_len(*p);
-            unsigned v = op_val_value(*p);
-            if (i + run > HLL_REGISTERS) return -1; /* overflow */
-            for (; run > 0; run--, i++)
-                if (v > max[i]) max[i] = (uint8_t)v;
-            p++;
+        sparse_op_t op = op_decode(p, end);
+        if (op.value) {
+            if (i + op.run > HLL_REGISTERS) return -1; /* overflow */
+            for (unsigned k = 0; k < op.run; k++)
+                if (op.value > max[i + k]) max[i + k] = (uint8_t)op.value;
         }
+        i += op.run;
+        p += op.size;
     }
     return i == HLL_REGISTERS ? 0 : -1;
 }
@@ -320,19 +314,14 @@ int hll_sparse_to_dense(const uint8_t *s, size_t len, uint8_t *out)
     const uint8_t *p = s + HLL_HDR_SIZE, *end = s + len;
     long i = 0;
     while (p < end && i <= HLL_REGISTERS) {
-        if (op_is_zero(*p)) {
-            i += op_zero_len(*p);
-            p++;
-        } else if (op_is_xzero(*p)) {
-            i += op_xzero_len(p, end);
-            p += 2;
-        } else {
-            long run = op_val_len(*p);
-            unsigned v = op_val_value(*p);
-            if (i + run > HLL_REGISTERS) return -1; /* overflow */
-            for (; run > 0; run--, i++) hll_dense_set(regs, i, v);
-            p++;
+        sparse_op_t op = op_decode(p, end);
+        if (op.value) {
+            if (i + op.run > HLL_REGISTERS) return -1; /* overflow */
+            for (unsigned k = 0; k < op.run; k++)
+                hll_dense_set(regs, i + k, op.value);
         }
+        i += op.run;
+        p += op.size;
     }
     return i == HLL_REGISTERS ? 0 : -1;
 }
@@ -349,18 +338,11 @@ static int sparse_locate(uint8_t *s, size_t len, long index, uint8_t **op,
     long f = 0, sp = 0;
     *prev = NULL;
     while (p < end) {
-        long oplen = 1;
-        if (op_is_zero(*p)) {
-            sp = op_zero_len(*p);
-        } else if (!op_is_xzero(*p)) {
-            sp = op_val_len(*p);
-        } else {
-            sp = op_xzero_len(p, end);
-            oplen = 2;
-        }
+        sparse_op_t o = op_decode(p, end);
+        sp = o.run;
         if (index <= f + sp - 1) break;
         *prev = p;
-        p += oplen;
+        p += o.size;
         f += sp;
     }
     if (sp == 0 || p >= end) return -1;
