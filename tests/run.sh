@@ -87,7 +87,7 @@ if ninja -C "$FUZZ_BUILD" >/dev/null; then
         work=$(mktemp -d)
         [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null
         if "$fz" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 "$work" >"$work.log" 2>&1; then
-            echo "$name: ok ($(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work.log" | grep -Eo '[0-9]+$' || grep -Eo '#[0-9]+' "$work.log" | tail -1) runs)"
+            echo "$name: ok ($(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work.log" | grep -Eo '[0-9]+$' || grep -Eo '^#[0-9]+' "$work.log" | tail -1) runs)"
             passed=$((passed + 1))
         else
             echo "$name: FAILED"; tail -40 "$work.log"
