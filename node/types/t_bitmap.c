@@ -92,6 +92,19 @@ static inline int check_string(const kentry_t *e, reply_t *r)
     return 0;
 }
 
+/* The string at key for a read (an integer value as its text, in
+ * scratch): 1 with its bytes in *p and *len, 0 for a missing key (nothing
+ * replied, *p and *len untouched), -1 after replying WRONGTYPE. */
+static int read_bits(cmdctx_t *ctx, const resp_arg_t *key, char *scratch,
+                     const unsigned char **p, size_t *len, reply_t *r)
+{
+    kentry_t *e = db_lookup_read(ctx, key);
+    if (!e) return 0;
+    if (!check_string(e, r)) return -1;
+    *p = (const unsigned char *)ke_str(e, len, scratch);
+    return 1;
+}
+
 /*
  * lookupStringForBitCommand: the string at key made writable and at least
  * long enough to hold bit maxbit (created, zero-filled, if absent: "new"
@@ -198,15 +211,10 @@ static void cmd_getbit(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     uint64_t off;
     if (parse_offset(ctx, &req->argv[2], 0, 0, &off, r)) return;
-    kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
-    if (!e) {
-        reply_int(r, 0);
-        return;
-    }
-    if (!check_string(e, r)) return;
     char scratch[INT_SCRATCH];
-    size_t len;
-    const unsigned char *p = (const unsigned char *)ke_str(e, &len, scratch);
+    const unsigned char *p = NULL;
+    size_t len = 0;
+    if (read_bits(ctx, &req->argv[1], scratch, &p, &len, r) < 0) return;
     reply_int(r, (off >> 3) < len ? bit_at(p, off) : 0);
 }
 
@@ -216,15 +224,14 @@ static void cmd_getbit(cmdctx_t *ctx, const req_t *req, reply_t *r)
 static void cmd_bitcount(cmdctx_t *ctx, const req_t *req, reply_t *r)
 {
     /* Redis 7.0 looks up first: a missing key is 0 whatever follows. */
-    kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
-    if (!e) {
-        reply_int(r, 0);
+    char scratch[INT_SCRATCH];
+    const unsigned char *p;
+    size_t slen;
+    int found = read_bits(ctx, &req->argv[1], scratch, &p, &slen, r);
+    if (found <= 0) {
+        if (found == 0) reply_int(r, 0);
         return;
     }
-    if (!check_string(e, r)) return;
-    char scratch[INT_SCRATCH];
-    size_t slen;
-    const unsigned char *p = (const unsigned char *)ke_str(e, &slen, scratch);
     long long start = 0, end = (long long)slen - 1;
     int isbit = 0;
     unsigned char first_mask = 0, last_mask = 0;
@@ -272,15 +279,14 @@ static void cmd_bitpos(cmdctx_t *ctx, const req_t *req, reply_t *r)
     }
     /* A missing key is an endless run of zeros (Redis 7.0 answers before
      * looking at the range). */
-    kentry_t *e = db_lookup_read(ctx, &req->argv[1]);
-    if (!e) {
-        reply_int(r, bit ? -1 : 0);
+    char scratch[INT_SCRATCH];
+    const unsigned char *p;
+    size_t slen;
+    int found = read_bits(ctx, &req->argv[1], scratch, &p, &slen, r);
+    if (found <= 0) {
+        if (found == 0) reply_int(r, bit ? -1 : 0);
         return;
     }
-    if (!check_string(e, r)) return;
-    char scratch[INT_SCRATCH];
-    size_t slen;
-    const unsigned char *p = (const unsigned char *)ke_str(e, &slen, scratch);
     long long start = 0, end = (long long)slen - 1;
     int isbit = 0, end_given = 0;
 
@@ -645,9 +651,9 @@ static void bitfield_generic(cmdctx_t *ctx, const req_t *req, int ro,
     size_t len = 0, grew = 0;
     char scratch[INT_SCRATCH];
     if (readonly) {
-        kentry_t *e = db_lookup_read(ctx, key);
-        if (e && !check_string(e, r)) goto out;
-        if (e) p = (unsigned char *)ke_str(e, &len, scratch);
+        const unsigned char *rp = NULL;
+        if (read_bits(ctx, key, scratch, &rp, &len, r) < 0) goto out;
+        p = (unsigned char *)rp;
     } else {
         if (ro) {
             reply_error(r, "ERR BITFIELD_RO only supports the GET subcommand");
