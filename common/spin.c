@@ -39,20 +39,23 @@ static int read_small(const char *path, char *out, size_t cap)
 double spin_quota_cpus(const char *text, const char *period_text)
 {
     char *end;
-    if (!period_text) {
-        /* v2: "$MAX $PERIOD", MAX "max" for no limit */
-        if (strncmp(text, "max", 3) == 0) return 0;
-        long long quota = strtoll(text, &end, 10);
-        if (end == text || *end != ' ') return 0;
-        long long period = strtoll(end + 1, &end, 10);
-        if (quota <= 0 || period <= 0) return 0;
-        return (double)quota / (double)period;
-    }
-    long long quota = strtoll(text, &end, 10); /* -1: no limit */
+    /* v2: "$MAX $PERIOD", MAX "max" for no limit; v1: -1 for none */
+    if (!period_text && strncmp(text, "max", 3) == 0) return 0;
+    long long quota = strtoll(text, &end, 10);
     if (end == text) return 0;
+    if (!period_text) {
+        if (*end != ' ') return 0;
+        period_text = end + 1;
+    }
     long long period = strtoll(period_text, &end, 10);
     if (end == period_text || quota <= 0 || period <= 0) return 0;
     return (double)quota / (double)period;
+}
+
+/* The tighter of two quotas (0: none). */
+static double tighter(double a, double b)
+{
+    return a > 0 && (b == 0 || a < b) ? a : b;
 }
 
 /* The quota of one cgroup directory (v2 file, else the v1 pair); 0 if
@@ -78,8 +81,7 @@ static double walk_quota(const char *base, const char *cgpath, int cglen)
     for (;;) {
         while (len > 0 && cgpath[len - 1] == '/') len--;
         if (snprintf(dir, sizeof(dir), "%s%.*s", base, len, cgpath) < (int)sizeof(dir)) {
-            double q = dir_quota(dir);
-            if (q > 0 && (best == 0 || q < best)) best = q;
+            best = tighter(dir_quota(dir), best);
         }
         if (len == 0) break;
         while (len > 0 && cgpath[len - 1] != '/') len--;
@@ -101,12 +103,10 @@ double spin_cgroup_quota(const char *text, const char *root)
             const char *path = c2 + 1;
             int plen = (int)(p + n - path);
             int clen = (int)(c2 - c1 - 1);
-            double q = 0, q2 = 0;
             if (clen == 0) { /* v2 */
-                snprintf(base, sizeof(base), "%s", root);
-                q = walk_quota(base, path, plen);
+                best = tighter(walk_quota(root, path, plen), best);
                 snprintf(base, sizeof(base), "%s/unified", root);
-                q2 = walk_quota(base, path, plen);
+                best = tighter(walk_quota(base, path, plen), best);
             } else {
                 /* v1: a hierarchy whose controllers include "cpu" */
                 int has_cpu = 0;
@@ -118,11 +118,9 @@ double spin_cgroup_quota(const char *text, const char *root)
                 }
                 if (has_cpu) {
                     snprintf(base, sizeof(base), "%s/%.*s", root, clen, c1 + 1);
-                    q = walk_quota(base, path, plen);
+                    best = tighter(walk_quota(base, path, plen), best);
                 }
             }
-            if (q > 0 && (best == 0 || q < best)) best = q;
-            if (q2 > 0 && (best == 0 || q2 < best)) best = q2;
         }
         if (!eol) break;
         p = eol + 1;
