@@ -1063,6 +1063,18 @@ def test_busy_poll_serves_pipelines_blocking_and_idles(start_server):
     assert c.ping()
 
 
+def _ticks_for_pings(s, seconds=1.5):
+    c = s.client()
+    before = _cpu_ticks(s.proc.pid)
+    t0 = time.monotonic()
+    n = 0
+    while time.monotonic() - t0 < seconds:
+        assert c.ping()
+        n += 1
+        time.sleep(0.001)
+    return n, _cpu_ticks(s.proc.pid) - before
+
+
 @pytest.mark.tessera_only
 def test_busy_poll_yields_to_a_busy_machine(start_server):
     """The spin gate: with more runnable threads than CPUs, a node under
@@ -1071,7 +1083,6 @@ def test_busy_poll_yields_to_a_busy_machine(start_server):
     requests."""
     import multiprocessing
     s = start_server("--busy-poll-us", "10000")
-    c = s.client()
     stop = multiprocessing.Event()
 
     def burn():
@@ -1084,14 +1095,7 @@ def test_busy_poll_yields_to_a_busy_machine(start_server):
         b.start()
     try:
         time.sleep(1.0)  # the gate samples every 100 ms and averages
-        before = _cpu_ticks(s.proc.pid)
-        t0 = time.monotonic()
-        n = 0
-        while time.monotonic() - t0 < 1.5:
-            assert c.ping()
-            n += 1
-            time.sleep(0.001)
-        used = _cpu_ticks(s.proc.pid) - before
+        n, used = _ticks_for_pings(s)
     finally:
         stop.set()
         for b in burners:
@@ -1144,18 +1148,6 @@ class _CpuQuotaCgroup:
     def remove(self):
         if os.path.isdir(self.path):
             os.rmdir(self.path)
-
-
-def _ticks_for_pings(s, seconds=1.5):
-    c = s.client()
-    before = _cpu_ticks(s.proc.pid)
-    t0 = time.monotonic()
-    n = 0
-    while time.monotonic() - t0 < seconds:
-        assert c.ping()
-        n += 1
-        time.sleep(0.001)
-    return n, _cpu_ticks(s.proc.pid) - before
 
 
 @pytest.mark.tessera_only
