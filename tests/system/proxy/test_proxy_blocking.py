@@ -8,6 +8,8 @@ import time
 import pytest
 import redis
 
+from .proxy_cluster import wait_for
+
 
 def test_blpop_woken_by_lpush_from_another_client(pr, proxy, cluster):
     got = {}
@@ -61,11 +63,17 @@ def test_blocking_family(pr):
     assert pr.ping()
 
 
-def test_client_closing_while_blocked(proxy, pr):
+def test_client_closing_while_blocked(proxy, pr, cluster):
     c = proxy.client(socket_timeout=1)
     with pytest.raises(redis.TimeoutError):
         c.blpop(["never"], timeout=0)
     c.close()
+    # the proxy drops the closed client's blocked backend link; until the
+    # node has seen that, an LPUSH would still wake the dead BLPOP (as
+    # with a client of the node itself that closes while blocked)
+    owner = cluster.node_for_key("never")
+    wait_for(lambda: owner.client().info("clients")["blocked_clients"] == 0,
+             timeout=5, what="the node to see the blocked link closed")
     # the proxy and a new blocking client still work
     pr.lpush("never", "x")
     assert pr.blpop(["never"], timeout=1) == (b"never", b"x")
