@@ -1,6 +1,6 @@
 """Replica migration (cluster-migration-barrier, cluster-allow-replica-
 migration), side by side with Redis 7.0: 3 masters, M0 with two replicas,
-M1 with one, M2 with none.  Killing M1's only replica orphans M1; with
+M1 and M2 with one each.  Killing M1's only replica orphans M1; with
 cluster-allow-replica-migration no nothing moves, with yes the replica of
 M0 with the smaller id becomes M1's replica after Redis's 5 s delay.
 Also: a master that loses its last slot by resharding becomes a replica
@@ -23,9 +23,12 @@ def master_of(node):
 
 
 def build(kind, extra=()):
-    """M0, M1, M2 (slots by redis-cli), R0a, R0b -> M0, R1 -> M1."""
+    """M0, M1, M2 (slots by redis-cli), R0a, R0b -> M0, R1 -> M1, R2 -> M2.
+    M2 gets a replica so that M1 is the only master a replica can migrate
+    to: Redis 7.0 once moved R0a to a replica-less M2 instead (seen in CI,
+    one run in many)."""
     nodes = [ClusterNode(kind, ["--repl-diskless-sync-delay", "0"] +
-                         list(extra), "rm%d" % i).start() for i in range(6)]
+                         list(extra), "rm%d" % i).start() for i in range(7)]
     try:
         cluster_create(nodes[:3])
         wait_cluster_ok(nodes[:3])
@@ -34,9 +37,10 @@ def build(kind, extra=()):
         ids = [n.myid() for n in nodes]
         wait_for(lambda: all({l[0] for l in n.nodes()} == set(ids)
                              for n in nodes), 15, what="all nodes met")
-        for r, m in ((3, 0), (4, 0), (5, 1)):
+        for r, m in ((3, 0), (4, 0), (5, 1), (6, 2)):
             nodes[r].client().execute_command("CLUSTER", "REPLICATE", ids[m])
-        want = {ids[3]: ids[0], ids[4]: ids[0], ids[5]: ids[1]}
+        want = {ids[3]: ids[0], ids[4]: ids[0], ids[5]: ids[1],
+                ids[6]: ids[2]}
 
         def roles_known():
             for n in nodes:
@@ -75,7 +79,7 @@ def scenario(kind):
         for n in nodes:
             n.client().config_set("cluster-allow-replica-migration", "no")
         nodes[5].kill9()
-        live = nodes[:5]
+        live = [n for n in nodes if n is not nodes[5]]
         wait_for(lambda: all("fail" in [l for l in n.nodes()
                                         if l[0] == ids[5]][0][2].split(",")
                              for n in live), 10, what="replica FAIL")
